@@ -1,0 +1,101 @@
+//! The one error type of the program.
+//!
+//! Every failure ends as one line on stderr (`manifest-tool failed with error: …`) and exit 1, so
+//! each variant's `Display` must make sense to a user without the source code. Lower layers return
+//! a specific variant; callers add what they were doing with [`Error::context`].
+
+use std::fmt;
+
+/// Everything that can go wrong, one variant per kind of failure.
+#[derive(Debug)]
+pub enum Error {
+    /// The command line is wrong: unknown flag, missing argument, conflicting flags.
+    Usage(String),
+    /// Something the user gave us (a reference, a file, a value) is not valid.
+    Input(String),
+    /// The registry could not be reached: DNS, refused connection, TLS handshake, timeout.
+    Network { host: String, detail: String },
+    /// The registry answered with an error status; `code` and `message` come from its JSON body.
+    Status {
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    /// The registry refused our credentials (or their absence).
+    Unauthorized {
+        host: String,
+        credentials_from: String,
+        detail: String,
+    },
+    /// Content whose sha256 is not the digest it was asked for or announced with.
+    DigestMismatch {
+        what: String,
+        expected: String,
+        found: String,
+    },
+    /// A response larger than we accept (manifests: 4 MiB).
+    TooLarge { what: String, limit: u64 },
+    /// Content we understand but do not support (schema 1 manifests, unknown media types).
+    Unsupported(String),
+    /// The registry sent something malformed (bad JSON, missing field, inconsistent media type).
+    Invalid(String),
+    /// A local file could not be read or written.
+    Io { path: String, detail: String },
+    /// An error with a note of what we were doing when it happened.
+    Context { context: String, source: Box<Error> },
+}
+
+impl Error {
+    /// Wrap this error with what the caller was doing ("fetching linux/arm64 from …").
+    pub fn context(self, context: impl Into<String>) -> Error {
+        Error::Context {
+            context: context.into(),
+            source: Box::new(self),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(msg)
+            | Error::Input(msg)
+            | Error::Unsupported(msg)
+            | Error::Invalid(msg) => f.write_str(msg),
+            Error::Network { host, detail } => write!(f, "cannot reach {host}: {detail}"),
+            Error::Status {
+                status,
+                code: Some(code),
+                message,
+            } => write!(f, "{status} {code}: {message}"),
+            Error::Status {
+                status,
+                code: None,
+                message,
+            } => write!(f, "{status} {message}"),
+            Error::Unauthorized {
+                host,
+                credentials_from,
+                detail,
+            } => write!(
+                f,
+                "{host} refused access ({detail}); credentials from {credentials_from}"
+            ),
+            Error::DigestMismatch {
+                what,
+                expected,
+                found,
+            } => write!(f, "{what}: expected digest {expected}, content has {found}"),
+            Error::TooLarge { what, limit } => {
+                write!(f, "{what} is larger than the limit of {limit} bytes")
+            }
+            Error::Io { path, detail } => write!(f, "{path}: {detail}"),
+            Error::Context { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

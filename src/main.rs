@@ -1,0 +1,134 @@
+//! manifest-tool: inspect image manifests and push multi-platform manifest lists to OCI /
+//! Docker v2 registries. A drop-in replacement for the Go `estesp/manifest-tool`.
+//!
+//! `main` parses the command line, runs the command, and turns any error into the one line
+//! `manifest-tool failed with error: …` on stderr with exit code 1.
+
+mod cli;
+mod error;
+mod inspect;
+mod json;
+mod manifest;
+mod parallel;
+mod reference;
+mod registry;
+
+use cli::{Cli, Command, GlobalOptions};
+use error::{Error, Result};
+use reference::Reference;
+use registry::Connector;
+use registry::auth::CredentialSource;
+use registry::credentials::Secret;
+use registry::transport::{DEFAULT_CERTS_D, TransportOptions};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::parse(std::env::args_os().skip(1)).and_then(run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let message = error.to_string().replace(['\n', '\r'], " ");
+            eprintln!("manifest-tool failed with error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Help(text) => print(text.as_bytes()),
+        Command::Version => print(
+            format!(
+                "manifest-tool version {} (commit: {})\n",
+                env!("CARGO_PKG_VERSION"),
+                env!("MANIFEST_TOOL_COMMIT")
+            )
+            .as_bytes(),
+        ),
+        Command::Inspect {
+            reference: name,
+            format,
+            expand_config,
+        } => {
+            let reference = Reference::parse(&name).map_err(|e| Error::Input(e.to_string()))?;
+            let connector = connector(&cli.global, &reference.registry)?;
+            let registry = connector.registry(&reference.registry, reference.api_host())?;
+            let inspected = inspect::fetch(&registry, &reference, &name, format)?;
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            print(&inspect::render(&inspected, format, expand_config, color)?)
+        }
+        Command::PushFromSpec { .. } | Command::PushFromArgs { .. } => Err(Error::Unsupported(
+            "push is not implemented yet in this build".to_string(),
+        )),
+    }
+}
+
+/// Build the registry connector from the global flags. Command-line credentials are for
+/// `flags_registry` only (the registry of the image inspected or the list pushed).
+fn connector(global: &GlobalOptions, flags_registry: &str) -> Result<Connector> {
+    let options = TransportOptions {
+        insecure: global.insecure,
+        plain_http: global.plain_http,
+        debug: global.debug,
+        cacert: global.cacert.clone(),
+        certs_d: std::env::var_os("MANIFEST_TOOL_CERTS_D")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CERTS_D)),
+    };
+    let password = if global.password_stdin {
+        Some(read_password_stdin()?)
+    } else {
+        global.password.clone()
+    };
+    let flag_credentials = match (&global.username, password) {
+        (Some(username), Some(password)) => Some((
+            flags_registry.to_string(),
+            CredentialSource::Flags {
+                username: username.clone(),
+                password,
+            },
+        )),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(Error::Usage(
+                "--username needs --password or --password-stdin".to_string(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(Error::Usage("--password needs --username".to_string()));
+        }
+    };
+    Ok(Connector::new(
+        options,
+        flag_credentials,
+        global.docker_cfg.clone(),
+    ))
+}
+
+/// The password from standard input, without its trailing newline.
+fn read_password_stdin() -> Result<Secret> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Error::Input(format!("reading the password from standard input: {e}")))?;
+    let password = text.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        return Err(Error::Input(
+            "--password-stdin: standard input is empty".to_string(),
+        ));
+    }
+    Ok(Secret::new(password))
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+fn print(bytes: &[u8]) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            path: "standard output".to_string(),
+            detail: e.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}

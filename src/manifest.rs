@@ -1,0 +1,362 @@
+//! Manifests, indexes, descriptors and platforms: the data the registry holds, and digests.
+//!
+//! Bytes fetched from a registry are kept as they came; these types are for reading them. Field
+//! order in each struct is the order Go's `encoding/json` writes the matching OCI / Docker type,
+//! so re-encoding one of them with [`crate::json::to_go_json`] gives the Go tool's bytes.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256, Sha512};
+use std::collections::BTreeMap;
+
+/// Docker image manifest, schema 2.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker manifest list.
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// OCI image manifest.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image index.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// Docker schema 1 manifests (unsigned and signed): detected only to refuse them.
+pub const DOCKER_SCHEMA1: [&str; 2] = [
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+];
+
+/// The `Accept` header for manifest requests: all four types we read, so the registry serves
+/// what it stores instead of converting it.
+pub const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// Largest manifest we accept (the distribution spec's minimum a registry must take).
+pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Largest image config we read (configs with long histories reach a few hundred KiB).
+pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Annotation that marks an index entry as a buildx attestation manifest.
+pub const REFERENCE_TYPE_ANNOTATION: &str = "vnd.docker.reference.type";
+/// Annotation naming the digest an attestation manifest is about.
+pub const REFERENCE_DIGEST_ANNOTATION: &str = "vnd.docker.reference.digest";
+
+/// True for the two list types (Docker manifest list, OCI index).
+pub fn is_list(media_type: &str) -> bool {
+    media_type == DOCKER_LIST || media_type == OCI_INDEX
+}
+
+/// True for the two single-image manifest types.
+pub fn is_image(media_type: &str) -> bool {
+    media_type == DOCKER_MANIFEST || media_type == OCI_MANIFEST
+}
+
+/// A pointer to content: media type, digest and size, and for index entries a platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Descriptor {
+    #[serde(rename = "mediaType", default)]
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(
+        rename = "artifactType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub artifact_type: Option<String>,
+}
+
+impl Descriptor {
+    /// The value of one annotation, if present.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.as_ref()?.get(key).map(String::as_str)
+    }
+
+    /// True when buildx marked this entry as an attestation manifest.
+    pub fn is_attestation(&self) -> bool {
+        self.annotation(REFERENCE_TYPE_ANNOTATION) == Some("attestation-manifest")
+    }
+}
+
+/// The platform of an image: OS, CPU architecture and their refinements.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub os_version: String,
+    #[serde(rename = "os.features", default, skip_serializing_if = "Vec::is_empty")]
+    pub os_features: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub variant: String,
+    /// CPU features: a field of the Docker list only (the OCI index has none).
+    #[serde(default, skip_serializing, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+}
+
+impl std::fmt::Display for Platform {
+    /// `os/arch[/variant]`, as users write platforms on the command line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if !self.variant.is_empty() {
+            write!(f, "/{}", self.variant)?;
+        }
+        Ok(())
+    }
+}
+
+/// A single-image manifest (Docker v2.2 or OCI), in the field order of Go's `ocispec.Manifest`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageManifest {
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: i64,
+    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(
+        rename = "artifactType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub artifact_type: Option<String>,
+    pub config: Descriptor,
+    /// `None` when the manifest had no `layers` (Go then writes `null`).
+    #[serde(default)]
+    pub layers: Option<Vec<Descriptor>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Box<Descriptor>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+impl ImageManifest {
+    /// The layers, empty when the manifest has none.
+    pub fn layers(&self) -> &[Descriptor] {
+        self.layers.as_deref().unwrap_or(&[])
+    }
+}
+
+/// A manifest list or image index, in the field order of Go's `ocispec.Index`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Index {
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: i64,
+    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(
+        rename = "artifactType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub artifact_type: Option<String>,
+    #[serde(default)]
+    pub manifests: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Box<Descriptor>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// The parts of an image config that name its platform.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ConfigPlatform {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(rename = "os.version", default)]
+    pub os_version: String,
+    #[serde(rename = "os.features", default)]
+    pub os_features: Vec<String>,
+    #[serde(default)]
+    pub variant: String,
+}
+
+/// A parsed manifest: one image, or a list of them.
+#[derive(Debug, Clone)]
+pub enum Manifest {
+    Image(Box<ImageManifest>),
+    Index(Index),
+}
+
+/// Parse manifest bytes of a known media type.
+pub fn parse_manifest(media_type: &str, bytes: &[u8]) -> Result<Manifest> {
+    let invalid = |e: serde_json::Error| Error::Invalid(format!("malformed {media_type}: {e}"));
+    if is_list(media_type) {
+        serde_json::from_slice(bytes)
+            .map(Manifest::Index)
+            .map_err(invalid)
+    } else if is_image(media_type) {
+        serde_json::from_slice(bytes)
+            .map(|m| Manifest::Image(Box::new(m)))
+            .map_err(invalid)
+    } else {
+        Err(unsupported_media_type(media_type))
+    }
+}
+
+/// Parse the platform fields of an image config.
+pub fn parse_config_platform(bytes: &[u8]) -> Result<ConfigPlatform> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Invalid(format!("malformed image config: {e}")))
+}
+
+/// The error for a media type we do not handle, with a clear word for schema 1.
+pub fn unsupported_media_type(media_type: &str) -> Error {
+    if DOCKER_SCHEMA1.contains(&media_type) {
+        Error::Unsupported(
+            "Docker schema 1 manifests are not supported (deprecated since 2017); \
+             re-push the image with a current client"
+                .to_string(),
+        )
+    } else {
+        Error::Unsupported(format!("unsupported manifest media type {media_type:?}"))
+    }
+}
+
+/// Decide the media type of fetched manifest bytes from the `Content-Type` header and the body's
+/// own `mediaType`; they must agree when both are present.
+pub fn media_type_of(content_type: Option<&str>, bytes: &[u8]) -> Result<String> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        #[serde(rename = "schemaVersion")]
+        schema_version: Option<i64>,
+        manifests: Option<serde_json::Value>,
+        config: Option<serde_json::Value>,
+    }
+    let header = content_type
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|v| !v.is_empty() && v != "application/json" && v != "text/plain");
+    let probe: Probe = serde_json::from_slice(bytes)
+        .map_err(|e| Error::Invalid(format!("manifest is not valid JSON: {e}")))?;
+    if probe.schema_version == Some(1) {
+        return Err(unsupported_media_type(DOCKER_SCHEMA1[0]));
+    }
+    match (header, probe.media_type) {
+        (Some(h), Some(body)) if h != body => Err(Error::Invalid(format!(
+            "registry sent Content-Type {h} for a manifest whose mediaType is {body}"
+        ))),
+        (Some(h), _) => Ok(h),
+        (None, Some(body)) => Ok(body),
+        // OCI content may omit mediaType: tell the two kinds apart by their fields.
+        (None, None) if probe.manifests.is_some() => Ok(OCI_INDEX.to_string()),
+        (None, None) if probe.config.is_some() => Ok(OCI_MANIFEST.to_string()),
+        (None, None) => Err(Error::Invalid(
+            "manifest has no media type and is neither an image nor an index".to_string(),
+        )),
+    }
+}
+
+/// The digest of `bytes` with the algorithm of `like` (sha256 unless `like` names sha512).
+pub fn digest_like(like: &str, bytes: &[u8]) -> String {
+    if like.starts_with("sha512:") {
+        format!("sha512:{}", hex(&Sha512::digest(bytes)))
+    } else {
+        sha256_digest(bytes)
+    }
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_empty_input_is_the_well_known_value() {
+        assert_eq!(
+            sha256_digest(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert!(digest_like("sha512:ab", b"").starts_with("sha512:cf83e1357eefb8bd"));
+    }
+
+    #[test]
+    fn media_type_comes_from_header_or_body_and_must_agree() {
+        let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+        assert_eq!(
+            media_type_of(
+                Some("application/vnd.oci.image.index.v1+json; charset=utf-8"),
+                body
+            )
+            .unwrap(),
+            OCI_INDEX
+        );
+        assert_eq!(media_type_of(None, body).unwrap(), OCI_INDEX);
+        let err = media_type_of(Some(DOCKER_LIST), body)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Content-Type"), "{err}");
+    }
+
+    #[test]
+    fn oci_content_without_media_type_is_recognised_by_its_fields() {
+        let index = br#"{"schemaVersion":2,"manifests":[]}"#;
+        assert_eq!(
+            media_type_of(Some("application/json"), index).unwrap(),
+            OCI_INDEX
+        );
+        let image = br#"{"schemaVersion":2,"config":{"digest":"sha256:00","size":1},"layers":[]}"#;
+        assert_eq!(media_type_of(None, image).unwrap(), OCI_MANIFEST);
+    }
+
+    #[test]
+    fn schema1_is_refused_with_a_clear_message() {
+        let body = br#"{"schemaVersion":1,"name":"a","tag":"b","fsLayers":[]}"#;
+        let err = media_type_of(None, body).unwrap_err().to_string();
+        assert!(err.contains("schema 1"), "{err}");
+        let err = parse_manifest(DOCKER_SCHEMA1[1], body)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("schema 1"), "{err}");
+    }
+
+    #[test]
+    fn attestation_entries_are_recognised_by_annotation() {
+        let d: Descriptor = serde_json::from_str(
+            r#"{"mediaType":"x","digest":"sha256:1","size":1,
+                "annotations":{"vnd.docker.reference.type":"attestation-manifest"}}"#,
+        )
+        .unwrap();
+        assert!(d.is_attestation());
+    }
+
+    #[test]
+    fn platform_displays_as_os_arch_variant() {
+        let p = Platform {
+            architecture: "arm".into(),
+            os: "linux".into(),
+            variant: "v7".into(),
+            ..Platform::default()
+        };
+        assert_eq!(p.to_string(), "linux/arm/v7");
+    }
+}

@@ -1,0 +1,447 @@
+//! Authentication with one registry: answering `WWW-Authenticate` challenges with Basic
+//! credentials or Bearer tokens, and keeping the token for the rest of the run.
+//!
+//! We never ping `/v2/`: the first request goes out without credentials, and its 401 tells us the
+//! scheme. For Bearer we ask the token server once for every scope the operation will need (pull on
+//! each source repository, pull+push on the target), so one token serves the whole run.
+
+use super::challenge::{Challenge, parse_challenges};
+use super::credentials::{Credential, DockerConfig, Found, Secret};
+use super::transport::{self, Request, Transport};
+use crate::error::{Error, Result};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use ureq::http::HeaderMap;
+
+/// Where credentials come from, in the order of the Go tool.
+#[derive(Debug, Clone)]
+pub enum CredentialSource {
+    /// `--username` / `--password` (or `--password-stdin`).
+    Flags { username: String, password: Secret },
+    /// Docker's `config.json`: the `--docker-cfg` path, else `$DOCKER_CONFIG`, else `~/.docker`.
+    DockerConfig(Option<PathBuf>),
+}
+
+/// Largest token answer we read.
+const MAX_TOKEN_BODY: u64 = 1024 * 1024;
+/// Lifetime of a token whose answer has no `expires_in` (the distribution spec's default).
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+
+/// The authentication state of one registry.
+pub struct Auth {
+    /// The registry as written in references ("docker.io", "127.0.0.1:5000"): the credential key.
+    registry: String,
+    source: CredentialSource,
+    found: OnceLock<std::result::Result<Found, String>>,
+    /// Whether a token realm may be plain http for an https registry (`--plain-http`/`--insecure`).
+    allow_http_realm: bool,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Scopes the operation needs, in the order asked (the target first): resource → actions.
+    wanted: Vec<(String, BTreeSet<String>)>,
+    scheme: Scheme,
+}
+
+#[derive(Default)]
+enum Scheme {
+    /// No challenge seen yet: send nothing.
+    #[default]
+    Unknown,
+    /// `Basic`: send the credentials on every request.
+    Basic,
+    /// `Bearer`: fetch a token from `realm` and send it.
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        token: Option<Token>,
+    },
+}
+
+struct Token {
+    value: Secret,
+    expires: Instant,
+    /// The scopes it was asked for, as sent.
+    scopes: Vec<String>,
+}
+
+impl Auth {
+    /// Authentication for `registry`, finding credentials from `source` when first needed.
+    pub fn new(registry: &str, source: CredentialSource, allow_http_realm: bool) -> Auth {
+        Auth {
+            registry: registry.to_string(),
+            source,
+            found: OnceLock::new(),
+            allow_http_realm,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Declare that the operation needs `actions` (e.g. `["pull", "push"]`) on `repository`, so
+    /// the next token covers it.
+    pub fn want(&self, repository: &str, actions: &[&str]) {
+        let mut state = self.lock();
+        add_scope(
+            &mut state.wanted,
+            &format!("repository:{repository}"),
+            actions.iter().map(|a| a.to_string()),
+        );
+    }
+
+    /// The `Authorization` value for the next request, fetching a token if the current one does
+    /// not cover the wanted scopes or has expired.
+    pub fn authorization(&self, transport: &Transport) -> Result<Option<String>> {
+        let mut state = self.lock();
+        let wanted = scope_strings(&state.wanted);
+        match &mut state.scheme {
+            Scheme::Unknown => Ok(None),
+            Scheme::Basic => self.basic_header(),
+            Scheme::Bearer {
+                realm,
+                service,
+                token,
+            } => {
+                let fresh = token.as_ref().is_some_and(|t| {
+                    t.expires > Instant::now() && wanted.iter().all(|s| t.scopes.contains(s))
+                });
+                if !fresh {
+                    *token =
+                        Some(self.fetch_token(transport, realm, service.as_deref(), &wanted)?);
+                }
+                Ok(token
+                    .as_ref()
+                    .map(|t| format!("Bearer {}", t.value.expose())))
+            }
+        }
+    }
+
+    /// Read the challenges of a 401 answer and get ready to answer them. An error says why we
+    /// cannot (no usable challenge, no credentials for Basic, token refused).
+    pub fn on_unauthorized(&self, transport: &Transport, headers: &HeaderMap) -> Result<()> {
+        let values: Vec<&str> = headers
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let challenges = parse_challenges(values.iter().copied());
+        let bearer = challenges.iter().find_map(|c| match c {
+            Challenge::Bearer {
+                realm,
+                service,
+                scopes,
+                ..
+            } => Some((realm.clone(), service.clone(), scopes.clone())),
+            Challenge::Basic { .. } => None,
+        });
+        let mut state = self.lock();
+        if let Some((realm, service, scopes)) = bearer {
+            let realm = self.check_realm(transport, &realm)?;
+            for scope in &scopes {
+                if let Some((resource, actions)) = scope.rsplit_once(':') {
+                    add_scope(
+                        &mut state.wanted,
+                        resource,
+                        actions.split(',').map(str::to_string),
+                    );
+                }
+            }
+            let wanted = scope_strings(&state.wanted);
+            let token = self.fetch_token(transport, &realm, service.as_deref(), &wanted)?;
+            state.scheme = Scheme::Bearer {
+                realm,
+                service,
+                token: Some(token),
+            };
+            return Ok(());
+        }
+        if challenges
+            .iter()
+            .any(|c| matches!(c, Challenge::Basic { .. }))
+        {
+            if matches!(state.scheme, Scheme::Basic) {
+                return Err(self.refused(transport, "credentials rejected"));
+            }
+            if self.credential()?.is_none() {
+                return Err(self.refused(transport, "authentication required"));
+            }
+            state.scheme = Scheme::Basic;
+            return Ok(());
+        }
+        Err(self.refused(
+            transport,
+            "401 Unauthorized without a Basic or Bearer challenge",
+        ))
+    }
+
+    /// The error for a registry that refused us, naming where the credentials came from.
+    pub fn refused(&self, transport: &Transport, detail: &str) -> Error {
+        Error::Unauthorized {
+            host: transport.host.clone(),
+            credentials_from: self.credentials_description(),
+            detail: detail.to_string(),
+        }
+    }
+
+    fn credentials_description(&self) -> String {
+        match self.found.get() {
+            Some(Ok(found)) if found.credential.is_some() => found.source.clone(),
+            Some(Ok(found)) => format!("none found ({}); anonymous", found.source),
+            Some(Err(_)) => "an unreadable docker config".to_string(),
+            None => "none (anonymous)".to_string(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The credential for this registry, looked up once.
+    fn credential(&self) -> Result<Option<Credential>> {
+        let found = self.found.get_or_init(|| match &self.source {
+            CredentialSource::Flags { username, password } => {
+                Ok(Found::from_flags(username.clone(), password.clone()))
+            }
+            CredentialSource::DockerConfig(path) => DockerConfig::load(path.as_deref())
+                .and_then(|config| config.lookup(&self.registry))
+                .map_err(|e| e.to_string()),
+        });
+        match found {
+            Ok(found) => Ok(found.credential.clone()),
+            Err(message) => Err(Error::Input(message.clone())),
+        }
+    }
+
+    fn basic_header(&self) -> Result<Option<String>> {
+        Ok(match self.credential()? {
+            Some(Credential::UserPassword { username, password }) => Some(format!(
+                "Basic {}",
+                BASE64.encode(format!("{username}:{}", password.expose()))
+            )),
+            _ => None,
+        })
+    }
+
+    /// Resolve a relative realm against the registry and refuse a plain-http realm for an https
+    /// registry unless the user allowed insecure transport.
+    fn check_realm(&self, transport: &Transport, realm: &str) -> Result<String> {
+        let realm = if realm.starts_with('/') {
+            transport.url(realm)
+        } else {
+            realm.to_string()
+        };
+        if realm.starts_with("http://") && transport.scheme == "https" && !self.allow_http_realm {
+            return Err(Error::Input(format!(
+                "{} sends its token realm over plain http ({realm}); refusing to send credentials \
+                 there without --plain-http or --insecure",
+                transport.host
+            )));
+        }
+        if !realm.starts_with("http://") && !realm.starts_with("https://") {
+            return Err(Error::Invalid(format!(
+                "{} gave a token realm that is not an http(s) URL: {realm}",
+                transport.host
+            )));
+        }
+        Ok(realm)
+    }
+
+    /// Ask the token server for a token covering `scopes`.
+    fn fetch_token(
+        &self,
+        transport: &Transport,
+        realm: &str,
+        service: Option<&str>,
+        scopes: &[String],
+    ) -> Result<Token> {
+        let credential = self.credential()?;
+        let response = match &credential {
+            Some(Credential::IdentityToken { token, .. }) => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token".to_string()),
+                    ("refresh_token", token.expose().to_string()),
+                    ("client_id", "manifest-tool".to_string()),
+                    ("scope", scopes.join(" ")),
+                ];
+                if let Some(service) = service {
+                    form.push(("service", service.to_string()));
+                }
+                let body = form_encode(&form);
+                let request = Request {
+                    method: "POST",
+                    url: realm.to_string(),
+                    accept: Some("application/json"),
+                    content_type: Some("application/x-www-form-urlencoded"),
+                    body: Some(body.as_bytes()),
+                };
+                transport.send_elsewhere(&request, None)?
+            }
+            other => {
+                let mut query = Vec::new();
+                if let Some(service) = service {
+                    query.push(("service", service.to_string()));
+                }
+                for scope in scopes {
+                    query.push(("scope", scope.clone()));
+                }
+                let separator = if realm.contains('?') { '&' } else { '?' };
+                let url = if query.is_empty() {
+                    realm.to_string()
+                } else {
+                    format!("{realm}{separator}{}", form_encode(&query))
+                };
+                let authorization = match other {
+                    Some(Credential::UserPassword { username, password }) => Some(format!(
+                        "Basic {}",
+                        BASE64.encode(format!("{username}:{}", password.expose()))
+                    )),
+                    _ => None,
+                };
+                let request = Request {
+                    method: "GET",
+                    url,
+                    accept: Some("application/json"),
+                    content_type: None,
+                    body: None,
+                };
+                transport.send_elsewhere(&request, authorization.as_deref())?
+            }
+        };
+        let status = response.status().as_u16();
+        if status == 401 || status == 403 {
+            return Err(self.refused(
+                transport,
+                &format!(
+                    "token server {} answered {status}",
+                    transport::host_of_url(realm)
+                ),
+            ));
+        }
+        if status != 200 {
+            return Err(transport::status_error(response).context(format!(
+                "getting a token from {}",
+                transport::host_of_url(realm)
+            )));
+        }
+        let body = transport::read_limited(response, MAX_TOKEN_BODY)
+            .map_err(|e| e.context("reading the token answer"))?;
+        parse_token_answer(&body, scopes)
+    }
+}
+
+/// Read `{"token"|"access_token": …, "expires_in": …}`.
+fn parse_token_answer(body: &[u8], scopes: &[String]) -> Result<Token> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        token: Option<String>,
+        access_token: Option<String>,
+        expires_in: Option<u64>,
+    }
+    let answer: Answer = serde_json::from_slice(body)
+        .map_err(|e| Error::Invalid(format!("token server sent malformed JSON: {e}")))?;
+    let value = answer
+        .token
+        .filter(|t| !t.is_empty())
+        .or(answer.access_token.filter(|t| !t.is_empty()))
+        .ok_or_else(|| Error::Invalid("token server answer has no token".to_string()))?;
+    let lifetime = answer
+        .expires_in
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_TOKEN_LIFETIME);
+    // Renew a little early so a token does not expire between check and use.
+    let margin = Duration::from_secs(5).min(lifetime / 2);
+    Ok(Token {
+        value: Secret::new(value),
+        expires: Instant::now() + lifetime - margin,
+        scopes: scopes.to_vec(),
+    })
+}
+
+/// Add `actions` on `resource` (e.g. `repository:a/b`) to the wanted scopes, merging actions.
+fn add_scope(
+    wanted: &mut Vec<(String, BTreeSet<String>)>,
+    resource: &str,
+    actions: impl IntoIterator<Item = String>,
+) {
+    let actions: BTreeSet<String> = actions.into_iter().filter(|a| !a.is_empty()).collect();
+    if let Some((_, existing)) = wanted.iter_mut().find(|(r, _)| r == resource) {
+        existing.extend(actions);
+    } else {
+        wanted.push((resource.to_string(), actions));
+    }
+}
+
+/// `resource:action1,action2` strings, push before pull as registries list them.
+fn scope_strings(wanted: &[(String, BTreeSet<String>)]) -> Vec<String> {
+    let order: BTreeMap<&str, usize> = [("pull", 0), ("push", 1)].into_iter().collect();
+    wanted
+        .iter()
+        .map(|(resource, actions)| {
+            let mut actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+            actions.sort_by_key(|a| (order.get(a).copied().unwrap_or(2), *a));
+            format!("{resource}:{}", actions.join(","))
+        })
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` encoding of key/value pairs.
+fn form_encode(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_merge_actions_and_keep_the_first_asked_first() {
+        let mut wanted = Vec::new();
+        add_scope(&mut wanted, "repository:target", ["push".to_string()]);
+        add_scope(&mut wanted, "repository:source", ["pull".to_string()]);
+        add_scope(&mut wanted, "repository:target", ["pull".to_string()]);
+        assert_eq!(
+            scope_strings(&wanted),
+            ["repository:target:pull,push", "repository:source:pull"]
+        );
+    }
+
+    #[test]
+    fn token_answers_take_token_or_access_token() {
+        let t = parse_token_answer(br#"{"access_token":"abc","expires_in":300}"#, &[]).unwrap();
+        assert_eq!(t.value.expose(), "abc");
+        let t = parse_token_answer(br#"{"token":"xyz"}"#, &[]).unwrap();
+        assert_eq!(t.value.expose(), "xyz");
+        assert!(parse_token_answer(br#"{"token":""}"#, &[]).is_err());
+        assert!(parse_token_answer(b"nope", &[]).is_err());
+    }
+
+    #[test]
+    fn form_encoding_escapes_reserved_characters() {
+        let encoded = form_encode(&[("scope", "repository:a/b:pull,push".to_string())]);
+        assert_eq!(encoded, "scope=repository%3Aa%2Fb%3Apull%2Cpush");
+    }
+}

@@ -1,0 +1,1426 @@
+//! Where credentials for a registry come from: docker's `config.json` (`credHelpers`,
+//! `credsStore`, `auths`) and the `docker-credential-<name>` helper programs it names.
+//!
+//! Secrets are kept in [`Secret`], whose `Debug` and `Display` print `<redacted>`, and no error
+//! message ever contains one: config values are never echoed, and a helper's stdout (where the
+//! secret would be) is never shown.
+
+use std::collections::BTreeMap;
+use std::env;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::reference::is_docker_hub;
+
+/// The key under which docker stores Docker Hub credentials, and the server name it hands to
+/// credential helpers for Docker Hub.
+const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+
+/// The `Username` a credential helper answers when `Secret` is an identity (refresh) token.
+const TOKEN_USERNAME: &str = "<token>";
+
+/// What credential helpers print when they have nothing for a server.
+const NOT_FOUND: &str = "credentials not found";
+
+/// Longest part of a helper's stderr line quoted in an error.
+const STDERR_MAX: usize = 300;
+
+/// A secret string whose `Debug` and `Display` print `<redacted>`; [`Secret::expose`] gives the
+/// value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret value, for building an `Authorization` header or a token request.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Credentials for one registry. `Debug` shows user names but never secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A user name and password: Basic auth, and the token server's Basic-authenticated GET.
+    UserPassword {
+        /// The account name.
+        username: String,
+        /// The password (or a personal access token used as one).
+        password: Secret,
+    },
+    /// An OAuth2 refresh token (docker's `identitytoken`), for the token server's
+    /// `grant_type=refresh_token` POST.
+    IdentityToken {
+        /// The account name when known; empty when a credential helper answered `<token>`.
+        username: String,
+        /// The refresh token.
+        token: Secret,
+    },
+}
+
+/// The outcome of a credentials lookup, with where it came from for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The credential to use; `None` means anonymous access.
+    pub credential: Option<Credential>,
+    /// Where the credential was found (or why there is none), for error messages: e.g.
+    /// `--username/--password`, `credential helper docker-credential-pass (credsStore in FILE)`,
+    /// `auths["127.0.0.1:5000"] in FILE`. Never contains a secret.
+    pub source: String,
+}
+
+impl Found {
+    /// The credential given with `--username` and `--password`.
+    pub fn from_flags(username: String, password: Secret) -> Found {
+        Found {
+            credential: Some(Credential::UserPassword { username, password }),
+            source: "--username/--password".to_string(),
+        }
+    }
+}
+
+/// Why credentials could not be read. No variant holds or shows a secret.
+#[derive(Debug)]
+pub enum CredentialError {
+    /// The docker config file exists but cannot be read (permissions, not UTF-8, a directory).
+    ReadConfig {
+        /// The config file.
+        path: PathBuf,
+        /// What the operating system said.
+        error: io::Error,
+    },
+    /// The docker config file is not valid JSON.
+    ConfigSyntax {
+        /// The config file.
+        path: PathBuf,
+        /// serde_json's description, with line and column (it never quotes the file's values).
+        message: String,
+    },
+    /// A value in the docker config file has the wrong JSON type.
+    ConfigType {
+        /// The config file.
+        path: PathBuf,
+        /// Which value, e.g. `auths["ghcr.io"].auth`.
+        field: String,
+        /// What it should be, e.g. `a string`.
+        expected: &'static str,
+    },
+    /// An `auths` entry's `auth` is not base64 of `user:password`.
+    InvalidAuth {
+        /// The config file.
+        path: PathBuf,
+        /// The `auths` key of the entry.
+        key: String,
+    },
+    /// A credential helper name is empty or contains a path separator.
+    InvalidHelperName {
+        /// The name as configured.
+        name: String,
+    },
+    /// `docker-credential-<name>` is not an executable file in any directory of the search path.
+    HelperNotFound {
+        /// The program looked for, `docker-credential-<name>`.
+        program: String,
+    },
+    /// The helper could not be started, or its input and output could not be exchanged.
+    HelperIo {
+        /// The helper program.
+        program: String,
+        /// What the operating system said.
+        error: io::Error,
+    },
+    /// The helper failed for another reason than having no credentials for the server.
+    HelperFailed {
+        /// The helper program.
+        program: String,
+        /// The server name it was asked about.
+        server: String,
+        /// The first line of its stderr, or its exit status when stderr was empty.
+        detail: String,
+    },
+    /// The helper succeeded but did not print `{"ServerURL","Username","Secret"}` JSON.
+    HelperOutput {
+        /// The helper program.
+        program: String,
+        /// The server name it was asked about.
+        server: String,
+    },
+    /// A helper configured in the docker config failed; says which setting chose it.
+    ConfiguredHelper {
+        /// The setting, e.g. `credsStore in /root/.docker/config.json`.
+        setting: String,
+        /// The helper's error.
+        error: Box<CredentialError>,
+    },
+}
+
+impl fmt::Display for CredentialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialError::ReadConfig { path, error } => {
+                write!(f, "cannot read docker config {}: {error}", path.display())
+            }
+            CredentialError::ConfigSyntax { path, message } => {
+                write!(
+                    f,
+                    "docker config {} is not valid JSON: {message}",
+                    path.display()
+                )
+            }
+            CredentialError::ConfigType {
+                path,
+                field,
+                expected,
+            } => write!(
+                f,
+                "docker config {}: {field} must be {expected}",
+                path.display()
+            ),
+            CredentialError::InvalidAuth { path, key } => write!(
+                f,
+                "auth for {key} in {} is not valid base64 user:password",
+                path.display()
+            ),
+            CredentialError::InvalidHelperName { name } => write!(
+                f,
+                "invalid credential helper name {name:?}: it must be a plain name such as \
+                 \"pass\", which runs docker-credential-pass"
+            ),
+            CredentialError::HelperNotFound { program } => {
+                write!(f, "credential helper {program} was not found on PATH")
+            }
+            CredentialError::HelperIo { program, error } => {
+                write!(f, "cannot run credential helper {program}: {error}")
+            }
+            CredentialError::HelperFailed {
+                program,
+                server,
+                detail,
+            } => write!(
+                f,
+                "credential helper {program} failed for {server}: {detail}"
+            ),
+            CredentialError::HelperOutput { program, server } => write!(
+                f,
+                "credential helper {program} answered for {server} with something other than \
+                 JSON with ServerURL, Username and Secret"
+            ),
+            CredentialError::ConfiguredHelper { setting, error } => {
+                write!(f, "{error} (the helper is set by {setting})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CredentialError {}
+
+/// Docker's `config.json`, reduced to what says where credentials are.
+#[derive(Debug, Clone, Default)]
+pub struct DockerConfig {
+    /// The file read (or looked for); `None` when no location could be determined.
+    path: Option<PathBuf>,
+    /// Whether the file existed.
+    exists: bool,
+    /// `auths`: registry key → stored credentials.
+    auths: BTreeMap<String, AuthEntry>,
+    /// `credHelpers`: registry key → helper name.
+    cred_helpers: BTreeMap<String, String>,
+    /// `credsStore`: the helper for every registry.
+    creds_store: Option<String>,
+}
+
+/// One `auths` entry. Empty strings are kept; they are skipped when the entry is used.
+#[derive(Debug, Clone, Default)]
+struct AuthEntry {
+    auth: Option<Secret>,
+    username: Option<String>,
+    password: Option<Secret>,
+    identity_token: Option<Secret>,
+}
+
+impl DockerConfig {
+    /// Reads docker's config. `docker_cfg` is the `--docker-cfg` value: a directory gets
+    /// `config.json` appended, anything else is the file itself. `None` means
+    /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`. A missing file is an empty
+    /// config; a file that cannot be read or is malformed is an error naming it.
+    pub fn load(docker_cfg: Option<&Path>) -> Result<DockerConfig, CredentialError> {
+        let path = match docker_cfg {
+            Some(given) if given.is_dir() => Some(given.join("config.json")),
+            Some(given) => Some(given.to_path_buf()),
+            None => default_config_file(env::var_os("DOCKER_CONFIG"), env::var_os("HOME")),
+        };
+        match path {
+            Some(path) => DockerConfig::load_file(path),
+            None => Ok(DockerConfig::default()),
+        }
+    }
+
+    fn load_file(path: PathBuf) -> Result<DockerConfig, CredentialError> {
+        match fs::read_to_string(&path) {
+            Ok(text) => DockerConfig::from_json(&text, path),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(DockerConfig {
+                path: Some(path),
+                ..DockerConfig::default()
+            }),
+            Err(error) => Err(CredentialError::ReadConfig { path, error }),
+        }
+    }
+
+    /// Parses the text of `path`. Only the JSON syntax goes through serde; the layout is
+    /// checked by hand so that no message quotes a value (which could be a secret).
+    fn from_json(text: &str, path: PathBuf) -> Result<DockerConfig, CredentialError> {
+        let mut config = DockerConfig {
+            path: Some(path),
+            exists: true,
+            ..DockerConfig::default()
+        };
+        if text.trim().is_empty() {
+            return Ok(config);
+        }
+        let root: Value = match serde_json::from_str(text) {
+            Ok(root) => root,
+            Err(error) => {
+                return Err(CredentialError::ConfigSyntax {
+                    path: config.into_path(),
+                    message: error.to_string(),
+                });
+            }
+        };
+        let root = match config.object(&root, "the whole file")? {
+            Some(root) => root,
+            None => return Ok(config),
+        };
+        if let Some(auths) = field(root, "auths") {
+            for (key, entry) in config.object(auths, "auths")?.into_iter().flatten() {
+                let at = |name: &str| format!("auths[{key:?}].{name}");
+                let Some(entry) = config.object(entry, &format!("auths[{key:?}]"))? else {
+                    continue;
+                };
+                let entry = AuthEntry {
+                    auth: config
+                        .string(field(entry, "auth"), &at("auth"))?
+                        .map(Secret),
+                    username: config.string(field(entry, "username"), &at("username"))?,
+                    password: config
+                        .string(field(entry, "password"), &at("password"))?
+                        .map(Secret),
+                    identity_token: config
+                        .string(field(entry, "identitytoken"), &at("identitytoken"))?
+                        .map(Secret),
+                };
+                config.auths.insert(key.clone(), entry);
+            }
+        }
+        if let Some(helpers) = field(root, "credHelpers") {
+            for (key, helper) in config.object(helpers, "credHelpers")?.into_iter().flatten() {
+                if let Some(helper) =
+                    config.string(Some(helper), &format!("credHelpers[{key:?}]"))?
+                {
+                    config.cred_helpers.insert(key.clone(), helper);
+                }
+            }
+        }
+        config.creds_store = config.string(field(root, "credsStore"), "credsStore")?;
+        Ok(config)
+    }
+
+    /// `value` as an object, `None` for `null`, an error for anything else.
+    fn object<'v>(
+        &self,
+        value: &'v Value,
+        field: &str,
+    ) -> Result<Option<&'v Map<String, Value>>, CredentialError> {
+        match value {
+            Value::Object(object) => Ok(Some(object)),
+            Value::Null => Ok(None),
+            _ => Err(self.type_error(field, "a JSON object")),
+        }
+    }
+
+    /// `value` as a string, `None` when absent or `null`, an error for anything else.
+    fn string(
+        &self,
+        value: Option<&Value>,
+        field: &str,
+    ) -> Result<Option<String>, CredentialError> {
+        match value {
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => Err(self.type_error(field, "a string")),
+        }
+    }
+
+    fn type_error(&self, field: &str, expected: &'static str) -> CredentialError {
+        CredentialError::ConfigType {
+            path: self.path.clone().unwrap_or_default(),
+            field: field.to_string(),
+            expected,
+        }
+    }
+
+    fn into_path(self) -> PathBuf {
+        self.path.unwrap_or_default()
+    }
+
+    /// The config file for messages.
+    fn file(&self) -> String {
+        match &self.path {
+            Some(path) => path.display().to_string(),
+            None => "(no docker config)".to_string(),
+        }
+    }
+
+    /// Credentials for a registry host as written in the reference (`docker.io` for Docker Hub,
+    /// `127.0.0.1:5000`, …), trying in order `credHelpers[host]`, `credsStore`, `auths[host]`; a
+    /// helper that has no credentials for the host passes on to the next. Keys match by their
+    /// host part, so `https://HOST/v2/` matches HOST; Docker Hub's keys are
+    /// `https://index.docker.io/v1/` first, then any key naming `docker.io`, `index.docker.io`
+    /// or `registry-1.docker.io`. Nothing found is `Ok` with no credential (anonymous).
+    pub fn lookup(&self, registry: &str) -> Result<Found, CredentialError> {
+        self.lookup_with(registry, &run_helper)
+    }
+
+    /// [`DockerConfig::lookup`], running helpers with `run` (tests pass one with its own `PATH`).
+    fn lookup_with(&self, registry: &str, run: HelperRunner<'_>) -> Result<Found, CredentialError> {
+        let server = server_key(registry);
+        let helper = matching(&self.cred_helpers, registry)
+            .into_iter()
+            .find(|(_, helper)| !helper.is_empty());
+        if let Some((key, helper)) = helper {
+            let setting = format!("credHelpers[{key:?}] in {}", self.file());
+            if let Some(found) = run_configured(helper, server, setting, run)? {
+                return Ok(found);
+            }
+        }
+        if let Some(store) = self.creds_store.as_deref().filter(|s| !s.is_empty()) {
+            let setting = format!("credsStore in {}", self.file());
+            if let Some(found) = run_configured(store, server, setting, run)? {
+                return Ok(found);
+            }
+        }
+        for (key, entry) in matching(&self.auths, registry) {
+            if let Some(credential) = self.credential(key, entry)? {
+                return Ok(Found {
+                    credential: Some(credential),
+                    source: format!("auths[{key:?}] in {}", self.file()),
+                });
+            }
+        }
+        let source = match (&self.path, self.exists) {
+            (None, _) => format!(
+                "no credentials for {registry} (no docker config: neither $DOCKER_CONFIG nor \
+                 $HOME is set)"
+            ),
+            (Some(path), false) => format!(
+                "no credentials for {registry} ({} does not exist)",
+                path.display()
+            ),
+            (Some(path), true) => format!("no credentials for {registry} in {}", path.display()),
+        };
+        Ok(Found {
+            credential: None,
+            source,
+        })
+    }
+
+    /// The credential an `auths` entry holds, `None` when it is empty. `auth` (base64 of
+    /// `user:password`) wins over `username`/`password`; an `identitytoken` makes it a token.
+    fn credential(
+        &self,
+        key: &str,
+        entry: &AuthEntry,
+    ) -> Result<Option<Credential>, CredentialError> {
+        let (username, password) = match entry.auth.as_ref().filter(|a| !a.expose().is_empty()) {
+            Some(auth) => {
+                let invalid = || CredentialError::InvalidAuth {
+                    path: self.path.clone().unwrap_or_default(),
+                    key: key.to_string(),
+                };
+                let decoded = STANDARD_PAD_INDIFFERENT
+                    .decode(auth.expose().trim())
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .ok_or_else(invalid)?;
+                let (username, password) = decoded.split_once(':').ok_or_else(invalid)?;
+                (username.to_string(), Some(Secret::new(password)))
+            }
+            None => (
+                entry.username.clone().unwrap_or_default(),
+                entry.password.clone(),
+            ),
+        };
+        if let Some(token) = entry
+            .identity_token
+            .as_ref()
+            .filter(|t| !t.expose().is_empty())
+        {
+            return Ok(Some(Credential::IdentityToken {
+                username,
+                token: token.clone(),
+            }));
+        }
+        if username.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Credential::UserPassword {
+            username,
+            password: password.unwrap_or_else(|| Secret::new("")),
+        }))
+    }
+}
+
+/// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`; empty variables count as unset.
+fn default_config_file(docker_config: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    let set = |value: Option<OsString>| value.filter(|v| !v.is_empty()).map(PathBuf::from);
+    match (set(docker_config), set(home)) {
+        (Some(dir), _) => Some(dir.join("config.json")),
+        (None, Some(home)) => Some(home.join(".docker").join("config.json")),
+        (None, None) => None,
+    }
+}
+
+/// A member of a JSON object, by exact name or else case-insensitively (as Go's decoder does).
+fn field<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    object.get(name).or_else(|| {
+        object
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    })
+}
+
+/// The server name docker uses for a registry in its stores: Docker Hub's legacy URL, else the
+/// host as written.
+fn server_key(registry: &str) -> &str {
+    if is_docker_hub(registry) {
+        DOCKER_HUB_KEY
+    } else {
+        registry
+    }
+}
+
+/// The host part of a config key: `https://ghcr.io/v2/` → `ghcr.io`.
+fn key_host(key: &str) -> &str {
+    let without_scheme = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| {
+            key.get(..scheme.len())
+                .filter(|prefix| prefix.eq_ignore_ascii_case(scheme))
+                .map(|_| &key[scheme.len()..])
+        })
+        .unwrap_or(key);
+    without_scheme
+        .split_once('/')
+        .map_or(without_scheme, |(host, _)| host)
+}
+
+/// The entries of a config map whose key names `registry`, best first: the exact server key,
+/// then the registry exactly as written, then the other matches in key order.
+fn matching<'m, V>(map: &'m BTreeMap<String, V>, registry: &str) -> Vec<(&'m str, &'m V)> {
+    let hub = is_docker_hub(registry);
+    let mut found: Vec<(&str, &V)> = map
+        .iter()
+        .filter(|(key, _)| {
+            let host = key_host(key);
+            if hub {
+                is_docker_hub(host)
+            } else {
+                host.eq_ignore_ascii_case(registry)
+            }
+        })
+        .map(|(key, value)| (key.as_str(), value))
+        .collect();
+    let server = server_key(registry);
+    found.sort_by_key(|(key, _)| (*key != server, *key != registry));
+    found
+}
+
+/// How a lookup runs a credential helper: [`run_helper`], or in tests [`run_helper_in`] with a
+/// search path of their own.
+type HelperRunner<'r> = &'r dyn Fn(&str, &str) -> Result<Option<Credential>, CredentialError>;
+
+/// Runs a helper named by the config; `Ok(None)` when it has no credentials for `server`.
+fn run_configured(
+    helper: &str,
+    server: &str,
+    setting: String,
+    run: HelperRunner<'_>,
+) -> Result<Option<Found>, CredentialError> {
+    match run(helper, server) {
+        Ok(credential) => Ok(credential.map(|credential| Found {
+            credential: Some(credential),
+            source: format!("credential helper docker-credential-{helper} ({setting})"),
+        })),
+        Err(error) => Err(CredentialError::ConfiguredHelper {
+            setting,
+            error: Box::new(error),
+        }),
+    }
+}
+
+/// Runs `docker-credential-<helper> get` with the server name on stdin and reads
+/// `{"ServerURL","Username","Secret"}`. Username `<token>` makes the secret an identity token.
+/// `Ok(None)` when the helper has no credentials for the server ("credentials not found").
+pub fn run_helper(helper: &str, server: &str) -> Result<Option<Credential>, CredentialError> {
+    run_helper_in(helper, server, None)
+}
+
+/// [`run_helper`], searching `path_var` (a `PATH`-style list) instead of `$PATH` when given; the
+/// helper then also gets it as its `PATH`. Exists so tests need not change the process-wide
+/// environment.
+pub fn run_helper_in(
+    helper: &str,
+    server: &str,
+    path_var: Option<&OsStr>,
+) -> Result<Option<Credential>, CredentialError> {
+    if helper.is_empty() || helper.contains(['/', '\\']) {
+        return Err(CredentialError::InvalidHelperName {
+            name: helper.to_string(),
+        });
+    }
+    let program = format!("docker-credential-{helper}");
+    let search = match path_var {
+        Some(path_var) => Some(path_var.to_os_string()),
+        None => env::var_os("PATH"),
+    };
+    let Some(executable) = search.as_deref().and_then(|s| find_executable(&program, s)) else {
+        return Err(CredentialError::HelperNotFound { program });
+    };
+
+    let mut command = Command::new(executable);
+    command
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(path_var) = path_var {
+        command.env("PATH", path_var);
+    }
+    let io_error = |error| CredentialError::HelperIo {
+        program: program.clone(),
+        error,
+    };
+    let mut child = command.spawn().map_err(io_error)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A helper may exit without reading its input; its exit status then tells what happened.
+        match stdin.write_all(server.as_bytes()) {
+            Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(io_error(error));
+            }
+            _ => {}
+        }
+    }
+    let output = child.wait_with_output().map_err(io_error)?;
+    let says_not_found = || {
+        [&output.stdout, &output.stderr].iter().any(|bytes| {
+            String::from_utf8_lossy(bytes)
+                .to_lowercase()
+                .contains(NOT_FOUND)
+        })
+    };
+
+    if !output.status.success() {
+        if says_not_found() {
+            return Ok(None);
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let detail = match stderr.lines().map(str::trim).find(|l| !l.is_empty()) {
+            Some(line) if line.len() > STDERR_MAX => {
+                let end = (0..=STDERR_MAX)
+                    .rev()
+                    .find(|&i| line.is_char_boundary(i))
+                    .unwrap_or(0);
+                format!("{}…", &line[..end])
+            }
+            Some(line) => line.to_string(),
+            None => format!("{} and printed nothing on stderr", output.status),
+        };
+        return Err(CredentialError::HelperFailed {
+            program,
+            server: server.to_string(),
+            detail,
+        });
+    }
+
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(rename = "Username", default)]
+        username: String,
+        #[serde(rename = "Secret", default)]
+        secret: String,
+    }
+    let answer: Answer = match serde_json::from_slice(&output.stdout) {
+        Ok(answer) => answer,
+        Err(_) if says_not_found() => return Ok(None),
+        Err(_) => {
+            return Err(CredentialError::HelperOutput {
+                program,
+                server: server.to_string(),
+            });
+        }
+    };
+    if answer.secret.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(if answer.username == TOKEN_USERNAME {
+        Credential::IdentityToken {
+            username: String::new(),
+            token: Secret(answer.secret),
+        }
+    } else {
+        Credential::UserPassword {
+            username: answer.username,
+            password: Secret(answer.secret),
+        }
+    }))
+}
+
+/// The first executable file named `program` in the absolute directories of `path_var`
+/// (relative and empty entries are skipped, as a credential helper must not come from the
+/// working directory).
+fn find_executable(program: &str, path_var: &OsStr) -> Option<PathBuf> {
+    env::split_paths(path_var)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Serialises the tests that write and run helper scripts (see `write_script`).
+    static HELPERS: Mutex<()> = Mutex::new(());
+
+    /// A directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir = env::temp_dir().join(format!(
+                "manifest-tool-credentials-{}-{name}",
+                std::process::id()
+            ));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).expect("create temp dir");
+            TempDir(dir)
+        }
+
+        fn path(&self) -> &Path {
+            &self.0
+        }
+
+        /// This directory, then the process's `PATH` (so scripts find `sh` and `cat`).
+        fn search_path(&self) -> OsString {
+            let rest = env::var_os("PATH").unwrap_or_default();
+            let dirs = std::iter::once(self.0.clone()).chain(env::split_paths(&rest));
+            env::join_paths(dirs).expect("join PATH")
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Writes `config.json` with `json` into a fresh temp dir and loads it.
+    fn config(name: &str, json: &str) -> (TempDir, DockerConfig) {
+        let dir = TempDir::new(name);
+        fs::write(dir.path().join("config.json"), json).expect("write config");
+        let config = DockerConfig::load(Some(dir.path())).expect("load config");
+        (dir, config)
+    }
+
+    fn load_error(name: &str, json: &str) -> (TempDir, String) {
+        let dir = TempDir::new(name);
+        let file = dir.path().join("config.json");
+        fs::write(&file, json).expect("write config");
+        match DockerConfig::load(Some(&file)) {
+            Ok(config) => panic!("{json} was accepted: {config:?}"),
+            Err(error) => (dir, error.to_string()),
+        }
+    }
+
+    fn b64(text: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(text)
+    }
+
+    fn user(username: &str, password: &str) -> Option<Credential> {
+        Some(Credential::UserPassword {
+            username: username.to_string(),
+            password: Secret::new(password),
+        })
+    }
+
+    fn token(username: &str, token: &str) -> Option<Credential> {
+        Some(Credential::IdentityToken {
+            username: username.to_string(),
+            token: Secret::new(token),
+        })
+    }
+
+    fn lookup(config: &DockerConfig, registry: &str) -> Found {
+        config.lookup(registry).expect("lookup")
+    }
+
+    /// Writes an executable script through a child process, so that this process never holds a
+    /// writable descriptor of a file it is about to execute (which makes exec fail with
+    /// ETXTBSY when another thread forks at that moment).
+    fn write_script(dir: &TempDir, name: &str, body: &str) {
+        let path = dir.path().join(format!("docker-credential-{name}"));
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg("cat > \"$1\" && chmod 755 \"$1\"")
+            .arg("sh")
+            .arg(&path)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("spawn sh");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(format!("#!/bin/sh\n{body}\n").as_bytes())
+            .expect("write script");
+        drop(stdin);
+        assert!(child.wait().expect("wait for sh").success());
+    }
+
+    /// The helpers used by the tests; each reads the server name from stdin.
+    fn write_helpers(dir: &TempDir) {
+        write_script(
+            dir,
+            "ok",
+            r#"[ "$1" = get ] || exit 9
+server=$(cat)
+printf '{"ServerURL":"%s","Username":"user-for-%s","Secret":"s3cret"}\n' "$server" "$server""#,
+        );
+        write_script(
+            dir,
+            "token",
+            r#"server=$(cat)
+printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$server""#,
+        );
+        write_script(
+            dir,
+            "notfound",
+            "cat >/dev/null\necho 'credentials not found in native keychain'\nexit 1",
+        );
+        write_script(
+            dir,
+            "fail",
+            "cat >/dev/null\necho 's3cret on stdout'\necho '' >&2\necho '  boom: the keyring is locked ' >&2\necho 'second line' >&2\nexit 3",
+        );
+        write_script(dir, "silent", "exit 2");
+        write_script(dir, "garbage", "cat >/dev/null\necho 'not json s3cret'");
+        write_script(
+            dir,
+            "empty",
+            r#"cat >/dev/null; echo '{"ServerURL":"x","Username":"","Secret":""}'"#,
+        );
+        write_script(dir, "noread", r#"echo '{"Username":"u","Secret":"s"}'"#);
+    }
+
+    #[test]
+    fn secret_and_credential_never_print_the_secret() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret}"), "<redacted>");
+        assert_eq!(format!("{secret:?}"), "<redacted>");
+        assert_eq!(secret.expose(), "hunter2");
+
+        for credential in [user("alice", "hunter2"), token("alice", "hunter2")] {
+            let shown = format!("{credential:?} {credential:#?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("alice"), "{shown}");
+        }
+        let found = Found::from_flags("alice".to_string(), Secret::new("hunter2"));
+        assert!(!format!("{found:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn found_from_flags() {
+        assert_eq!(
+            Found::from_flags("alice".to_string(), Secret::new("pw")),
+            Found {
+                credential: user("alice", "pw"),
+                source: "--username/--password".to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn default_config_file_prefers_docker_config_then_home() {
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            default_config_file(os("/cfg"), os("/home/u")),
+            Some(PathBuf::from("/cfg/config.json"))
+        );
+        assert_eq!(
+            default_config_file(os(""), os("/home/u")),
+            Some(PathBuf::from("/home/u/.docker/config.json"))
+        );
+        assert_eq!(
+            default_config_file(None, os("/home/u")),
+            Some(PathBuf::from("/home/u/.docker/config.json"))
+        );
+        assert_eq!(default_config_file(None, os("")), None);
+        assert_eq!(default_config_file(None, None), None);
+    }
+
+    #[test]
+    fn a_missing_file_is_an_empty_config() {
+        let dir = TempDir::new("missing");
+        let config = DockerConfig::load(Some(dir.path())).expect("load");
+        let found = lookup(&config, "127.0.0.1:5000");
+        assert_eq!(found.credential, None);
+        assert_eq!(
+            found.source,
+            format!(
+                "no credentials for 127.0.0.1:5000 ({}/config.json does not exist)",
+                dir.path().display()
+            )
+        );
+
+        let file = dir.path().join("other.json");
+        let config = DockerConfig::load(Some(&file)).expect("load");
+        assert!(
+            lookup(&config, "x")
+                .source
+                .contains("other.json does not exist")
+        );
+
+        let found = lookup(&DockerConfig::default(), "x");
+        assert_eq!(found.credential, None);
+        assert!(
+            found
+                .source
+                .contains("neither $DOCKER_CONFIG nor $HOME is set")
+        );
+    }
+
+    #[test]
+    fn docker_cfg_may_be_a_directory_or_a_file() {
+        let json = format!(r#"{{"auths":{{"h:1":{{"auth":"{}"}}}}}}"#, b64("u:p"));
+        let (dir, by_dir) = config("dir-or-file", &json);
+        assert_eq!(lookup(&by_dir, "h:1").credential, user("u", "p"));
+
+        let file = dir.path().join("renamed.json");
+        fs::write(&file, &json).expect("write");
+        let by_file = DockerConfig::load(Some(&file)).expect("load");
+        let found = lookup(&by_file, "h:1");
+        assert_eq!(found.credential, user("u", "p"));
+        assert_eq!(
+            found.source,
+            format!("auths[\"h:1\"] in {}", file.display())
+        );
+    }
+
+    #[test]
+    fn empty_file_and_empty_object_and_null_are_empty_configs() {
+        for (name, json) in [("blank", "  \n"), ("object", "{}"), ("null", "null")] {
+            let (_dir, config) = config(name, json);
+            assert_eq!(lookup(&config, "ghcr.io").credential, None, "{json:?}");
+        }
+        let (_dir, config) = config(
+            "nulls",
+            r#"{"auths":{"a":null,"b":{"auth":null}},"credHelpers":null,"credsStore":null}"#,
+        );
+        assert_eq!(lookup(&config, "a").credential, None);
+        assert_eq!(lookup(&config, "b").credential, None);
+    }
+
+    #[test]
+    fn malformed_json_names_the_file_and_the_position() {
+        let (dir, message) = load_error(
+            "syntax",
+            "{\n  \"auths\": {\"h\": {\"auth\": \"c2VjcmV0\"}\n",
+        );
+        let file = dir.path().join("config.json");
+        assert_eq!(
+            message,
+            format!(
+                "docker config {} is not valid JSON: EOF while parsing an object at line 3 column 0",
+                file.display()
+            )
+        );
+        let (_dir, message) = load_error("trailing", r#"{"auths": {},}"#);
+        assert!(message.contains("at line 1 column 14"), "{message}");
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_are_named_without_quoting_them() {
+        let cases = [
+            (r#"["s3cret"]"#, "the whole file must be a JSON object"),
+            (r#"{"auths": "s3cret"}"#, "auths must be a JSON object"),
+            (
+                r#"{"auths": {"h": "s3cret"}}"#,
+                "auths[\"h\"] must be a JSON object",
+            ),
+            (
+                r#"{"auths": {"h": {"auth": 12345}}}"#,
+                "auths[\"h\"].auth must be a string",
+            ),
+            (
+                r#"{"auths": {"h": {"password": ["s3cret"]}}}"#,
+                "auths[\"h\"].password must be a string",
+            ),
+            (
+                r#"{"auths": {"h": {"identitytoken": {"t": "s3cret"}}}}"#,
+                "auths[\"h\"].identitytoken must be a string",
+            ),
+            (
+                r#"{"credHelpers": {"h": 1}}"#,
+                "credHelpers[\"h\"] must be a string",
+            ),
+            (r#"{"credsStore": true}"#, "credsStore must be a string"),
+        ];
+        for (i, (json, fragment)) in cases.into_iter().enumerate() {
+            let (dir, message) = load_error(&format!("type-{i}"), json);
+            let expected = format!(
+                "docker config {}: {fragment}",
+                dir.path().join("config.json").display()
+            );
+            assert_eq!(message, expected, "{json}");
+            assert!(
+                !message.contains("s3cret") && !message.contains("12345"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unreadable_config_is_an_error_naming_it() {
+        let dir = TempDir::new("unreadable");
+        let file = dir.path().join("config.json");
+        fs::create_dir(&file).expect("mkdir");
+        // The directory gets config.json appended, which is a directory too: it cannot be read.
+        let message = DockerConfig::load(Some(dir.path()))
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        let Err(message) = message else {
+            panic!("a directory was read as a config file");
+        };
+        assert!(
+            message.starts_with(&format!("cannot read docker config {}: ", file.display())),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn auth_is_base64_of_user_colon_password_split_at_the_first_colon() {
+        let json = format!(
+            r#"{{"auths":{{"127.0.0.1:5000":{{"auth":"{}"}},"nopad:1":{{"auth":"{}"}}}}}}"#,
+            b64("alice:pa:ss"),
+            b64("bob:x").trim_end_matches('='),
+        );
+        let (dir, config) = config("auth", &json);
+        let found = lookup(&config, "127.0.0.1:5000");
+        assert_eq!(found.credential, user("alice", "pa:ss"));
+        assert_eq!(
+            found.source,
+            format!(
+                "auths[\"127.0.0.1:5000\"] in {}",
+                dir.path().join("config.json").display()
+            )
+        );
+        assert_eq!(lookup(&config, "nopad:1").credential, user("bob", "x"));
+    }
+
+    #[test]
+    fn a_malformed_auth_is_an_error_that_does_not_echo_it() {
+        let file_of = |dir: &TempDir| dir.path().join("config.json").display().to_string();
+        for (name, auth) in [
+            ("not-base64", "s3cret!!".to_string()),
+            ("no-colon", b64("s3cretwithoutcolon")),
+            (
+                "not-utf8",
+                base64::engine::general_purpose::STANDARD.encode([0xff, b':', b's']),
+            ),
+        ] {
+            let json = format!(r#"{{"auths":{{"127.0.0.1:5000":{{"auth":"{auth}"}}}}}}"#);
+            let (dir, config) = config(name, &json);
+            let error = config
+                .lookup("127.0.0.1:5000")
+                .expect_err("malformed auth accepted");
+            let message = error.to_string();
+            assert_eq!(
+                message,
+                format!(
+                    "auth for 127.0.0.1:5000 in {} is not valid base64 user:password",
+                    file_of(&dir)
+                )
+            );
+            let debug = format!("{error:?} {config:?}");
+            assert!(
+                !debug.contains("s3cret") && !debug.contains(&auth),
+                "{debug}"
+            );
+        }
+    }
+
+    #[test]
+    fn username_and_password_fields_are_used_when_auth_is_empty() {
+        let (_dir, config) = config(
+            "fields",
+            r#"{"auths":{"a.io":{"auth":"","username":"carol","password":"pw"},"b.io":{"username":"dave"}}}"#,
+        );
+        assert_eq!(lookup(&config, "a.io").credential, user("carol", "pw"));
+        assert_eq!(lookup(&config, "b.io").credential, user("dave", ""));
+    }
+
+    #[test]
+    fn entries_without_a_username_are_skipped() {
+        let json = format!(
+            r#"{{"auths":{{"a.io":{{}},"b.io":{{"auth":""}},"c.io":{{"auth":"{}"}},"https://c.io":{{"auth":"{}"}}}}}}"#,
+            b64(":pw"),
+            b64("erin:pw"),
+        );
+        let (dir, config) = config("skip", &json);
+        assert_eq!(lookup(&config, "a.io").credential, None);
+        assert_eq!(
+            lookup(&config, "b.io").source,
+            format!(
+                "no credentials for b.io in {}",
+                dir.path().join("config.json").display()
+            )
+        );
+        // The exact key has no user name, so the URL-form key of the same host is used.
+        let found = lookup(&config, "c.io");
+        assert_eq!(found.credential, user("erin", "pw"));
+        assert!(found.source.starts_with("auths[\"https://c.io\"] in "));
+    }
+
+    #[test]
+    fn identity_tokens_in_auths() {
+        let json = format!(
+            r#"{{"auths":{{"a.io":{{"auth":"{}","identitytoken":"refresh-1"}},"b.io":{{"identitytoken":"refresh-2"}},"c.io":{{"auth":"{}","identitytoken":""}}}}}}"#,
+            b64("frank:"),
+            b64("gina:pw"),
+        );
+        let (_dir, config) = config("token", &json);
+        assert_eq!(
+            lookup(&config, "a.io").credential,
+            token("frank", "refresh-1")
+        );
+        assert_eq!(lookup(&config, "b.io").credential, token("", "refresh-2"));
+        assert_eq!(lookup(&config, "c.io").credential, user("gina", "pw"));
+    }
+
+    #[test]
+    fn docker_hub_credentials_are_found_under_every_alias() {
+        for (i, key) in [
+            "https://index.docker.io/v1/",
+            "https://index.docker.io/v1",
+            "index.docker.io",
+            "docker.io",
+            "registry-1.docker.io",
+            "https://registry-1.docker.io/v2/",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let json = format!(r#"{{"auths":{{"{key}":{{"auth":"{}"}}}}}}"#, b64("hub:pw"));
+            let (_dir, config) = config(&format!("hub-{i}"), &json);
+            for registry in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
+                let found = lookup(&config, registry);
+                assert_eq!(found.credential, user("hub", "pw"), "{key} for {registry}");
+                assert!(found.source.starts_with(&format!("auths[{key:?}]")));
+            }
+            assert_eq!(lookup(&config, "ghcr.io").credential, None);
+        }
+    }
+
+    #[test]
+    fn docker_hubs_own_key_wins_over_aliases() {
+        let json = format!(
+            r#"{{"auths":{{"docker.io":{{"auth":"{}"}},"https://index.docker.io/v1/":{{"auth":"{}"}},"index.docker.io":{{"auth":"{}"}}}}}}"#,
+            b64("alias:pw"),
+            b64("main:pw"),
+            b64("legacy:pw"),
+        );
+        let (_dir, config) = config("hub-order", &json);
+        assert_eq!(lookup(&config, "docker.io").credential, user("main", "pw"));
+    }
+
+    #[test]
+    fn keys_written_as_urls_match_by_host() {
+        for (i, key) in [
+            "https://ghcr.io",
+            "http://ghcr.io/",
+            "https://ghcr.io/v2/",
+            "HTTPS://GHCR.IO/v1/",
+            "GHCR.io",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let json = format!(r#"{{"auths":{{"{key}":{{"auth":"{}"}}}}}}"#, b64("u:p"));
+            let (_dir, config) = config(&format!("url-{i}"), &json);
+            assert_eq!(
+                lookup(&config, "ghcr.io").credential,
+                user("u", "p"),
+                "{key}"
+            );
+        }
+        let json = format!(
+            r#"{{"auths":{{"https://ghcr.io.evil.example":{{"auth":"{a}"}},"localhost:5001":{{"auth":"{a}"}},"https://docker.io.example/":{{"auth":"{a}"}}}}}}"#,
+            a = b64("u:p"),
+        );
+        let (_dir, config) = config("url-none", &json);
+        assert_eq!(lookup(&config, "ghcr.io").credential, None);
+        assert_eq!(lookup(&config, "localhost:5000").credential, None);
+        assert_eq!(lookup(&config, "localhost").credential, None);
+        assert_eq!(lookup(&config, "docker.io").credential, None);
+    }
+
+    #[test]
+    fn the_exact_key_wins_over_url_forms() {
+        let json = format!(
+            r#"{{"auths":{{"https://ghcr.io":{{"auth":"{}"}},"ghcr.io":{{"auth":"{}"}}}}}}"#,
+            b64("url:pw"),
+            b64("exact:pw"),
+        );
+        let (_dir, config) = config("exact", &json);
+        assert_eq!(lookup(&config, "ghcr.io").credential, user("exact", "pw"));
+    }
+
+    #[test]
+    fn json_field_names_match_case_insensitively_like_go() {
+        let json = format!(
+            r#"{{"Auths":{{"a.io":{{"Auth":"{}"}}}},"CREDSSTORE":""}}"#,
+            b64("u:p")
+        );
+        let (_dir, config) = config("case", &json);
+        assert_eq!(lookup(&config, "a.io").credential, user("u", "p"));
+    }
+
+    #[test]
+    fn helper_protocol() {
+        let _lock = HELPERS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let dir = TempDir::new("helpers");
+        write_helpers(&dir);
+        let path = dir.search_path();
+        let run = |helper: &str, server: &str| run_helper_in(helper, server, Some(&path));
+
+        assert_eq!(
+            run("ok", "ghcr.io").expect("ok"),
+            user("user-for-ghcr.io", "s3cret")
+        );
+        assert_eq!(
+            run("ok", "https://index.docker.io/v1/").expect("ok"),
+            user("user-for-https://index.docker.io/v1/", "s3cret")
+        );
+        assert_eq!(
+            run("token", "ghcr.io").expect("token"),
+            token("", "refresh-s3cret")
+        );
+        assert_eq!(run("notfound", "ghcr.io").expect("not found"), None);
+        assert_eq!(run("empty", "ghcr.io").expect("empty"), None);
+        assert_eq!(run("noread", "ghcr.io").expect("noread"), user("u", "s"));
+
+        let error = |helper: &str| match run(helper, "ghcr.io") {
+            Ok(answer) => panic!("{helper} succeeded with {answer:?}"),
+            Err(error) => (error.to_string(), format!("{error:?}")),
+        };
+        let (message, debug) = error("fail");
+        assert_eq!(
+            message,
+            "credential helper docker-credential-fail failed for ghcr.io: boom: the keyring is locked"
+        );
+        assert!(!debug.contains("s3cret"), "{debug}");
+
+        let (message, _) = error("silent");
+        assert_eq!(
+            message,
+            "credential helper docker-credential-silent failed for ghcr.io: exit status: 2 and \
+             printed nothing on stderr"
+        );
+
+        let (message, debug) = error("garbage");
+        assert_eq!(
+            message,
+            "credential helper docker-credential-garbage answered for ghcr.io with something \
+             other than JSON with ServerURL, Username and Secret"
+        );
+        assert!(!debug.contains("s3cret"), "{debug}");
+
+        let (message, _) = error("absent");
+        assert_eq!(
+            message,
+            "credential helper docker-credential-absent was not found on PATH"
+        );
+
+        for name in ["", "../ok", "a/b"] {
+            let (message, _) = error(name);
+            assert!(
+                message.starts_with("invalid credential helper name"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn helpers_are_only_found_as_executable_files_in_absolute_directories() {
+        let _lock = HELPERS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let dir = TempDir::new("find");
+        write_helpers(&dir);
+        fs::write(dir.path().join("docker-credential-plain"), "#!/bin/sh\n").expect("write");
+        fs::create_dir(dir.path().join("docker-credential-dir")).expect("mkdir");
+        let path = dir.search_path();
+        assert!(find_executable("docker-credential-ok", &path).is_some());
+        assert!(find_executable("docker-credential-plain", &path).is_none());
+        assert!(find_executable("docker-credential-dir", &path).is_none());
+        assert!(find_executable("docker-credential-ok", OsStr::new("relative:")).is_none());
+        assert!(matches!(
+            run_helper_in("ok", "x", Some(OsStr::new(""))),
+            Err(CredentialError::HelperNotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn lookup_order_is_cred_helpers_then_creds_store_then_auths() {
+        let _lock = HELPERS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let dir = TempDir::new("order");
+        write_helpers(&dir);
+        let path = dir.search_path();
+        let helpers = |helper: &str, server: &str| run_helper_in(helper, server, Some(&path));
+        let file = dir.path().join("config.json").display().to_string();
+        let load = |json: String| {
+            fs::write(dir.path().join("config.json"), json).expect("write config");
+            DockerConfig::load(Some(dir.path())).expect("load")
+        };
+        let find = |config: &DockerConfig, registry: &str| {
+            config.lookup_with(registry, &helpers).expect("lookup")
+        };
+        let auths = format!(
+            r#""auths":{{"ghcr.io":{{"auth":"{a}"}},"other.io":{{"auth":"{a}"}},"https://index.docker.io/v1/":{{"auth":"{a}"}}}}"#,
+            a = b64("file:pw")
+        );
+
+        let config = load(format!(
+            r#"{{{auths},"credHelpers":{{"ghcr.io":"ok","https://index.docker.io/v1/":"ok"}},"credsStore":"token"}}"#
+        ));
+        let found = find(&config, "ghcr.io");
+        assert_eq!(found.credential, user("user-for-ghcr.io", "s3cret"));
+        assert_eq!(
+            found.source,
+            format!("credential helper docker-credential-ok (credHelpers[\"ghcr.io\"] in {file})")
+        );
+        let found = find(&config, "docker.io");
+        assert_eq!(
+            found.credential,
+            user("user-for-https://index.docker.io/v1/", "s3cret")
+        );
+        let found = find(&config, "other.io");
+        assert_eq!(found.credential, token("", "refresh-s3cret"));
+        assert_eq!(
+            found.source,
+            format!("credential helper docker-credential-token (credsStore in {file})")
+        );
+
+        // Helpers without credentials pass on to the next source.
+        let config = load(format!(
+            r#"{{{auths},"credHelpers":{{"ghcr.io":"notfound"}},"credsStore":"empty"}}"#
+        ));
+        let found = find(&config, "ghcr.io");
+        assert_eq!(found.credential, user("file", "pw"));
+        assert_eq!(found.source, format!("auths[\"ghcr.io\"] in {file}"));
+        let found = find(&config, "nowhere.io");
+        assert_eq!(found.credential, None);
+        assert_eq!(
+            found.source,
+            format!("no credentials for nowhere.io in {file}")
+        );
+
+        // An empty helper name means none.
+        let config = load(format!(
+            r#"{{{auths},"credHelpers":{{"ghcr.io":""}},"credsStore":""}}"#
+        ));
+        assert_eq!(find(&config, "ghcr.io").credential, user("file", "pw"));
+
+        // A failing helper is an error that says which setting chose it.
+        let config = load(format!(r#"{{{auths},"credsStore":"desktop"}}"#));
+        let message = config
+            .lookup_with("ghcr.io", &helpers)
+            .expect_err("missing helper ignored")
+            .to_string();
+        assert_eq!(
+            message,
+            format!(
+                "credential helper docker-credential-desktop was not found on PATH (the helper is \
+                 set by credsStore in {file})"
+            )
+        );
+        let config = load(r#"{"credHelpers":{"https://ghcr.io":"fail"}}"#.to_string());
+        let message = config
+            .lookup_with("ghcr.io", &helpers)
+            .expect_err("failing helper ignored")
+            .to_string();
+        assert_eq!(
+            message,
+            format!(
+                "credential helper docker-credential-fail failed for ghcr.io: boom: the keyring \
+                 is locked (the helper is set by credHelpers[\"https://ghcr.io\"] in {file})"
+            )
+        );
+        assert!(!message.contains("s3cret"));
+    }
+
+    #[test]
+    fn docker_config_debug_never_shows_secrets() {
+        let json = format!(
+            r#"{{"auths":{{"a.io":{{"auth":"{}","password":"pw-s3cret","identitytoken":"tok-s3cret"}}}}}}"#,
+            b64("u:auth-s3cret")
+        );
+        let (_dir, config) = config("debug", &json);
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains(&b64("u:auth-s3cret")),
+            "{shown}"
+        );
+    }
+}

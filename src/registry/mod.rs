@@ -1,0 +1,243 @@
+//! One registry, spoken to over the distribution API: fetch manifests and blobs.
+//!
+//! [`Registry`] puts the pieces together: [`transport`] sends requests (TLS, retries), [`auth`]
+//! answers challenges, [`credentials`] finds what to answer with. Each operation is one request
+//! when the registry lets it be (no `/v2/` ping, no HEAD before a GET).
+
+pub mod auth;
+pub mod challenge;
+pub mod credentials;
+pub mod transport;
+
+use crate::error::{Error, Result};
+use crate::manifest::{self, MAX_MANIFEST_BYTES};
+use auth::{Auth, CredentialSource};
+use transport::{Request, Transport, TransportOptions};
+use ureq::Body;
+use ureq::http::Response;
+
+/// Manifest bytes as the registry served them, with their media type and digest.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The media type, from `Content-Type` (checked against the body's own `mediaType`).
+    pub media_type: String,
+    /// `sha256:<hex>` of `bytes`, computed here.
+    pub digest: String,
+    /// The exact bytes served: hash and forward these, never a re-encoding.
+    pub bytes: Vec<u8>,
+}
+
+/// A client for one registry host.
+pub struct Registry {
+    transport: Transport,
+    auth: Auth,
+}
+
+impl Registry {
+    /// A client for `registry` (as written in references: "docker.io", "127.0.0.1:5000"), spoken
+    /// to at `api_host` ("registry-1.docker.io" for Docker Hub).
+    pub fn new(
+        registry: &str,
+        api_host: &str,
+        options: &TransportOptions,
+        credentials: CredentialSource,
+    ) -> Result<Registry> {
+        let transport = Transport::new(api_host, options)?;
+        let auth = Auth::new(
+            registry,
+            credentials,
+            options.plain_http || options.insecure,
+        );
+        Ok(Registry { transport, auth })
+    }
+
+    /// The host requests go to, for messages.
+    pub fn host(&self) -> &str {
+        &self.transport.host
+    }
+
+    /// Declare the access the operation needs on `repository`, so one token covers it all.
+    pub fn want(&self, repository: &str, actions: &[&str]) {
+        self.auth.want(repository, actions);
+    }
+
+    /// GET a manifest by tag or digest. Verifies its digest against the requested digest and the
+    /// registry's `Docker-Content-Digest`, and refuses manifests over 4 MiB.
+    pub fn get_manifest(&self, repository: &str, reference: &str) -> Result<Fetched> {
+        self.want(repository, &["pull"]);
+        let request = Request {
+            method: "GET",
+            url: self
+                .transport
+                .url(&format!("/v2/{repository}/manifests/{reference}")),
+            accept: Some(manifest::ACCEPT_MANIFESTS),
+            content_type: None,
+            body: None,
+        };
+        let response = self.execute(&request)?;
+        let content_type = header(&response, "content-type");
+        let announced = header(&response, "docker-content-digest");
+        let bytes = transport::read_limited(response, MAX_MANIFEST_BYTES).map_err(|e| match e {
+            Error::TooLarge { limit, .. } => Error::TooLarge {
+                what: format!("manifest {repository}:{reference}"),
+                limit,
+            },
+            other => other,
+        })?;
+        let digest = manifest::sha256_digest(&bytes);
+        if reference.contains(':') {
+            let found = manifest::digest_like(reference, &bytes);
+            if found != reference {
+                return Err(Error::DigestMismatch {
+                    what: format!("manifest {repository}@{reference} from {}", self.host()),
+                    expected: reference.to_string(),
+                    found,
+                });
+            }
+        }
+        if let Some(announced) = announced.filter(|d| d.starts_with("sha256:"))
+            && announced != digest
+        {
+            return Err(Error::DigestMismatch {
+                what: format!(
+                    "manifest {repository}:{reference} from {} (Docker-Content-Digest)",
+                    self.host()
+                ),
+                expected: announced,
+                found: digest,
+            });
+        }
+        let media_type = manifest::media_type_of(content_type.as_deref(), &bytes)?;
+        if !manifest::is_list(&media_type) && !manifest::is_image(&media_type) {
+            return Err(manifest::unsupported_media_type(&media_type));
+        }
+        Ok(Fetched {
+            media_type,
+            digest,
+            bytes,
+        })
+    }
+
+    /// GET a small blob (an image config) whole, verifying its digest; at most `limit` bytes.
+    pub fn get_blob(&self, repository: &str, digest: &str, limit: u64) -> Result<Vec<u8>> {
+        self.want(repository, &["pull"]);
+        let request = Request {
+            method: "GET",
+            url: self
+                .transport
+                .url(&format!("/v2/{repository}/blobs/{digest}")),
+            accept: None,
+            content_type: None,
+            body: None,
+        };
+        let response = self.execute(&request)?;
+        let bytes = transport::read_limited(response, limit).map_err(|e| match e {
+            Error::TooLarge { limit, .. } => Error::TooLarge {
+                what: format!("blob {repository}@{digest}"),
+                limit,
+            },
+            other => other,
+        })?;
+        let found = manifest::digest_like(digest, &bytes);
+        if found != digest {
+            return Err(Error::DigestMismatch {
+                what: format!("blob {repository}@{digest} from {}", self.host()),
+                expected: digest.to_string(),
+                found,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Send `request` with authentication: on a 401, answer the challenge once and resend. Any
+    /// answer other than 2xx becomes an error carrying the registry's message.
+    fn execute(&self, request: &Request) -> Result<Response<Body>> {
+        let mut answered_challenge = false;
+        loop {
+            let authorization = self.auth.authorization(&self.transport)?;
+            let response = self.transport.send(request, authorization.as_deref())?;
+            let status = response.status().as_u16();
+            match status {
+                200..=299 => return Ok(response),
+                401 if !answered_challenge => {
+                    answered_challenge = true;
+                    self.auth
+                        .on_unauthorized(&self.transport, response.headers())?;
+                }
+                401 | 403 => {
+                    let error = transport::status_error(response);
+                    let detail = match &error {
+                        Error::Status {
+                            code: Some(code),
+                            message,
+                            ..
+                        } => format!("{status} {code}: {message}"),
+                        other => other.to_string(),
+                    };
+                    return Err(self.auth.refused(&self.transport, &detail));
+                }
+                _ => return Err(transport::status_error(response)),
+            }
+        }
+    }
+}
+
+/// A header's value as text, if present and readable.
+fn header(response: &Response<Body>, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Opens one [`Registry`] client per registry host and hands out the same one on each call, so
+/// connections and tokens are reused across a whole run.
+pub struct Connector {
+    options: TransportOptions,
+    /// `--username`/`--password`, for the one registry they were given for.
+    flag_credentials: Option<(String, CredentialSource)>,
+    docker_cfg: Option<std::path::PathBuf>,
+    clients: std::sync::Mutex<Vec<(String, std::sync::Arc<Registry>)>>,
+}
+
+impl Connector {
+    /// A connector with the global transport options. `flag_credentials` are the command-line
+    /// credentials and the registry (as written in references) they are for; every other
+    /// registry gets its credentials from docker's config (`docker_cfg`).
+    pub fn new(
+        options: TransportOptions,
+        flag_credentials: Option<(String, CredentialSource)>,
+        docker_cfg: Option<std::path::PathBuf>,
+    ) -> Connector {
+        Connector {
+            options,
+            flag_credentials,
+            docker_cfg,
+            clients: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The client for `registry` (as written in references), reached at `api_host`.
+    pub fn registry(&self, registry: &str, api_host: &str) -> Result<std::sync::Arc<Registry>> {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, client)) = clients.iter().find(|(name, _)| name == registry) {
+            return Ok(client.clone());
+        }
+        let credentials = match &self.flag_credentials {
+            Some((for_registry, source)) if for_registry == registry => source.clone(),
+            _ => CredentialSource::DockerConfig(self.docker_cfg.clone()),
+        };
+        let client = std::sync::Arc::new(Registry::new(
+            registry,
+            api_host,
+            &self.options,
+            credentials,
+        )?);
+        clients.push((registry.to_string(), client.clone()));
+        Ok(client)
+    }
+}

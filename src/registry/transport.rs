@@ -1,0 +1,491 @@
+//! The HTTP side of one registry: the ureq agent (TLS, proxy, timeouts), sending a request with
+//! retries, and turning error answers into [`Error`]s.
+//!
+//! Authentication is not here: [`super::Registry`] asks [`super::auth::Auth`] for the
+//! `Authorization` value and passes it in.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+use ureq::http::{self, HeaderMap, Response};
+use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+use ureq::{Agent, Body};
+
+/// How to talk to registries; comes from the global command-line flags.
+#[derive(Debug, Clone, Default)]
+pub struct TransportOptions {
+    /// `--insecure`: do not verify TLS certificates. Default: verify.
+    pub insecure: bool,
+    /// `--plain-http`: speak http instead of https. Default: https.
+    pub plain_http: bool,
+    /// `--debug`: print each request (method, URL, status) on stderr, never a header value.
+    pub debug: bool,
+    /// `--cacert`: trust these CAs (PEM) instead of the bundled Mozilla roots.
+    pub cacert: Option<PathBuf>,
+    /// Docker's per-registry certificate directory root. Default: `/etc/docker/certs.d`
+    /// (overridable with `MANIFEST_TOOL_CERTS_D`, mainly for tests).
+    pub certs_d: PathBuf,
+}
+
+/// Default root of docker's per-registry certificate directories.
+pub const DEFAULT_CERTS_D: &str = "/etc/docker/certs.d";
+
+/// Requests that fail with a connection error or a retryable status are tried this many times.
+const MAX_ATTEMPTS: u32 = 4;
+/// First pause between attempts; doubled each time up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
+/// A `Retry-After` longer than this is not waited for: we fail and say when to try again.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Limit for error bodies we read to show the registry's message.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
+
+/// One request to send: everything but authentication.
+pub struct Request<'a> {
+    pub method: &'static str,
+    pub url: String,
+    pub accept: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub body: Option<&'a [u8]>,
+}
+
+/// An HTTP client for one registry host.
+pub struct Transport {
+    agent: Agent,
+    /// `host[:port]` as used in URLs.
+    pub host: String,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    debug: bool,
+}
+
+impl Transport {
+    /// Build the client for `host` (as in a URL: `name[:port]` or `[v6]:port`).
+    pub fn new(host: &str, options: &TransportOptions) -> Result<Transport> {
+        let tls = tls_config(host, options)?;
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
+            .user_agent(concat!("manifest-tool-rs/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_per_read(Some(Duration::from_secs(30)))
+            .timeout_per_write(Some(Duration::from_secs(30)))
+            .max_idle_connections_per_host(16)
+            .build();
+        Ok(Transport {
+            agent: config.new_agent(),
+            host: host.to_string(),
+            scheme: if options.plain_http { "http" } else { "https" },
+            debug: options.debug,
+        })
+    }
+
+    /// `scheme://host` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}://{}{}", self.scheme, self.host, path)
+    }
+
+    /// Send once per attempt, retrying connection errors and 408/429/5xx with capped
+    /// exponential backoff. Returns the final response, whatever its status.
+    pub fn send(&self, request: &Request, authorization: Option<&str>) -> Result<Response<Body>> {
+        let mut attempt = 1;
+        loop {
+            let outcome = self.send_once(request, authorization);
+            let wait = match &outcome {
+                Ok(response) if is_retryable_status(response.status().as_u16()) => {
+                    let after = retry_after(response.headers());
+                    if let Some(after) = after
+                        && after > MAX_RETRY_AFTER
+                    {
+                        return Err(Error::Status {
+                            status: response.status().as_u16(),
+                            code: None,
+                            message: format!(
+                                "the registry asks to retry after {} s; not waiting that long{}",
+                                after.as_secs(),
+                                rate_limit_note(response.headers())
+                            ),
+                        });
+                    }
+                    Some(after.unwrap_or_else(|| backoff(attempt)))
+                }
+                Err(e) if is_retryable_transport(e) => Some(backoff(attempt)),
+                _ => None,
+            };
+            match wait {
+                Some(wait) if attempt < MAX_ATTEMPTS => {
+                    if self.debug {
+                        eprintln!("debug: retrying in {} ms", wait.as_millis());
+                    }
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                _ => return outcome.map_err(|e| self.network_error(e)),
+            }
+        }
+    }
+
+    fn send_once(
+        &self,
+        request: &Request,
+        authorization: Option<&str>,
+    ) -> Result<Response<Body>, ureq::Error> {
+        let mut builder = http::Request::builder()
+            .method(request.method)
+            .uri(&request.url);
+        if let Some(accept) = request.accept {
+            builder = builder.header("Accept", accept);
+        }
+        if let Some(content_type) = request.content_type {
+            builder = builder.header("Content-Type", content_type);
+        }
+        if let Some(authorization) = authorization {
+            builder = builder.header("Authorization", authorization);
+        }
+        let result = match request.body {
+            Some(body) => builder
+                .body(body)
+                .map_err(ureq::Error::from)
+                .and_then(|r| self.agent.run(r)),
+            None => builder
+                .body(())
+                .map_err(ureq::Error::from)
+                .and_then(|r| self.agent.run(r)),
+        };
+        if self.debug {
+            match &result {
+                Ok(response) => eprintln!(
+                    "debug: {} {} -> {}",
+                    request.method,
+                    request.url,
+                    response.status().as_u16()
+                ),
+                Err(e) => eprintln!("debug: {} {} -> {e}", request.method, request.url),
+            }
+        }
+        result
+    }
+
+    /// Send a request that is not to the registry itself (a token server), without retries of
+    /// statuses: the caller reads the answer.
+    pub fn send_elsewhere(
+        &self,
+        request: &Request,
+        authorization: Option<&str>,
+    ) -> Result<Response<Body>> {
+        let host = host_of_url(&request.url);
+        self.send_once(request, authorization)
+            .map_err(|e| network_error(&host, e))
+    }
+
+    fn network_error(&self, error: ureq::Error) -> Error {
+        network_error(&self.host, error)
+    }
+}
+
+fn network_error(host: &str, error: ureq::Error) -> Error {
+    let detail = match &error {
+        ureq::Error::HostNotFound => "host not found".to_string(),
+        ureq::Error::ConnectionFailed => "connection failed".to_string(),
+        ureq::Error::Timeout(t) => format!("timed out ({t})"),
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".to_string()
+        }
+        ureq::Error::Rustls(e) => {
+            format!("TLS: {e} (use --cacert, or --insecure to skip verification)")
+        }
+        other => other.to_string(),
+    };
+    Error::Network {
+        host: host.to_string(),
+        detail,
+    }
+}
+
+/// The `host[:port]` of a URL, for messages.
+pub fn host_of_url(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
+}
+
+fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+fn is_retryable_transport(error: &ureq::Error) -> bool {
+    matches!(
+        error,
+        ureq::Error::Io(_)
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::Timeout(_)
+            | ureq::Error::Protocol(_)
+    )
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let factor = 1u32 << attempt.saturating_sub(1).min(8);
+    (FIRST_BACKOFF * factor).min(MAX_BACKOFF)
+}
+
+/// Docker Hub's pull-limit headers, to explain a long `Retry-After`.
+fn rate_limit_note(headers: &HeaderMap) -> String {
+    let mut parts = Vec::new();
+    for name in ["ratelimit-limit", "ratelimit-remaining"] {
+        if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            parts.push(format!("{name}: {value}"));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+/// `Retry-After` as a duration: delay-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = parse_http_date(value)?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Parse an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP dates take today.
+pub fn parse_http_date(value: &str) -> Option<SystemTime> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let day: i64 = parts[1].parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == parts[2])? as i64
+        + 1;
+    let year: i64 = parts[3].parse().ok()?;
+    let mut hms = parts[4].split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + h * 3600 + m * 60 + s;
+    let seconds = u64::try_from(seconds).ok()?;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Read an error answer and turn it into [`Error::Status`] with the registry's own words.
+pub fn status_error(response: Response<Body>) -> Error {
+    let status = response.status().as_u16();
+    let reason = response
+        .status()
+        .canonical_reason()
+        .unwrap_or("error")
+        .to_string();
+    let body = read_limited(response, MAX_ERROR_BODY).unwrap_or_default();
+    let (code, message) = registry_error_message(&body).unwrap_or((None, reason));
+    Error::Status {
+        status,
+        code,
+        message,
+    }
+}
+
+/// The first `{"errors":[{"code","message"}]}` entry of an error body, if it has one.
+pub fn registry_error_message(body: &[u8]) -> Option<(Option<String>, String)> {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    let parsed: Errors = serde_json::from_slice(body).ok()?;
+    let first = parsed.errors.into_iter().next()?;
+    let message = first.message.unwrap_or_default();
+    Some((first.code, message))
+}
+
+/// Read a body of at most `limit` bytes; a longer one is an error, found without reading it all.
+pub fn read_limited(response: Response<Body>, limit: u64) -> Result<Vec<u8>> {
+    let declared = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::TooLarge {
+            what: "response".to_string(),
+            limit,
+        });
+    }
+    let mut body = response.into_body();
+    body.with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => Error::TooLarge {
+                what: "response".to_string(),
+                limit,
+            },
+            other => Error::Invalid(format!("reading the response: {other}")),
+        })
+}
+
+/// TLS settings for one registry: verification, extra CAs and a client certificate.
+///
+/// Trust, in order: `--cacert`, else `$SSL_CERT_FILE`, else docker's `certs.d/<host>/*.crt`,
+/// else the bundled Mozilla roots. Like curl's `--cacert` and Go's `SSL_CERT_FILE`, a CA file
+/// replaces the roots rather than adding to them. `certs.d/<host>/client.cert` + `client.key`
+/// give a client certificate.
+fn tls_config(host: &str, options: &TransportOptions) -> Result<TlsConfig> {
+    let mut builder = TlsConfig::builder().disable_verification(options.insecure);
+    let host_dir = options.certs_d.join(host.replace(['[', ']'], ""));
+    let host_dir = if host_dir.is_dir() {
+        Some(host_dir)
+    } else {
+        let raw = options.certs_d.join(host);
+        raw.is_dir().then_some(raw)
+    };
+    let mut roots = Vec::new();
+    if let Some(file) = &options.cacert {
+        roots.extend(read_certificates(file)?);
+    } else if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
+        roots.extend(read_certificates(Path::new(&file))?);
+    } else if let Some(dir) = &host_dir {
+        for file in files_with_extension(dir, "crt")? {
+            roots.extend(read_certificates(&file)?);
+        }
+    }
+    if !roots.is_empty() {
+        builder = builder.root_certs(RootCerts::new_with_certs(&roots));
+    }
+    if let Some(dir) = &host_dir {
+        let cert = dir.join("client.cert");
+        let key = dir.join("client.key");
+        if cert.is_file() && key.is_file() {
+            let chain = read_certificates(&cert)?;
+            let key = read_private_key(&key)?;
+            builder = builder.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+        }
+    }
+    Ok(builder.build())
+}
+
+fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| io_error(dir, e))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read_certificates(path: &Path) -> Result<Vec<Certificate<'static>>> {
+    let pem = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    let mut certificates = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(c)) => certificates.push(c),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(Error::Input(format!(
+                    "{}: not a valid PEM certificate file: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    if certificates.is_empty() {
+        return Err(Error::Input(format!(
+            "{}: contains no PEM certificate",
+            path.display()
+        )));
+    }
+    Ok(certificates)
+}
+
+fn read_private_key(path: &Path) -> Result<PrivateKey<'static>> {
+    let pem = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    PrivateKey::from_pem(&pem).map_err(|_| {
+        Error::Input(format!(
+            "{}: contains no usable PEM private key",
+            path.display()
+        ))
+    })
+}
+
+fn io_error(path: &Path, error: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        detail: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates_parse_to_the_right_instant() {
+        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(secs, 784_111_777);
+        assert!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT").is_none());
+        assert!(parse_http_date("garbage").is_none());
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
+        headers.insert(
+            "retry-after",
+            "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_millis(250));
+        assert_eq!(backoff(2), Duration::from_millis(500));
+        assert_eq!(backoff(10), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn registry_error_bodies_give_code_and_message() {
+        let body =
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
+        assert_eq!(
+            registry_error_message(body),
+            Some((Some("MANIFEST_UNKNOWN".into()), "manifest unknown".into()))
+        );
+        assert_eq!(registry_error_message(b"<html>"), None);
+    }
+
+    #[test]
+    fn host_of_url_strips_scheme_and_path() {
+        assert_eq!(host_of_url("https://a:5000/v2/x?y"), "a:5000");
+        assert_eq!(host_of_url("http://[::1]:80/token"), "[::1]:80");
+    }
+}

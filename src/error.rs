@@ -53,6 +53,22 @@ impl Error {
             source: Box::new(self),
         }
     }
+
+    /// True when the registry said the thing asked for does not exist (404, or the codes
+    /// `MANIFEST_UNKNOWN`, `NAME_UNKNOWN`, `BLOB_UNKNOWN`), below any context.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Error::Context { source, .. } => source.is_not_found(),
+            Error::Status { status, code, .. } => {
+                *status == 404
+                    || matches!(
+                        code.as_deref(),
+                        Some("MANIFEST_UNKNOWN" | "NAME_UNKNOWN" | "BLOB_UNKNOWN")
+                    )
+            }
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for Error {

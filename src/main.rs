@@ -8,10 +8,14 @@ mod cli;
 mod error;
 mod inspect;
 mod json;
+mod list;
 mod manifest;
 mod parallel;
+mod platform;
+mod push;
 mod reference;
 mod registry;
+mod spec;
 
 use cli::{Cli, Command, GlobalOptions};
 use error::{Error, Result};
@@ -58,10 +62,42 @@ fn run(cli: Cli) -> Result<()> {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             print(&inspect::render(&inspected, format, expand_config, color)?)
         }
-        Command::PushFromSpec { .. } | Command::PushFromArgs { .. } => Err(Error::Unsupported(
-            "push is not implemented yet in this build".to_string(),
-        )),
+        Command::PushFromSpec { file, options } => {
+            push(&cli.global, &spec::from_spec_file(&file, &options)?)
+        }
+        Command::PushFromArgs {
+            platforms,
+            template,
+            target,
+            tags,
+            annotations,
+            options,
+        } => {
+            let plan = spec::from_args(
+                &platforms,
+                &template,
+                &target,
+                &tags,
+                &annotations,
+                &options,
+            )?;
+            push(&cli.global, &plan)
+        }
     }
+}
+
+/// Push `plan` and print `Digest: <digest> <size>`, or with `--dry-run` the list bytes on
+/// stdout and the planned writes on stderr.
+fn push(global: &GlobalOptions, plan: &spec::PushPlan) -> Result<()> {
+    let connector = connector(global, &plan.target.registry)?;
+    let pushed = push::run(plan, &connector)?;
+    if plan.dry_run {
+        for write in &pushed.writes {
+            eprintln!("would {write}");
+        }
+        return print(&pushed.list.bytes);
+    }
+    print(format!("Digest: {} {}\n", pushed.digest, pushed.list.bytes.len()).as_bytes())
 }
 
 /// Build the registry connector from the global flags. Command-line credentials are for

@@ -272,14 +272,6 @@ impl Reference {
             ..self.clone()
         }
     }
-
-    /// The same repository and tag with `digest` (which is not validated).
-    pub fn with_digest(&self, digest: &str) -> Reference {
-        Reference {
-            digest: Some(digest.to_string()),
-            ..self.clone()
-        }
-    }
 }
 
 impl fmt::Display for Reference {
@@ -825,20 +817,13 @@ mod tests {
     }
 
     #[test]
-    fn with_tag_drops_the_digest_and_with_digest_keeps_the_tag() {
+    fn with_tag_drops_the_digest() {
         let Ok(base) = Reference::parse(&format!("registry:5000/app:1.0@{SHA256}")) else {
             panic!("base reference rejected");
         };
         let tagged = base.with_tag("latest");
         assert_eq!(tagged.to_string(), "registry:5000/app:latest");
         assert_eq!(tagged.manifest_ref(), Some("latest"));
-
-        let pinned = tagged.with_digest(SHA256);
-        assert_eq!(
-            pinned.to_string(),
-            format!("registry:5000/app:latest@{SHA256}")
-        );
-        assert_eq!(pinned.manifest_ref(), Some(SHA256));
     }
 
     #[test]

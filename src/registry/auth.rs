@@ -54,6 +54,8 @@ enum Scheme {
     /// No challenge seen yet: send nothing.
     #[default]
     Unknown,
+    /// Requests pass without credentials.
+    Open,
     /// `Basic`: send the credentials on every request.
     Basic,
     /// `Bearer`: fetch a token from `realm` and send it.
@@ -100,7 +102,7 @@ impl Auth {
         let mut state = self.lock();
         let wanted = scope_strings(&state.wanted);
         match &mut state.scheme {
-            Scheme::Unknown => Ok(None),
+            Scheme::Unknown | Scheme::Open => Ok(None),
             Scheme::Basic => self.basic_header(),
             Scheme::Bearer {
                 realm,
@@ -121,9 +123,33 @@ impl Auth {
         }
     }
 
-    /// Read the challenges of a 401 answer and get ready to answer them. An error says why we
-    /// cannot (no usable challenge, no credentials for Basic, token refused).
-    pub fn on_unauthorized(&self, transport: &Transport, headers: &HeaderMap) -> Result<()> {
+    /// True until the first challenge has been seen (or a request passed without one).
+    pub fn is_unknown(&self) -> bool {
+        matches!(self.lock().scheme, Scheme::Unknown)
+    }
+
+    /// Note that a request went through without any challenge: the registry is open.
+    pub fn mark_open(&self) {
+        let mut state = self.lock();
+        if matches!(state.scheme, Scheme::Unknown) {
+            state.scheme = Scheme::Open;
+        }
+    }
+
+    /// Read the challenges of a 401 answer to a request sent with `sent` and get ready to answer
+    /// them. If another thread already got a newer token meanwhile, that one is used. An error
+    /// says why we cannot answer (no usable challenge, no credentials for Basic, token refused).
+    pub fn on_unauthorized(
+        &self,
+        transport: &Transport,
+        headers: &HeaderMap,
+        sent: Option<&str>,
+    ) -> Result<()> {
+        if let Some(current) = self.current_authorization()
+            && Some(current.as_str()) != sent
+        {
+            return Ok(());
+        }
         let values: Vec<&str> = headers
             .get_all("www-authenticate")
             .iter()
@@ -177,6 +203,17 @@ impl Auth {
             transport,
             "401 Unauthorized without a Basic or Bearer challenge",
         ))
+    }
+
+    /// The `Authorization` value in use now, without fetching anything.
+    fn current_authorization(&self) -> Option<String> {
+        let state = self.lock();
+        match &state.scheme {
+            Scheme::Bearer {
+                token: Some(token), ..
+            } => Some(format!("Bearer {}", token.value.expose())),
+            _ => None,
+        }
     }
 
     /// The error for a registry that refused us, naming where the credentials came from.

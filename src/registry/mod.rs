@@ -31,6 +31,9 @@ pub struct Fetched {
 pub struct Registry {
     transport: Transport,
     auth: Auth,
+    /// Held by the first request of a run, so that concurrent first requests do not all
+    /// collect the same 401 and fetch the same token.
+    probe: std::sync::Mutex<()>,
 }
 
 impl Registry {
@@ -48,7 +51,11 @@ impl Registry {
             credentials,
             options.plain_http || options.insecure,
         );
-        Ok(Registry { transport, auth })
+        Ok(Registry {
+            transport,
+            auth,
+            probe: std::sync::Mutex::new(()),
+        })
     }
 
     /// The host requests go to, for messages.
@@ -152,17 +159,34 @@ impl Registry {
     /// Send `request` with authentication: on a 401, answer the challenge once and resend. Any
     /// answer other than 2xx becomes an error carrying the registry's message.
     fn execute(&self, request: &Request) -> Result<Response<Body>> {
+        let probe = if self.auth.is_unknown() {
+            let guard = self
+                .probe
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            self.auth.is_unknown().then_some(guard)
+        } else {
+            None
+        };
         let mut answered_challenge = false;
         loop {
             let authorization = self.auth.authorization(&self.transport)?;
             let response = self.transport.send(request, authorization.as_deref())?;
             let status = response.status().as_u16();
             match status {
-                200..=299 => return Ok(response),
+                200..=299 => {
+                    if probe.is_some() {
+                        self.auth.mark_open();
+                    }
+                    return Ok(response);
+                }
                 401 if !answered_challenge => {
                     answered_challenge = true;
-                    self.auth
-                        .on_unauthorized(&self.transport, response.headers())?;
+                    self.auth.on_unauthorized(
+                        &self.transport,
+                        response.headers(),
+                        authorization.as_deref(),
+                    )?;
                 }
                 401 | 403 => {
                     let error = transport::status_error(response);
@@ -180,6 +204,199 @@ impl Registry {
             }
         }
     }
+
+    /// PUT manifest bytes under a tag or digest, with exactly their media type. The registry's
+    /// `Docker-Content-Digest`, when given, must equal the digest of `bytes`.
+    pub fn put_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<()> {
+        self.want(repository, &["pull", "push"]);
+        let request = Request {
+            method: "PUT",
+            url: self
+                .transport
+                .url(&format!("/v2/{repository}/manifests/{reference}")),
+            accept: None,
+            content_type: Some(media_type),
+            body: Some(bytes),
+        };
+        let response = self.execute(&request)?;
+        let ours = manifest::sha256_digest(bytes);
+        if let Some(theirs) = header(&response, "docker-content-digest")
+            && theirs.starts_with("sha256:")
+            && theirs != ours
+        {
+            return Err(Error::DigestMismatch {
+                what: format!("{} stored {repository}:{reference}", self.host()),
+                expected: ours,
+                found: theirs,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `repository` already has the blob (`HEAD`: 200 yes, 404 no).
+    pub fn has_blob(&self, repository: &str, digest: &str) -> Result<bool> {
+        let request = Request {
+            method: "HEAD",
+            url: self
+                .transport
+                .url(&format!("/v2/{repository}/blobs/{digest}")),
+            accept: None,
+            content_type: None,
+            body: None,
+        };
+        match self.execute(&request) {
+            Ok(_) => Ok(true),
+            Err(Error::Status { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Ask the registry to mount a blob of `from` into `repository` without transferring it.
+    pub fn mount_blob(&self, repository: &str, digest: &str, from: &str) -> Result<Mount> {
+        self.want(repository, &["pull", "push"]);
+        self.want(from, &["pull"]);
+        let request = Request {
+            method: "POST",
+            url: self.transport.url(&format!(
+                "/v2/{repository}/blobs/uploads/?mount={digest}&from={from}"
+            )),
+            accept: None,
+            content_type: None,
+            body: None,
+        };
+        let response = self.execute(&request)?;
+        match response.status().as_u16() {
+            201 => Ok(Mount::Mounted),
+            _ => match header(&response, "location") {
+                Some(location) => Ok(Mount::UploadOpened(location)),
+                None => Err(Error::Invalid(format!(
+                    "{} answered a blob mount with {} and no upload Location",
+                    self.host(),
+                    response.status().as_u16()
+                ))),
+            },
+        }
+    }
+
+    /// Open an upload session in `repository`; returns its `Location`.
+    pub fn start_upload(&self, repository: &str) -> Result<String> {
+        self.want(repository, &["pull", "push"]);
+        let request = Request {
+            method: "POST",
+            url: self
+                .transport
+                .url(&format!("/v2/{repository}/blobs/uploads/")),
+            accept: None,
+            content_type: None,
+            body: None,
+        };
+        let response = self.execute(&request)?;
+        header(&response, "location").ok_or_else(|| {
+            Error::Invalid(format!(
+                "{} opened an upload without a Location header",
+                self.host()
+            ))
+        })
+    }
+
+    /// Finish an upload session with the whole blob, streamed from `reader` (never held in
+    /// memory), in one PUT to `location` with `digest=` added.
+    pub fn finish_upload(
+        &self,
+        location: &str,
+        digest: &str,
+        reader: &mut dyn std::io::Read,
+        length: u64,
+    ) -> Result<()> {
+        let url = self.upload_url(location, Some(digest));
+        let authorization = self.authorization_for(&url)?;
+        let response = self
+            .transport
+            .put_stream(&url, authorization.as_deref(), reader, length)?;
+        match response.status().as_u16() {
+            201 | 204 => Ok(()),
+            _ => Err(transport::status_error(response)),
+        }
+    }
+
+    /// Close an upload session we will not use (best effort: a failure here changes nothing).
+    pub fn cancel_upload(&self, location: &str) {
+        let url = self.upload_url(location, None);
+        let Ok(authorization) = self.authorization_for(&url) else {
+            return;
+        };
+        let request = Request {
+            method: "DELETE",
+            url,
+            accept: None,
+            content_type: None,
+            body: None,
+        };
+        let _ = self.transport.send(&request, authorization.as_deref());
+    }
+
+    /// GET a blob as a stream, with its length; the caller reads it through.
+    pub fn open_blob(&self, repository: &str, digest: &str) -> Result<(u64, Body)> {
+        self.want(repository, &["pull"]);
+        let request = Request {
+            method: "GET",
+            url: self
+                .transport
+                .url(&format!("/v2/{repository}/blobs/{digest}")),
+            accept: None,
+            content_type: None,
+            body: None,
+        };
+        let response = self.execute(&request)?;
+        let length = header(&response, "content-length")
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{} sent blob {digest} without a Content-Length",
+                    self.host()
+                ))
+            })?;
+        Ok((length, response.into_body()))
+    }
+
+    /// An upload `Location` as an absolute URL, with `digest=` appended when given.
+    fn upload_url(&self, location: &str, digest: Option<&str>) -> String {
+        let mut url = if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            self.transport.url(location)
+        };
+        if let Some(digest) = digest {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str("digest=");
+            url.push_str(digest);
+        }
+        url
+    }
+
+    /// Our `Authorization` for `url`, only if it is on this registry's own host.
+    fn authorization_for(&self, url: &str) -> Result<Option<String>> {
+        if transport::host_of_url(url) == self.transport.host {
+            self.auth.authorization(&self.transport)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// What a blob mount request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    /// The blob now exists in the target repository.
+    Mounted,
+    /// The registry did not mount but opened an upload session at this `Location` instead.
+    UploadOpened(String),
 }
 
 /// A header's value as text, if present and readable.

@@ -86,8 +86,9 @@ impl Transport {
         format!("{}://{}{}", self.scheme, self.host, path)
     }
 
-    /// Send once per attempt, retrying connection errors and 408/429/5xx with capped
-    /// exponential backoff. Returns the final response, whatever its status.
+    /// Send, retrying 408/429/5xx and connection errors with capped exponential backoff (a
+    /// POST is not resent after a connection error: a blob mount may have taken effect).
+    /// Returns the final response, whatever its status.
     pub fn send(&self, request: &Request, authorization: Option<&str>) -> Result<Response<Body>> {
         let mut attempt = 1;
         loop {
@@ -110,7 +111,9 @@ impl Transport {
                     }
                     Some(after.unwrap_or_else(|| backoff(attempt)))
                 }
-                Err(e) if is_retryable_transport(e) => Some(backoff(attempt)),
+                Err(e) if request.method != "POST" && is_retryable_transport(e) => {
+                    Some(backoff(attempt))
+                }
                 _ => None,
             };
             match wait {
@@ -165,6 +168,36 @@ impl Transport {
             }
         }
         result
+    }
+
+    /// PUT a body of `length` bytes read from `reader`, once: a stream cannot be replayed, so
+    /// there is no retry here (the caller starts the upload again if it must).
+    pub fn put_stream(
+        &self,
+        url: &str,
+        authorization: Option<&str>,
+        reader: &mut dyn std::io::Read,
+        length: u64,
+    ) -> Result<Response<Body>> {
+        let mut builder = http::Request::builder()
+            .method("PUT")
+            .uri(url)
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Length", length);
+        if let Some(authorization) = authorization {
+            builder = builder.header("Authorization", authorization);
+        }
+        let result = builder
+            .body(ureq::SendBody::from_reader(reader))
+            .map_err(ureq::Error::from)
+            .and_then(|r| self.agent.run(r));
+        if self.debug {
+            match &result {
+                Ok(response) => eprintln!("debug: PUT {url} -> {}", response.status().as_u16()),
+                Err(e) => eprintln!("debug: PUT {url} -> {e}"),
+            }
+        }
+        result.map_err(|e| self.network_error(e))
     }
 
     /// Send a request that is not to the registry itself (a token server), without retries of

@@ -1,0 +1,535 @@
+//! `manifest-tool push`: the pipeline, top to bottom.
+//!
+//! resolve sources → fetch configs and child manifests → check platforms → assemble the list →
+//! copy blobs into the target repository → PUT child manifests → PUT the list → PUT extra tags.
+//!
+//! Nothing is written before every source is resolved and every platform checked; the list is
+//! written only after every child exists in the target repository, and the extra tags only after
+//! the list. Each stage runs its requests concurrently, so it costs one round trip.
+
+use crate::error::{Error, Result};
+use crate::list::{self, AssembledList};
+use crate::manifest::{
+    self, ConfigPlatform, Descriptor, ImageManifest, MAX_CONFIG_BYTES, Manifest, Platform,
+};
+use crate::parallel::{self, MAX_IN_FLIGHT};
+use crate::platform;
+use crate::registry::{Connector, Fetched, Mount, Registry};
+use crate::spec::{PushPlan, Source};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// What a push produced: the list's digest, its bytes, and (for `--dry-run`) what it would
+/// have written.
+pub struct Pushed {
+    pub digest: String,
+    pub list: AssembledList,
+    /// The writes made (or, with `--dry-run`, planned), one line each, in order.
+    pub writes: Vec<String>,
+}
+
+/// Where a manifest lives: a registry client and a repository in it.
+#[derive(Clone)]
+struct Location {
+    registry_name: String,
+    registry: Arc<Registry>,
+    repository: String,
+}
+
+impl Location {
+    fn same_repository(&self, other: &Location) -> bool {
+        self.registry_name == other.registry_name && self.repository == other.repository
+    }
+}
+
+/// A source whose manifest has been fetched.
+struct Resolved<'a> {
+    source: &'a Source,
+    from: Location,
+    fetched: Fetched,
+}
+
+/// One entry of the list we push, with what is needed to make it exist in the target.
+struct Member {
+    /// The descriptor as it goes into the list (platform filled in).
+    descriptor: Descriptor,
+    /// Where the manifest is now.
+    from: Location,
+    /// Its bytes, when it must be copied into the target repository (else `None`).
+    bytes: Option<Vec<u8>>,
+}
+
+/// Run the whole pipeline for `plan`.
+pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
+    let target = Location {
+        registry_name: plan.target.registry.clone(),
+        registry: connector.registry(&plan.target.registry, plan.target.api_host())?,
+        repository: plan.target.repository.clone(),
+    };
+    declare_access(plan, connector, &target)?;
+
+    let resolved = resolve_sources(plan, connector)?;
+    let mut members = collect_members(&resolved, &target)?;
+    if members.is_empty() {
+        return Err(Error::Input(
+            "all entries were skipped due to missing source image references; no manifest list to push"
+                .to_string(),
+        ));
+    }
+    // Attestations go after every image, as the Go tool orders them.
+    members.sort_by_key(|m| m.descriptor.is_attestation());
+    check_platforms(&members)?;
+
+    let descriptors: Vec<Descriptor> = members.iter().map(|m| m.descriptor.clone()).collect();
+    let list = list::assemble(plan.list_type, &descriptors, &plan.annotations);
+    let digest = manifest::sha256_digest(&list.bytes);
+
+    let mut writes = Vec::new();
+    copy_blobs(&members, &target, plan.dry_run, &mut writes)?;
+    put_members(&members, &target, plan.dry_run, &mut writes)?;
+    let tag = plan.target.tag.as_deref().unwrap_or_default();
+    writes.push(format!("PUT list {digest} as {}", plan.target));
+    if !plan.dry_run {
+        target
+            .registry
+            .put_manifest(&target.repository, tag, list.media_type, &list.bytes)
+            .map_err(|e| e.context(format!("pushing the list to {}", plan.target_name)))?;
+    }
+    put_tags(plan, &target, &list, &mut writes)?;
+    Ok(Pushed {
+        digest,
+        list,
+        writes,
+    })
+}
+
+/// Tell each registry every scope the push needs, so one token covers the whole run: the
+/// target's repository first (some registries read only the first scope), then each source's.
+fn declare_access(plan: &PushPlan, connector: &Connector, target: &Location) -> Result<()> {
+    target.registry.want(&target.repository, &["pull", "push"]);
+    for source in &plan.sources {
+        let registry =
+            connector.registry(&source.reference.registry, source.reference.api_host())?;
+        registry.want(&source.reference.repository, &["pull"]);
+    }
+    Ok(())
+}
+
+/// Stage 1: fetch every source's manifest at once. Under `--ignore-missing` a source that does
+/// not exist is skipped with a warning; any other failure stops the push.
+fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<Resolved<'a>>> {
+    let results = parallel::map(&plan.sources, MAX_IN_FLIGHT, |source| {
+        let reference = &source.reference;
+        let registry = connector.registry(&reference.registry, reference.api_host())?;
+        let wanted = reference.manifest_ref().unwrap_or_default();
+        let fetched = registry.get_manifest(&reference.repository, wanted)?;
+        let from = Location {
+            registry_name: reference.registry.clone(),
+            registry,
+            repository: reference.repository.clone(),
+        };
+        Ok::<_, Error>((from, fetched))
+    });
+    let mut resolved = Vec::new();
+    for (source, result) in plan.sources.iter().zip(results) {
+        match result {
+            Ok((from, fetched)) => resolved.push(Resolved {
+                source,
+                from,
+                fetched,
+            }),
+            Err(e) if plan.ignore_missing && e.is_not_found() => {
+                eprintln!("warning: skipping {}: {e} (--ignore-missing)", source.name);
+            }
+            Err(e) => return Err(e.context(format!("resolving source image {}", source.name))),
+        }
+    }
+    Ok(resolved)
+}
+
+/// What stage 2 must fetch for one resolved source.
+enum Need<'a> {
+    /// A single image: its config, when the platform must be completed from it.
+    Config(&'a Resolved<'a>, Option<String>),
+    /// A list from another repository: its child manifests, to copy them.
+    Children(&'a Resolved<'a>, Vec<Descriptor>),
+    /// A list in the target repository: nothing more.
+    Nothing(&'a Resolved<'a>, Vec<Descriptor>),
+}
+
+/// Stage 2: fetch configs (to fill platforms) and the child manifests of lists that must be
+/// copied, all at once; then turn every source into the list entries it contributes.
+fn collect_members(resolved: &[Resolved], target: &Location) -> Result<Vec<Member>> {
+    let needs = resolved
+        .iter()
+        .map(|r| plan_fetches(r, target))
+        .collect::<Result<Vec<_>>>()?;
+    let results = parallel::map(&needs, MAX_IN_FLIGHT, |need| fetch_need(need, target));
+    let mut members = Vec::new();
+    for result in results {
+        members.extend(result?);
+    }
+    Ok(members)
+}
+
+fn plan_fetches<'a>(r: &'a Resolved<'a>, target: &Location) -> Result<Need<'a>> {
+    let parsed = manifest::parse_manifest(&r.fetched.media_type, &r.fetched.bytes)
+        .map_err(|e| e.context(format!("reading source image {}", r.source.name)))?;
+    Ok(match parsed {
+        Manifest::Image(image) => {
+            let p = &r.source.platform;
+            let complete = !p.os.is_empty()
+                && !p.architecture.is_empty()
+                && !p.variant.is_empty()
+                && !p.os_version.is_empty()
+                && !p.os_features.is_empty();
+            Need::Config(r, (!complete).then(|| image.config.digest.clone()))
+        }
+        Manifest::Index(index) => {
+            if r.from.same_repository(target) {
+                Need::Nothing(r, index.manifests)
+            } else {
+                Need::Children(r, index.manifests)
+            }
+        }
+    })
+}
+
+/// Fetch what one source needs and return its list entries.
+fn fetch_need(need: &Need, target: &Location) -> Result<Vec<Member>> {
+    match need {
+        Need::Config(r, config_digest) => {
+            let config = match config_digest {
+                Some(digest) => {
+                    let bytes = r
+                        .from
+                        .registry
+                        .get_blob(&r.from.repository, digest, MAX_CONFIG_BYTES)
+                        .map_err(|e| {
+                            e.context(format!("fetching the config of {}", r.source.name))
+                        })?;
+                    manifest::parse_config_platform(&bytes)?
+                }
+                None => ConfigPlatform::default(),
+            };
+            let platform = fill_platform(&r.source.platform, &config);
+            platform::validate(&platform).map_err(|e| {
+                Error::Input(format!(
+                    "manifest entry for image {} has an unsupported platform: {e}",
+                    r.source.name
+                ))
+            })?;
+            let copy = !r.from.same_repository(target);
+            Ok(vec![Member {
+                descriptor: Descriptor {
+                    media_type: r.fetched.media_type.clone(),
+                    digest: r.fetched.digest.clone(),
+                    size: r.fetched.bytes.len() as u64,
+                    urls: None,
+                    annotations: None,
+                    data: None,
+                    platform: Some(platform),
+                    artifact_type: None,
+                },
+                from: r.from.clone(),
+                bytes: copy.then(|| r.fetched.bytes.clone()),
+            }])
+        }
+        Need::Nothing(r, entries) => Ok(entries
+            .iter()
+            .map(|d| Member {
+                descriptor: d.clone(),
+                from: r.from.clone(),
+                bytes: None,
+            })
+            .collect()),
+        Need::Children(r, entries) => {
+            let fetched = parallel::map(entries, MAX_IN_FLIGHT, |d| {
+                r.from
+                    .registry
+                    .get_manifest(&r.from.repository, &d.digest)
+                    .map_err(|e| e.context(format!("fetching {} of {}", d.digest, r.source.name)))
+            });
+            entries
+                .iter()
+                .zip(fetched)
+                .map(|(d, child)| {
+                    let child = child?;
+                    if !manifest::is_image(&child.media_type) {
+                        return Err(Error::Unsupported(format!(
+                            "source image {} contains a nested list ({}); only image manifests can be included",
+                            r.source.name, d.digest
+                        )));
+                    }
+                    Ok(Member {
+                        descriptor: d.clone(),
+                        from: r.from.clone(),
+                        bytes: Some(child.bytes),
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+/// The platform of a single-image entry: what the spec gives, completed from the image config
+/// as the Go tool does (os/arch only when the spec gives neither; variant, os.version and
+/// os.features whenever the spec leaves them empty).
+fn fill_platform(spec: &Platform, config: &ConfigPlatform) -> Platform {
+    let mut platform = spec.clone();
+    if platform.os.is_empty() && platform.architecture.is_empty() {
+        platform.os = config.os.clone();
+        platform.architecture = config.architecture.clone();
+    }
+    if platform.variant.is_empty() {
+        platform.variant = config.variant.clone();
+    }
+    if platform.os_version.is_empty() {
+        platform.os_version = config.os_version.clone();
+    }
+    if platform.os_features.is_empty() {
+        platform.os_features = config.os_features.clone();
+    }
+    platform
+}
+
+/// Two image entries with the same platform would make the list ambiguous.
+fn check_platforms(members: &[Member]) -> Result<()> {
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for member in members.iter().filter(|m| !m.descriptor.is_attestation()) {
+        let key = match &member.descriptor.platform {
+            Some(p) => format!(
+                "{}/{}/{}/{}/{}",
+                p.os,
+                p.architecture,
+                p.variant,
+                p.os_version,
+                p.os_features.join(".")
+            ),
+            None => "(no platform)".to_string(),
+        };
+        if let Some((_, other)) = seen.iter().find(|(k, _)| *k == key) {
+            return Err(Error::Input(format!(
+                "cannot include two manifests with the same platform {key}: {other} and {}",
+                member.descriptor.digest
+            )));
+        }
+        seen.push((key, &member.descriptor.digest));
+    }
+    Ok(())
+}
+
+/// A blob that must exist in the target repository before a child manifest is PUT there.
+struct BlobCopy<'a> {
+    digest: String,
+    size: u64,
+    from: &'a Location,
+}
+
+/// Stage 3: make every blob of every copied child exist in the target repository: mount within
+/// a registry, stream across registries; never a blob the target already has.
+fn copy_blobs(
+    members: &[Member],
+    target: &Location,
+    dry_run: bool,
+    writes: &mut Vec<String>,
+) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    let mut copies = Vec::new();
+    for member in members {
+        let Some(bytes) = &member.bytes else { continue };
+        let image: ImageManifest =
+            match manifest::parse_manifest(&member.descriptor.media_type, bytes)? {
+                Manifest::Image(image) => *image,
+                Manifest::Index(_) => continue,
+            };
+        for blob in std::iter::once(&image.config).chain(image.layers()) {
+            if !is_distributable(blob) || !seen.insert(blob.digest.clone()) {
+                continue;
+            }
+            copies.push(BlobCopy {
+                digest: blob.digest.clone(),
+                size: blob.size,
+                from: &member.from,
+            });
+        }
+    }
+    for copy in &copies {
+        let how = if copy.from.registry_name == target.registry_name {
+            "mount"
+        } else {
+            "copy"
+        };
+        writes.push(format!(
+            "{how} blob {} from {}/{} into {}/{}",
+            copy.digest,
+            copy.from.registry_name,
+            copy.from.repository,
+            target.registry_name,
+            target.repository
+        ));
+    }
+    if dry_run {
+        return Ok(());
+    }
+    parallel::map(&copies, MAX_IN_FLIGHT, |copy| {
+        copy_blob(copy, target).map_err(|e| {
+            e.context(format!(
+                "copying blob {} from {}/{} to {}/{}",
+                copy.digest,
+                copy.from.registry_name,
+                copy.from.repository,
+                target.registry_name,
+                target.repository
+            ))
+        })
+    })
+    .into_iter()
+    .collect()
+}
+
+/// Foreign and non-distributable layers (and layers with external URLs) are never copied.
+fn is_distributable(blob: &Descriptor) -> bool {
+    let foreign =
+        blob.media_type.contains("foreign") || blob.media_type.contains("nondistributable");
+    !foreign && blob.urls.as_ref().is_none_or(Vec::is_empty)
+}
+
+fn copy_blob(copy: &BlobCopy, target: &Location) -> Result<()> {
+    let to = &target.registry;
+    if copy.from.registry_name == target.registry_name {
+        match to.mount_blob(&target.repository, &copy.digest, &copy.from.repository) {
+            Ok(Mount::Mounted) => return Ok(()),
+            Ok(Mount::UploadOpened(location)) => {
+                return stream_blob(copy, target, &location).inspect_err(|_| {
+                    to.cancel_upload(&location);
+                });
+            }
+            // Some registries refuse a mount (401/403) where an upload would work.
+            Err(_) => {}
+        }
+    }
+    if to.has_blob(&target.repository, &copy.digest)? {
+        return Ok(());
+    }
+    let location = to.start_upload(&target.repository)?;
+    stream_blob(copy, target, &location).inspect_err(|_| to.cancel_upload(&location))
+}
+
+/// GET the blob from its source and PUT it into the upload session, as a stream.
+fn stream_blob(copy: &BlobCopy, target: &Location, location: &str) -> Result<()> {
+    let (length, body) = copy
+        .from
+        .registry
+        .open_blob(&copy.from.repository, &copy.digest)?;
+    if length != copy.size {
+        return Err(Error::Invalid(format!(
+            "source registry sent {length} bytes for blob {} of {} bytes",
+            copy.digest, copy.size
+        )));
+    }
+    let mut reader = body.into_reader();
+    target
+        .registry
+        .finish_upload(location, &copy.digest, &mut reader, length)
+}
+
+/// Stage 4: PUT every copied child manifest into the target repository by digest, with its
+/// original bytes.
+fn put_members(
+    members: &[Member],
+    target: &Location,
+    dry_run: bool,
+    writes: &mut Vec<String>,
+) -> Result<()> {
+    let copies: Vec<(&Descriptor, &Vec<u8>)> = members
+        .iter()
+        .filter_map(|m| m.bytes.as_ref().map(|b| (&m.descriptor, b)))
+        .collect();
+    for (descriptor, _) in &copies {
+        writes.push(format!(
+            "PUT manifest {} into {}/{}",
+            descriptor.digest, target.registry_name, target.repository
+        ));
+    }
+    if dry_run {
+        return Ok(());
+    }
+    parallel::map(&copies, MAX_IN_FLIGHT, |(descriptor, bytes)| {
+        target
+            .registry
+            .put_manifest(
+                &target.repository,
+                &descriptor.digest,
+                &descriptor.media_type,
+                bytes,
+            )
+            .map_err(|e| e.context(format!("pushing manifest {}", descriptor.digest)))
+    })
+    .into_iter()
+    .collect()
+}
+
+/// Stage 6: PUT the same list bytes under each extra tag.
+fn put_tags(
+    plan: &PushPlan,
+    target: &Location,
+    list: &AssembledList,
+    writes: &mut Vec<String>,
+) -> Result<()> {
+    for tag in &plan.tags {
+        writes.push(format!("PUT list as {}", plan.target.with_tag(tag)));
+    }
+    if plan.dry_run {
+        return Ok(());
+    }
+    parallel::map(&plan.tags, MAX_IN_FLIGHT, |tag| {
+        target
+            .registry
+            .put_manifest(&target.repository, tag, list.media_type, &list.bytes)
+            .map_err(|e| e.context(format!("pushing extra tag {tag}")))
+    })
+    .into_iter()
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_is_completed_from_the_config_as_the_go_tool_does() {
+        let config = ConfigPlatform {
+            architecture: "arm".into(),
+            os: "linux".into(),
+            variant: "v7".into(),
+            os_version: String::new(),
+            os_features: Vec::new(),
+        };
+        let filled = fill_platform(&Platform::default(), &config);
+        assert_eq!(filled.to_string(), "linux/arm/v7");
+
+        // os/arch given: kept, and the variant still comes from the config.
+        let spec = Platform {
+            os: "linux".into(),
+            architecture: "arm64".into(),
+            ..Platform::default()
+        };
+        let filled = fill_platform(&spec, &config);
+        assert_eq!(filled.to_string(), "linux/arm64/v7");
+    }
+
+    #[test]
+    fn foreign_layers_are_not_copied() {
+        let blob: Descriptor = serde_json::from_str(
+            r#"{"mediaType":"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip","digest":"sha256:a","size":1}"#,
+        )
+        .unwrap();
+        assert!(!is_distributable(&blob));
+        let blob: Descriptor = serde_json::from_str(
+            r#"{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:a","size":1}"#,
+        )
+        .unwrap();
+        assert!(is_distributable(&blob));
+    }
+}

@@ -1,0 +1,353 @@
+//! What to push: the YAML spec of `push from-spec` and the flags of `push from-args`, both turned
+//! into one [`PushPlan`]. The pipeline in `push.rs` does not know which of the two made it.
+
+use crate::cli::{ListType, PushOptions};
+use crate::error::{Error, Result};
+use crate::manifest::Platform;
+use crate::platform;
+use crate::reference::Reference;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Everything the push pipeline needs, checked for what can be checked without a registry.
+#[derive(Debug, Clone)]
+pub struct PushPlan {
+    /// The list to push, as typed (for messages).
+    pub target_name: String,
+    /// The list to push; always has a tag and no digest.
+    pub target: Reference,
+    /// Extra tags for the same list bytes.
+    pub tags: Vec<String>,
+    /// Index-level annotations (`--type oci` only).
+    pub annotations: BTreeMap<String, String>,
+    /// The images to include, in order.
+    pub sources: Vec<Source>,
+    /// Docker manifest list or OCI index.
+    pub list_type: ListType,
+    /// Skip sources that do not exist instead of failing.
+    pub ignore_missing: bool,
+    /// Resolve everything, write nothing.
+    pub dry_run: bool,
+}
+
+/// One source image of the list.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The reference as typed (for messages).
+    pub name: String,
+    /// The parsed reference; has a tag or a digest.
+    pub reference: Reference,
+    /// The platform the spec gives; empty fields are filled from the image.
+    pub platform: Platform,
+}
+
+/// The YAML file, with the Go tool's keys. Unknown keys are an error (the Go tool ignores them
+/// silently, which loses what the user meant).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecFile {
+    image: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    manifests: Vec<SpecEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecEntry {
+    image: String,
+    #[serde(default)]
+    platform: SpecPlatform,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecPlatform {
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    variant: String,
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default, alias = "os.version")]
+    osversion: String,
+    #[serde(default, alias = "os.features")]
+    osfeatures: Vec<String>,
+}
+
+/// Read a `from-spec` YAML file into a plan.
+pub fn from_spec_file(path: &Path, options: &PushOptions) -> Result<PushPlan> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    from_spec_text(&text, &path.display().to_string(), options)
+}
+
+/// Parse spec text (`origin` names it in messages).
+fn from_spec_text(text: &str, origin: &str, options: &PushOptions) -> Result<PushPlan> {
+    let spec: SpecFile =
+        serde_yaml::from_str(text).map_err(|e| Error::Input(format!("spec {origin}: {e}")))?;
+    if spec.manifests.is_empty() {
+        return Err(Error::Input(format!(
+            "spec {origin}: lists no manifests to include"
+        )));
+    }
+    let sources = spec
+        .manifests
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let p = entry.platform;
+            source(
+                &entry.image,
+                Platform {
+                    architecture: p.architecture,
+                    os: p.os,
+                    os_version: p.osversion,
+                    os_features: p.osfeatures,
+                    variant: p.variant,
+                    features: p.features,
+                },
+            )
+            .map_err(|e| e.context(format!("spec {origin}: manifests[{i}]")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    plan(&spec.image, spec.tags, spec.annotations, sources, options)
+        .map_err(|e| e.context(format!("spec {origin}")))
+}
+
+/// Build a plan from `push from-args` flags: one source per platform, named by the template.
+pub fn from_args(
+    platforms: &[String],
+    template: &str,
+    target: &str,
+    tags: &[String],
+    annotations: &[String],
+    options: &PushOptions,
+) -> Result<PushPlan> {
+    if !template.contains("ARCH") {
+        return Err(Error::Input(format!(
+            "--template {template:?} must contain the placeholder ARCH"
+        )));
+    }
+    let sources = platforms
+        .iter()
+        .map(|text| {
+            let platform =
+                platform::parse(text).map_err(|e| Error::Input(format!("--platforms: {e}")))?;
+            let name = template
+                .replace("ARCH", &platform.architecture)
+                .replace("OS", &platform.os)
+                .replace("VARIANT", &platform.variant);
+            source(&name, platform).map_err(|e| e.context(format!("--platforms {text}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let annotations = annotations
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_string(), value.to_string()))
+            }
+            _ => Err(Error::Input(format!(
+                "--annotations {pair:?} is not of the form key=value"
+            ))),
+        })
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    plan(target, tags.to_vec(), annotations, sources, options)
+}
+
+/// One source: its reference must have a tag or digest; a platform it gives must be real.
+fn source(name: &str, platform: Platform) -> Result<Source> {
+    let reference = Reference::parse(name).map_err(|e| Error::Input(e.to_string()))?;
+    if reference.manifest_ref().is_none() {
+        return Err(Error::Input(format!(
+            "source image {name:?} must include a tag or a digest"
+        )));
+    }
+    let given = !platform.os.is_empty() || !platform.architecture.is_empty();
+    if given {
+        platform::validate(&platform)
+            .map_err(|e| Error::Input(format!("platform of {name}: {e}")))?;
+    }
+    Ok(Source {
+        name: name.to_string(),
+        reference,
+        platform,
+    })
+}
+
+/// Check the target, tags and annotations, and put the plan together.
+fn plan(
+    target_name: &str,
+    tags: Vec<String>,
+    annotations: BTreeMap<String, String>,
+    sources: Vec<Source>,
+    options: &PushOptions,
+) -> Result<PushPlan> {
+    let target = Reference::parse(target_name).map_err(|e| Error::Input(e.to_string()))?;
+    if target.digest.is_some() {
+        return Err(Error::Input(format!(
+            "target {target_name:?} must name a tag, not a digest"
+        )));
+    }
+    if target.tag.is_none() {
+        return Err(Error::Input(format!(
+            "target {target_name:?} must include a tag"
+        )));
+    }
+    for tag in &tags {
+        Reference::parse(&target.with_tag(tag).to_string())
+            .map_err(|_| Error::Input(format!("extra tag {tag:?} is not a valid tag")))?;
+    }
+    if options.list_type == ListType::Docker && !annotations.is_empty() {
+        return Err(Error::Input(
+            "manifest list (Docker media type) does not support annotations; use --type oci instead"
+                .to_string(),
+        ));
+    }
+    Ok(PushPlan {
+        target_name: target_name.to_string(),
+        target,
+        tags,
+        annotations,
+        sources,
+        list_type: options.list_type,
+        ignore_missing: options.ignore_missing,
+        dry_run: options.dry_run,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(list_type: ListType) -> PushOptions {
+        PushOptions {
+            list_type,
+            ignore_missing: false,
+            dry_run: false,
+        }
+    }
+
+    #[test]
+    fn the_go_tool_readme_spec_parses_with_features() {
+        let text = "\
+image: myprivreg:5000/someimage:1.0.0
+tags: ['1.0', '1', 'latest']
+manifests:
+  - image: myprivreg:5000/someimage:ppc64le
+    platform:
+      architecture: ppc64le
+      os: linux
+  - image: myprivreg:5000/someimage:amd64
+    platform:
+      architecture: amd64
+      features:
+        - sse
+      os: linux
+";
+        let plan = from_spec_text(text, "s.yaml", &options(ListType::Docker)).unwrap();
+        assert_eq!(plan.target.to_string(), "myprivreg:5000/someimage:1.0.0");
+        assert_eq!(plan.tags, ["1.0", "1", "latest"]);
+        assert_eq!(plan.sources.len(), 2);
+        assert_eq!(plan.sources[1].platform.features, ["sse"]);
+    }
+
+    #[test]
+    fn both_spellings_of_os_version_and_features_are_read() {
+        for (version_key, features_key) in
+            [("osversion", "osfeatures"), ("os.version", "os.features")]
+        {
+            let text = format!(
+                "image: r/a:t\nmanifests:\n  - image: r/a:win\n    platform:\n      os: windows\n      architecture: amd64\n      {version_key}: 10.0.17763.2565\n      {features_key}: [win32k]\n"
+            );
+            let plan = from_spec_text(&text, "s.yaml", &options(ListType::Docker)).unwrap();
+            assert_eq!(plan.sources[0].platform.os_version, "10.0.17763.2565");
+            assert_eq!(plan.sources[0].platform.os_features, ["win32k"]);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_name_and_line() {
+        let text = "image: r/a:t\nmanifests:\n  - image: r/a:x\n    platfrom:\n      os: linux\n";
+        let err = from_spec_text(text, "s.yaml", &options(ListType::Docker))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("platfrom") && err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn annotations_need_the_oci_type() {
+        let text = "image: r/a:t\nannotations: {a: b}\nmanifests:\n  - image: r/a:x\n";
+        let err = from_spec_text(text, "s.yaml", &options(ListType::Docker)).unwrap_err();
+        assert!(err.to_string().ends_with(
+            "manifest list (Docker media type) does not support annotations; use --type oci instead"
+        ));
+        assert!(from_spec_text(text, "s.yaml", &options(ListType::Oci)).is_ok());
+    }
+
+    #[test]
+    fn from_args_fills_the_template_for_each_platform() {
+        let plan = from_args(
+            &["linux/amd64".into(), "linux/arm/v7".into()],
+            "reg:5000/app:OS-ARCHVARIANT",
+            "reg:5000/app:latest",
+            &["1.0".into()],
+            &[],
+            &options(ListType::Docker),
+        )
+        .unwrap();
+        let names: Vec<&str> = plan.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["reg:5000/app:linux-amd64", "reg:5000/app:linux-armv7"]
+        );
+        assert_eq!(plan.sources[1].platform.variant, "v7");
+    }
+
+    #[test]
+    fn from_args_refuses_bad_templates_platforms_and_annotations() {
+        let o = options(ListType::Oci);
+        let err = from_args(&["linux/amd64".into()], "r/a:OS", "r/a:t", &[], &[], &o).unwrap_err();
+        assert!(err.to_string().contains("ARCH"), "{err}");
+        let err =
+            from_args(&["linux/amd46".into()], "r/a:ARCH", "r/a:t", &[], &[], &o).unwrap_err();
+        assert!(err.to_string().contains("linux/amd46"), "{err}");
+        let err = from_args(&["linux".into()], "r/a:ARCH", "r/a:t", &[], &[], &o).unwrap_err();
+        assert!(err.to_string().contains("\"linux\""), "{err}");
+        let err = from_args(
+            &["linux/amd64".into()],
+            "r/a:ARCH",
+            "r/a:t",
+            &[],
+            &["novalue".into()],
+            &o,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("\"novalue\""), "{err}");
+    }
+
+    #[test]
+    fn target_needs_a_tag_and_tags_must_be_valid() {
+        let o = options(ListType::Docker);
+        let err = from_args(&["linux/amd64".into()], "r/a:ARCH", "r/a", &[], &[], &o).unwrap_err();
+        assert!(err.to_string().contains("must include a tag"), "{err}");
+        let err = from_args(
+            &["linux/amd64".into()],
+            "r/a:ARCH",
+            "r/a:t",
+            &["bad tag".into()],
+            &[],
+            &o,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("\"bad tag\""), "{err}");
+    }
+}

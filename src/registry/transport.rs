@@ -228,6 +228,9 @@ fn network_error(host: &str, error: ureq::Error) -> Error {
         ureq::Error::Rustls(e) => {
             format!("TLS: {e} (use --cacert, or --insecure to skip verification)")
         }
+        ureq::Error::Io(e) if e.to_string().contains("InvalidContentType") => {
+            "the server does not speak TLS (use --plain-http for a plain-HTTP registry)".to_string()
+        }
         other => other.to_string(),
     };
     Error::Network {

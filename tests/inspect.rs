@@ -1,0 +1,592 @@
+//! `manifest-tool inspect` against real registries seeded by skopeo and the docker CLI: the Go
+//! tool's output, agreement with third-party clients, every way of authenticating and trusting,
+//! and a clean one-line failure for each kind of bad input.
+
+mod support;
+
+use std::sync::OnceLock;
+use support::{
+    Mode, PASSWORD, Registry, Seeded, TempDir, USERNAME, bare_command, manifest_tool, outcome,
+    sha256_digest, write_file,
+};
+
+/// One seeded registry per mode, shared by the read-only tests of this file.
+fn shared(mode: Mode) -> &'static (Registry, Seeded) {
+    static REGISTRIES: [OnceLock<(Registry, Seeded)>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
+    let slot = Mode::ALL.iter().position(|m| *m == mode).unwrap_or(0);
+    REGISTRIES[slot].get_or_init(|| {
+        let reg = Registry::start(mode);
+        let seeded = support::seed(&reg);
+        (reg, seeded)
+    })
+}
+
+#[test]
+fn inspect_of_an_index_with_attestations_prints_the_go_layout() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let name = format!("{host}/oci/app:attested");
+    let run = manifest_tool(reg, &["inspect", &name]).success();
+    let expected = format!(
+        "\
+Name:   {name} (Type: application/vnd.oci.image.index.v1+json)
+Digest: sha256:0082cab95e73722070565762941b2695e78a1aa9a350841874700ef8d653b3c7
+ * Contains 4 manifest references (2 images, 2 attestations):
+[1]     Type: application/vnd.oci.image.manifest.v1+json
+[1]   Digest: sha256:67a194093b8bd9efa913ef9a036e1a90603e7ca46dad16b7bd3ec913f7a763ca
+[1]   Length: 401
+[1] Platform:
+[1]    -      OS: linux
+[1]    -    Arch: amd64
+[1] # Layers: 1
+     layer 01: digest = sha256:0142d6dd3616dd72b21630ed5934fcab219aca1d1fe6033a59e0fba45f2fd8ab
+                 type = application/vnd.oci.image.layer.v1.tar+gzip
+
+[2]     Type: application/vnd.oci.image.manifest.v1+json
+[2]   Digest: sha256:2a31d2c707574c3adc6046deb3e4824c1ccc8973b388faabae4cfca2a09ee74c
+[2]   Length: 401
+[2] Platform:
+[2]    -      OS: linux
+[2]    -    Arch: arm64
+[2]    - Variant: v8
+[2] # Layers: 1
+     layer 01: digest = sha256:982f855423fdc0fb5a3012afb5f8aaa91b7383735dc8a3a245d256010c0bafc3
+                 type = application/vnd.oci.image.layer.v1.tar+gzip
+
+[3]     Type: application/vnd.oci.image.manifest.v1+json (vnd.docker.reference.type=attestation-manifest)
+[3]   Digest: sha256:1016c5d795ae8a23aee14a098e86608f638de9918323733877ab9089d5b5f935
+[3]   Length: 465
+[3]       >>> Attestation for digest: sha256:67a194093b8bd9efa913ef9a036e1a90603e7ca46dad16b7bd3ec913f7a763ca
+
+[4]     Type: application/vnd.oci.image.manifest.v1+json (vnd.docker.reference.type=attestation-manifest)
+[4]   Digest: sha256:99c17fe6a0f8dd12fcad18637d8627c4c5d6b6f8870c6b73496306b4f11fc8eb
+[4]   Length: 465
+[4]       >>> Attestation for digest: sha256:2a31d2c707574c3adc6046deb3e4824c1ccc8973b388faabae4cfca2a09ee74c
+
+"
+    );
+    assert_eq!(run.out(), expected);
+}
+
+#[test]
+fn inspect_of_a_single_image_prints_the_go_layout() {
+    let (reg, seeded) = shared(Mode::PlainHttp);
+    let name = format!("{}/docker/app:linux-arm-v7", reg.host());
+    let run = manifest_tool(reg, &["inspect", &name]).success();
+    let (digest, _) = seeded.digests_of("linux-arm-v7");
+    let expected = format!(
+        "\
+Name: {name} (Type: application/vnd.docker.distribution.manifest.v2+json)
+      Digest: {digest}
+        Size: 423
+          OS: linux
+        Arch: arm
+    # Layers: 1
+      layer 01: digest = sha256:b05f8afdb7e295526e262d82f53a4ed69741a47607c53a13f4b258d9facec0bb
+"
+    );
+    assert_eq!(run.out(), expected);
+}
+
+#[test]
+fn inspect_of_the_docker_cli_list_shows_windows_os_version_and_features() {
+    let (reg, seeded) = shared(Mode::PlainHttp);
+    let name = format!("{}/dockercli/app:list", reg.host());
+    let text = manifest_tool(reg, &["inspect", &name]).success().out();
+    assert!(text.starts_with(&format!(
+        "Name:   {name} (Type: application/vnd.docker.distribution.manifest.list.v2+json)\nDigest: {}\n * Contains 6 manifest references (6 images, 0 attestation):\n",
+        seeded.dockercli_list
+    )), "{text}");
+    let (windows, _) = seeded.digests_of("windows-amd64");
+    let entry = format!(
+        "[6]   Digest: {windows}\n[6]   Length: 423\n[6] Platform:\n[6]    -      OS: windows\n[6]    - OS Vers: 10.0.17763.2565\n[6]    - OS Feat: [win32k]\n[6]    -    Arch: amd64\n"
+    );
+    assert!(text.contains(&entry), "{text}");
+}
+
+#[test]
+fn inspect_agrees_with_skopeo_in_every_mode() {
+    for mode in Mode::ALL {
+        let (reg, seeded) = shared(mode);
+        for (repo, digest) in [
+            ("docker/app:list", &seeded.docker_list),
+            ("oci/app:index", &seeded.oci_index),
+            ("dockercli/app:list", &seeded.dockercli_list),
+        ] {
+            let name = format!("{}/{repo}", reg.host());
+            let skopeo_bytes = reg.skopeo_inspect_raw(repo);
+            assert_eq!(&sha256_digest(&skopeo_bytes), digest);
+
+            let verbatim =
+                manifest_tool(reg, &["inspect", "--format", "verbatim", &name]).success();
+            assert_eq!(
+                verbatim.stdout, skopeo_bytes,
+                "{mode:?} {repo}: verbatim bytes differ"
+            );
+
+            let text = manifest_tool(reg, &["inspect", &name]).success().out();
+            let second_line = text.lines().nth(1).unwrap_or("");
+            assert_eq!(second_line, format!("Digest: {digest}"), "{mode:?} {repo}");
+            assert!(text.contains(" * Contains 6 manifest references (6 images, 0 attestation):"));
+        }
+    }
+}
+
+#[test]
+fn inspect_raw_expands_every_child_manifest_like_the_go_tool() {
+    let (reg, seeded) = shared(Mode::Tls);
+    let name = format!("{}/docker/app:list", reg.host());
+    let raw = manifest_tool(reg, &["inspect", "--raw", &name])
+        .success()
+        .out();
+    assert!(
+        raw.starts_with("{\n    \"name\": "),
+        "four-space indent: {raw}"
+    );
+    assert!(raw.ends_with("}\n"), "one trailing newline");
+    let doc: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(doc["name"], name.as_str());
+    assert_eq!(doc["digest"], seeded.docker_list.as_str());
+    assert_eq!(doc["schemaVersion"], 2);
+    assert_eq!(
+        doc["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+    let children = doc["manifests"].as_array().unwrap();
+    assert_eq!(children.len(), 6);
+    for (child, (tag, _)) in children.iter().zip(support::PLATFORM_TAGS) {
+        let (digest, _) = seeded.digests_of(tag);
+        let fetched = reg.skopeo_inspect_raw(&format!("docker/app@{digest}"));
+        let expected: serde_json::Value = serde_json::from_slice(&fetched).unwrap();
+        assert_eq!(
+            child, &expected,
+            "child {tag} is the manifest skopeo fetched"
+        );
+    }
+}
+
+#[test]
+fn inspect_raw_expand_config_shows_the_image_config() {
+    let (reg, seeded) = shared(Mode::PlainHttp);
+    let name = format!("{}/oci/app:windows-amd64", reg.host());
+    let raw = manifest_tool(reg, &["inspect", "--raw", "--expand-config", &name])
+        .success()
+        .out();
+    let doc: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let (_, oci) = seeded.digests_of("windows-amd64");
+    assert_eq!(doc["digest"], oci);
+    assert_eq!(doc["os"], "windows");
+    assert_eq!(doc["architecture"], "amd64");
+    assert_eq!(doc["config"]["os.version"], "10.0.17763.2565");
+    assert_eq!(doc["config"]["rootfs"]["type"], "layers");
+    let keys: Vec<&str> = raw
+        .lines()
+        .filter(|l| l.starts_with("    \""))
+        .map(|l| l.trim().split('"').nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "schemaVersion",
+            "name",
+            "digest",
+            "os",
+            "architecture",
+            "mediaType",
+            "config",
+            "layers"
+        ]
+    );
+}
+
+#[test]
+fn inspect_json_gives_every_entry_in_one_document() {
+    let (reg, seeded) = shared(Mode::PlainHttp);
+    let name = format!("{}/dockercli/app:list", reg.host());
+    let out = manifest_tool(reg, &["inspect", "--format", "json", &name])
+        .success()
+        .out();
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["digest"], seeded.dockercli_list.as_str());
+    let entries = doc["manifests"].as_array().unwrap();
+    let platforms: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let p = &e["platform"];
+            let variant = p["variant"].as_str().unwrap_or("");
+            let arch = p["architecture"].as_str().unwrap_or("");
+            let os = p["os"].as_str().unwrap_or("");
+            if variant.is_empty() {
+                format!("{os}/{arch}")
+            } else {
+                format!("{os}/{arch}/{variant}")
+            }
+        })
+        .collect();
+    let expected: Vec<&str> = support::PLATFORM_TAGS.iter().map(|(_, p)| *p).collect();
+    assert_eq!(platforms, expected);
+    for (entry, (tag, _)) in entries.iter().zip(support::PLATFORM_TAGS) {
+        assert_eq!(entry["digest"], seeded.digests_of(tag).0);
+        assert_eq!(entry["layers"].as_array().unwrap().len(), 1);
+        assert_eq!(entry["attestation"], false);
+    }
+}
+
+#[test]
+fn inspect_of_a_list_is_one_request_per_manifest_and_one_token() {
+    let reg = Registry::start(Mode::TlsToken);
+    let seeded = support::seed(&reg);
+    let name = format!("{}/docker/app:list", reg.host());
+    let text = manifest_tool(&reg, &["inspect", &name]).success().out();
+    assert!(text.contains(&seeded.docker_list));
+    let log = reg.access_log();
+    let list_gets: Vec<&String> = log
+        .iter()
+        .filter(|l| l.contains("/manifests/list"))
+        .collect();
+    assert_eq!(
+        list_gets.len(),
+        2,
+        "one challenged GET and one authorised GET of the list: {log:#?}"
+    );
+    let child_gets = log
+        .iter()
+        .filter(|l| l.starts_with("GET /v2/docker/app/manifests/sha256:"))
+        .count();
+    assert_eq!(child_gets, 6, "{log:#?}");
+    assert_eq!(log.len(), 8, "no ping, no HEAD, no blob: {log:#?}");
+    assert_eq!(reg.token_requests().len(), 1, "{:#?}", reg.token_requests());
+}
+
+#[test]
+fn credentials_come_from_docker_config_auths() {
+    let (reg, seeded) = shared(Mode::TlsBasic);
+    let home = TempDir::new("mt-cfg");
+    let auth = base64_user_password();
+    let config = format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.host());
+    let file = write_file(home.path(), "my-config.json", &config);
+    let name = format!("{}/docker/app:list", reg.host());
+    let ca = ca_of(reg);
+    let run = outcome(bare_command(&home).args([
+        "--cacert",
+        &ca,
+        "--docker-cfg",
+        &file,
+        "inspect",
+        "--format",
+        "verbatim",
+        &name,
+    ]));
+    let run = run.success();
+    assert_eq!(sha256_digest(&run.stdout), seeded.docker_list);
+    run.assert_no_secret(PASSWORD);
+    run.assert_no_secret(&auth);
+}
+
+#[test]
+fn credentials_come_from_a_credential_helper() {
+    let (reg, seeded) = shared(Mode::TlsToken);
+    let home = TempDir::new("mt-helper");
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let seen = home.path().join("helper-saw");
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = get ] || exit 2\ncat > '{}'\nprintf '{{\"ServerURL\":\"x\",\"Username\":\"{USERNAME}\",\"Secret\":\"{PASSWORD}\"}}'\n",
+        seen.display()
+    );
+    let helper = write_file(&bin, "docker-credential-testhelper", &script);
+    set_executable(&helper);
+    let docker_config = home.path().join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    write_file(
+        &docker_config,
+        "config.json",
+        r#"{"credsStore":"testhelper"}"#,
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let name = format!("{}/docker/app:list", reg.host());
+    let ca = ca_of(reg);
+    let run = outcome(bare_command(&home).env("PATH", path).args([
+        "--cacert", &ca, "--debug", "inspect", "--format", "verbatim", &name,
+    ]))
+    .success();
+    assert_eq!(sha256_digest(&run.stdout), seeded.docker_list);
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), reg.host());
+    run.assert_no_secret(PASSWORD);
+}
+
+#[test]
+fn an_identity_token_is_exchanged_with_a_refresh_token_grant() {
+    let reg = Registry::start(Mode::TlsToken);
+    let seeded = support::seed(&reg);
+    let home = TempDir::new("mt-idtoken");
+    let docker_config = home.path().join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    let config = format!(
+        r#"{{"auths":{{"{}":{{"auth":"{}","identitytoken":"{}"}}}}}}"#,
+        reg.host(),
+        base64("tester:"),
+        support::IDENTITY_TOKEN
+    );
+    write_file(&docker_config, "config.json", &config);
+    let name = format!("{}/docker/app:list", reg.host());
+    let ca = ca_of(&reg);
+    let run = outcome(bare_command(&home).args([
+        "--cacert", &ca, "--debug", "inspect", "--format", "verbatim", &name,
+    ]))
+    .success();
+    assert_eq!(sha256_digest(&run.stdout), seeded.docker_list);
+    let requests = reg.token_requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert!(requests[0].starts_with("POST"), "{requests:#?}");
+    run.assert_no_secret(support::IDENTITY_TOKEN);
+}
+
+#[test]
+fn password_stdin_is_read_without_its_newline() {
+    let (reg, seeded) = shared(Mode::TlsBasic);
+    let home = TempDir::new("mt-stdin");
+    let name = format!("{}/oci/app:index", reg.host());
+    let ca = ca_of(reg);
+    let mut cmd = bare_command(&home);
+    cmd.args([
+        "--cacert",
+        &ca,
+        "--username",
+        USERNAME,
+        "--password-stdin",
+        "inspect",
+        "--format",
+        "verbatim",
+        &name,
+    ])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sha256_digest(&out.stdout), seeded.oci_index);
+}
+
+#[test]
+fn anonymous_pull_works_where_the_token_server_allows_it() {
+    let (reg, seeded) = shared(Mode::TlsToken);
+    let home = TempDir::new("mt-anon");
+    let ca = ca_of(reg);
+    let name = format!("{}/public/app:linux-amd64", reg.host());
+    let run = outcome(bare_command(&home).args(["--cacert", &ca, "inspect", &name])).success();
+    assert!(
+        run.out().contains(seeded.digests_of("linux-amd64").0),
+        "{}",
+        run.out()
+    );
+
+    let private = format!("{}/docker/app:list", reg.host());
+    let run = outcome(bare_command(&home).args(["--cacert", &ca, "inspect", &private]));
+    let line = run.fails_with("refused access");
+    assert!(
+        line.contains(&reg.host()) && line.contains("anonymous"),
+        "{line}"
+    );
+}
+
+#[test]
+fn the_ca_can_come_from_certs_d_or_ssl_cert_file() {
+    let (reg, seeded) = shared(Mode::Tls);
+    let name = format!("{}/oci/app:index", reg.host());
+    let ca = std::fs::read_to_string(ca_of(reg)).unwrap();
+
+    let home = TempDir::new("mt-certsd");
+    let host_dir = home.path().join("certs.d").join(reg.host());
+    std::fs::create_dir_all(&host_dir).unwrap();
+    write_file(&host_dir, "ca.crt", &ca);
+    let run =
+        outcome(bare_command(&home).args(["inspect", "--format", "verbatim", &name])).success();
+    assert_eq!(sha256_digest(&run.stdout), seeded.oci_index);
+
+    let home = TempDir::new("mt-sslfile");
+    let file = write_file(home.path(), "bundle.pem", &ca);
+    let run = outcome(
+        bare_command(&home)
+            .env("SSL_CERT_FILE", file)
+            .args(["inspect", "--format", "verbatim", &name]),
+    )
+    .success();
+    assert_eq!(sha256_digest(&run.stdout), seeded.oci_index);
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused_unless_insecure() {
+    let (reg, seeded) = shared(Mode::Tls);
+    let home = TempDir::new("mt-untrusted");
+    let name = format!("{}/oci/app:index", reg.host());
+    let run = outcome(bare_command(&home).args(["inspect", &name]));
+    let line = run.fails_with(&reg.host());
+    assert!(
+        line.contains("certificate") || line.contains("TLS"),
+        "{line}"
+    );
+
+    let run =
+        outcome(bare_command(&home).args(["--insecure", "inspect", "--format", "verbatim", &name]))
+            .success();
+    assert_eq!(sha256_digest(&run.stdout), seeded.oci_index);
+}
+
+#[test]
+fn a_wrong_password_fails_cleanly_and_never_shows_the_password() {
+    for mode in [Mode::TlsBasic, Mode::TlsToken] {
+        let (reg, _) = shared(mode);
+        let home = TempDir::new("mt-wrongpw");
+        let ca = ca_of(reg);
+        let wrong = "Wr0ng-Secret-Value";
+        let name = format!("{}/docker/app:list", reg.host());
+        let run = outcome(bare_command(&home).args([
+            "--cacert",
+            &ca,
+            "--debug",
+            "--username",
+            USERNAME,
+            "--password",
+            wrong,
+            "inspect",
+            &name,
+        ]));
+        let line = run.fails_with("refused access");
+        assert!(line.contains("--username/--password"), "{mode:?}: {line}");
+        run.assert_no_secret(wrong);
+        run.assert_no_secret(&base64(&format!("{USERNAME}:{wrong}")));
+    }
+}
+
+#[test]
+fn a_missing_credential_helper_is_named() {
+    let (reg, _) = shared(Mode::TlsBasic);
+    let home = TempDir::new("mt-nohelper");
+    let docker_config = home.path().join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    write_file(
+        &docker_config,
+        "config.json",
+        r#"{"credsStore":"nosuchstore"}"#,
+    );
+    let ca = ca_of(reg);
+    let name = format!("{}/docker/app:list", reg.host());
+    let run = outcome(bare_command(&home).args(["--cacert", &ca, "inspect", &name]));
+    run.fails_with("docker-credential-nosuchstore");
+}
+
+#[test]
+fn a_missing_tag_is_a_clear_404() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let name = format!("{}/docker/app:no-such-tag", reg.host());
+    let run = manifest_tool(reg, &["inspect", &name]);
+    let line = run.fails_with("MANIFEST_UNKNOWN");
+    assert!(line.contains(&name), "{line}");
+}
+
+#[test]
+fn malformed_references_are_refused_before_any_request() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    for (reference, fragment) in [
+        (format!("{}/Docker/App:list", reg.host()), "lowercase"),
+        (format!("{}/docker/app:", reg.host()), "empty"),
+        (format!("{}/docker/app@sha256:abc", reg.host()), "digest"),
+        (
+            format!("{}/docker/app", reg.host()),
+            "must include a tag or a digest",
+        ),
+    ] {
+        reg.clear_access_log();
+        let run = manifest_tool(reg, &["inspect", &reference]);
+        run.fails_with(fragment);
+    }
+}
+
+#[test]
+fn a_refused_connection_and_an_unknown_host_fail_cleanly() {
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let home = TempDir::new("mt-refused");
+    let name = format!("127.0.0.1:{free_port}/a/b:c");
+    let run = outcome(bare_command(&home).args(["--plain-http", "inspect", &name]));
+    run.fails_with(&format!("cannot reach 127.0.0.1:{free_port}"));
+
+    // In a network namespace of our own, with no network at all, a name cannot resolve: this
+    // shows the unknown-host path without sending a query anywhere.
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.arg("-n")
+        .arg(env!("CARGO_BIN_EXE_manifest-tool"))
+        .args(["inspect", "registry.example.invalid:5000/a/b:c"])
+        .env("DOCKER_CONFIG", home.path())
+        .env("MANIFEST_TOOL_CERTS_D", home.path().join("none"));
+    let run = outcome(&mut cmd);
+    run.fails_with("cannot reach registry.example.invalid:5000");
+}
+
+#[test]
+fn a_registry_serving_bytes_that_do_not_match_the_digest_is_an_error() {
+    let reg = Registry::start(Mode::PlainHttp);
+    let seeded = support::seed(&reg);
+    let digest = seeded.docker_list.clone();
+    let hex = &digest["sha256:".len()..];
+    let data = reg
+        .storage_dir()
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data");
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes.push(b' ');
+    std::fs::write(&data, bytes).unwrap();
+
+    let by_tag = format!("{}/docker/app:list", reg.host());
+    manifest_tool(&reg, &["inspect", &by_tag]).fails_with(&format!("expected digest {digest}"));
+    let by_digest = format!("{}/docker/app@{digest}", reg.host());
+    manifest_tool(&reg, &["inspect", &by_digest]).fails_with(&format!("expected digest {digest}"));
+}
+
+fn ca_of(reg: &Registry) -> String {
+    reg.ca_cert()
+        .expect("a TLS registry has a CA")
+        .display()
+        .to_string()
+}
+
+fn base64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+fn base64_user_password() -> String {
+    base64(&format!("{USERNAME}:{PASSWORD}"))
+}
+
+fn set_executable(path: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

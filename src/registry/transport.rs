@@ -146,7 +146,13 @@ impl Transport {
         if let Some(authorization) = authorization {
             builder = builder.header("Authorization", authorization);
         }
-        let result = match request.body {
+        // A POST without a body still says `Content-Length: 0`: without it ureq would announce
+        // a chunked body, which some registries and proxies wait on.
+        let body = match (request.body, request.method) {
+            (None, "POST") => Some(&[][..]),
+            (body, _) => body,
+        };
+        let result = match body {
             Some(body) => builder
                 .body(body)
                 .map_err(ureq::Error::from)

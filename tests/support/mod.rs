@@ -3,12 +3,14 @@
 #![allow(dead_code, unused_imports)]
 
 mod images;
+mod proxy;
 mod registry;
 mod tempdir;
 mod token_server;
 mod tool;
 
 pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
+pub use proxy::{Fault, Proxy};
 pub use registry::Registry;
 pub use tempdir::TempDir;
 pub use token_server::{IDENTITY_TOKEN, TokenServer};

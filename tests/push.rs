@@ -1,0 +1,736 @@
+//! `manifest-tool push` against real registries: the Go tool's exact bytes, every input form,
+//! mounts and copies across repositories and registries, and failures that leave the target
+//! untouched. What we push is read back with skopeo and the docker CLI.
+
+mod support;
+
+use std::sync::OnceLock;
+use support::{
+    Fault, Mode, PLATFORM_TAGS, Proxy, Registry, Seeded, TempDir, manifest_tool, sha256_digest,
+    write_file,
+};
+
+/// One seeded registry per mode, shared by tests that push to names of their own.
+fn shared(mode: Mode) -> &'static (Registry, Seeded) {
+    static REGISTRIES: [OnceLock<(Registry, Seeded)>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
+    let slot = Mode::ALL.iter().position(|m| *m == mode).unwrap_or(0);
+    REGISTRIES[slot].get_or_init(|| {
+        let reg = Registry::start(mode);
+        let seeded = support::seed(&reg);
+        (reg, seeded)
+    })
+}
+
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// The platform block of each seeded image as the Go tool writes it from the image config,
+/// typed by hand (eight-space indent inside a list entry).
+fn platform_lines(tag: &str) -> &'static str {
+    match tag {
+        "linux-amd64" => "        \"architecture\": \"amd64\",\n        \"os\": \"linux\"",
+        "linux-arm-v7" => {
+            "        \"architecture\": \"arm\",\n        \"os\": \"linux\",\n        \"variant\": \"v7\""
+        }
+        "linux-arm64-v8" => {
+            "        \"architecture\": \"arm64\",\n        \"os\": \"linux\",\n        \"variant\": \"v8\""
+        }
+        "linux-ppc64le" => "        \"architecture\": \"ppc64le\",\n        \"os\": \"linux\"",
+        "linux-s390x" => "        \"architecture\": \"s390x\",\n        \"os\": \"linux\"",
+        "windows-amd64" => {
+            "        \"architecture\": \"amd64\",\n        \"os\": \"windows\",\n        \"os.version\": \"10.0.17763.2565\",\n        \"os.features\": [\n          \"win32k\"\n        ]"
+        }
+        other => panic!("no platform for {other}"),
+    }
+}
+
+/// A Docker manifest list in the Go tool's layout, written out by hand from COMPAT's rules:
+/// two-space indent, keys in the order mediaType, size, digest, platform; no trailing newline.
+fn expected_docker_list(entries: &[(String, usize, String)]) -> String {
+    let items: Vec<String> = entries
+        .iter()
+        .map(|(digest, size, platform)| {
+            format!(
+                "    {{\n      \"mediaType\": \"{DOCKER_MANIFEST}\",\n      \"size\": {size},\n      \"digest\": \"{digest}\",\n      \"platform\": {{\n{platform}\n      }}\n    }}"
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"application/vnd.docker.distribution.manifest.list.v2+json\",\n  \"manifests\": [\n{}\n  ]\n}}",
+        items.join(",\n")
+    )
+}
+
+/// (digest, size, platform block) of a seeded image in `repo`, as skopeo fetches it.
+fn entry(reg: &Registry, repo: &str, tag: &str) -> (String, usize, String) {
+    let bytes = reg.skopeo_inspect_raw(&format!("{repo}:{tag}"));
+    (
+        sha256_digest(&bytes),
+        bytes.len(),
+        platform_lines(tag).to_string(),
+    )
+}
+
+/// A spec listing `tags` of `repo` as sources, with no platforms (filled from the configs).
+fn spec_of(target: &str, source_repo: &str, tags: &[&str]) -> String {
+    let mut spec = format!("image: {target}\nmanifests:\n");
+    for tag in tags {
+        spec.push_str(&format!("  - image: {source_repo}:{tag}\n"));
+    }
+    spec
+}
+
+fn all_tags() -> Vec<&'static str> {
+    PLATFORM_TAGS.iter().map(|(tag, _)| *tag).collect()
+}
+
+fn digest_line(bytes: &[u8]) -> String {
+    format!("Digest: {} {}\n", sha256_digest(bytes), bytes.len())
+}
+
+#[test]
+fn push_from_spec_writes_the_go_tool_bytes_in_every_mode() {
+    for mode in Mode::ALL {
+        let (reg, _) = shared(mode);
+        let host = reg.host();
+        let dir = TempDir::new("mt-spec");
+        let spec = spec_of(
+            &format!("{host}/docker/app:every-mode"),
+            &format!("{host}/docker/app"),
+            &all_tags(),
+        );
+        let file = write_file(dir.path(), "spec.yaml", &spec);
+        let run = manifest_tool(reg, &["push", "from-spec", &file]).success();
+
+        let entries: Vec<_> = all_tags()
+            .iter()
+            .map(|t| entry(reg, "docker/app", t))
+            .collect();
+        let expected = expected_docker_list(&entries);
+        let pushed = reg.skopeo_inspect_raw("docker/app:every-mode");
+        assert_eq!(String::from_utf8_lossy(&pushed), expected, "{mode:?}");
+        assert_eq!(run.out(), digest_line(expected.as_bytes()), "{mode:?}");
+    }
+}
+
+#[test]
+fn a_same_repository_push_makes_only_the_requests_it_needs() {
+    let reg = Registry::start(Mode::PlainHttp);
+    support::seed(&reg);
+    let host = reg.host();
+    let dir = TempDir::new("mt-count");
+    let spec = spec_of(
+        &format!("{host}/docker/app:counted"),
+        &format!("{host}/docker/app"),
+        &all_tags(),
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    reg.clear_access_log();
+    manifest_tool(&reg, &["push", "from-spec", &file]).success();
+    let log = reg.access_log();
+    let count = |prefix: &str| log.iter().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(count("GET /v2/docker/app/manifests/"), 6, "{log:#?}");
+    assert_eq!(count("GET /v2/docker/app/blobs/"), 6, "{log:#?}");
+    assert_eq!(
+        count("PUT /v2/docker/app/manifests/counted 201"),
+        1,
+        "{log:#?}"
+    );
+    assert_eq!(log.len(), 13, "6 manifests, 6 configs, 1 PUT: {log:#?}");
+}
+
+#[test]
+fn the_go_readme_spec_with_cpu_features_is_pushed() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let dir = TempDir::new("mt-features");
+    let spec = format!(
+        "image: {host}/docker/app:readme
+manifests:
+  - image: {host}/docker/app:linux-ppc64le
+    platform:
+      architecture: ppc64le
+      os: linux
+  - image: {host}/docker/app:linux-amd64
+    platform:
+      architecture: amd64
+      features:
+        - sse
+      os: linux
+"
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let run = manifest_tool(reg, &["push", "from-spec", &file]).success();
+    let (ppc, ppc_size, ppc_platform) = entry(reg, "docker/app", "linux-ppc64le");
+    let (amd, amd_size, _) = entry(reg, "docker/app", "linux-amd64");
+    let amd_platform = "        \"architecture\": \"amd64\",\n        \"os\": \"linux\",\n        \"features\": [\n          \"sse\"\n        ]".to_string();
+    let expected =
+        expected_docker_list(&[(ppc, ppc_size, ppc_platform), (amd, amd_size, amd_platform)]);
+    assert_eq!(
+        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:readme")),
+        expected
+    );
+    assert_eq!(run.out(), digest_line(expected.as_bytes()));
+}
+
+#[test]
+fn a_go_v2_spec_with_osversion_and_osfeatures_is_pushed() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let dir = TempDir::new("mt-v2spec");
+    let spec = format!(
+        "image: {host}/docker/app:v2-style
+manifests:
+  - image: {host}/docker/app:windows-amd64
+    platform:
+      architecture: amd64
+      os: windows
+      osversion: 10.0.17763.9999
+      osfeatures: [win32k, other]
+"
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    manifest_tool(reg, &["push", "from-spec", &file]).success();
+    let (digest, size, _) = entry(reg, "docker/app", "windows-amd64");
+    let platform = "        \"architecture\": \"amd64\",\n        \"os\": \"windows\",\n        \"os.version\": \"10.0.17763.9999\",\n        \"os.features\": [\n          \"win32k\",\n          \"other\"\n        ]".to_string();
+    let expected = expected_docker_list(&[(digest, size, platform)]);
+    assert_eq!(
+        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:v2-style")),
+        expected
+    );
+}
+
+#[test]
+fn push_from_args_fills_the_template_with_and_without_variants() {
+    let (reg, _) = shared(Mode::Tls);
+    let host = reg.host();
+    manifest_tool(
+        reg,
+        &[
+            "push",
+            "from-args",
+            "--platforms",
+            "linux/amd64,linux/ppc64le",
+            "--platforms",
+            "linux/s390x",
+            "--template",
+            &format!("{host}/docker/app:OS-ARCH"),
+            "--target",
+            &format!("{host}/docker/app:args-plain"),
+        ],
+    )
+    .success();
+    let tags = ["linux-amd64", "linux-ppc64le", "linux-s390x"];
+    let entries: Vec<_> = tags.iter().map(|t| entry(reg, "docker/app", t)).collect();
+    assert_eq!(
+        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:args-plain")),
+        expected_docker_list(&entries)
+    );
+
+    manifest_tool(
+        reg,
+        &[
+            "push",
+            "from-args",
+            "--platforms",
+            "linux/arm/v7,linux/arm64/v8",
+            "--template",
+            &format!("{host}/docker/app:OS-ARCH-VARIANT"),
+            "--target",
+            &format!("{host}/docker/app:args-variants"),
+        ],
+    )
+    .success();
+    let tags = ["linux-arm-v7", "linux-arm64-v8"];
+    let entries: Vec<_> = tags.iter().map(|t| entry(reg, "docker/app", t)).collect();
+    assert_eq!(
+        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:args-variants")),
+        expected_docker_list(&entries)
+    );
+}
+
+#[test]
+fn extra_tags_hold_the_same_bytes_as_the_list() {
+    let (reg, _) = shared(Mode::TlsBasic);
+    let host = reg.host();
+    let run = manifest_tool(
+        reg,
+        &[
+            "push",
+            "from-args",
+            "--platforms",
+            "linux/amd64,linux/s390x",
+            "--template",
+            &format!("{host}/docker/app:OS-ARCH"),
+            "--target",
+            &format!("{host}/docker/app:tagged-1.2.3"),
+            "--tags",
+            "tagged-1.2,tagged-1",
+        ],
+    )
+    .success();
+    let list = reg.skopeo_inspect_raw("docker/app:tagged-1.2.3");
+    assert_eq!(run.out(), digest_line(&list));
+    for tag in ["tagged-1.2", "tagged-1"] {
+        assert_eq!(
+            reg.skopeo_inspect_raw(&format!("docker/app:{tag}")),
+            list,
+            "{tag}"
+        );
+    }
+}
+
+#[test]
+fn annotations_go_into_an_oci_index_and_are_refused_for_a_docker_list() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let template = format!("{host}/oci/app:OS-ARCH");
+    let target = format!("{host}/oci/app:annotated");
+    manifest_tool(
+        reg,
+        &[
+            "push",
+            "--type",
+            "oci",
+            "from-args",
+            "--platforms",
+            "linux/amd64",
+            "--template",
+            &template,
+            "--target",
+            &target,
+            "--annotations",
+            "org.opencontainers.image.title=demo",
+            "--annotations",
+            "com.example.note=a<b",
+        ],
+    )
+    .success();
+    let (_, digest) = shared(Mode::PlainHttp).1.digests_of("linux-amd64");
+    let size = reg.skopeo_inspect_raw("oci/app:linux-amd64").len();
+    let expected = format!(
+        "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"application/vnd.oci.image.index.v1+json\",\n  \"manifests\": [\n    {{\n      \"mediaType\": \"{OCI_MANIFEST}\",\n      \"digest\": \"{}\",\n      \"size\": {size},\n      \"platform\": {{\n        \"architecture\": \"amd64\",\n        \"os\": \"linux\"\n      }}\n    }}\n  ],\n  \"annotations\": {{\n    \"com.example.note\": \"a\\u003cb\",\n    \"org.opencontainers.image.title\": \"demo\"\n  }}\n}}",
+        digest
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&reg.skopeo_inspect_raw("oci/app:annotated")),
+        expected
+    );
+
+    reg.clear_access_log();
+    let run = manifest_tool(
+        reg,
+        &[
+            "push",
+            "from-args",
+            "--platforms",
+            "linux/amd64",
+            "--template",
+            &template,
+            "--target",
+            &format!("{host}/oci/app:never"),
+            "--annotations",
+            "a=b",
+        ],
+    );
+    run.fails_with("does not support annotations; use --type oci instead");
+    assert!(
+        reg.access_log().is_empty(),
+        "nothing was sent: {:#?}",
+        reg.access_log()
+    );
+}
+
+#[test]
+fn the_docker_cli_and_skopeo_read_a_cross_repository_push() {
+    let reg = Registry::start(Mode::PlainHttp);
+    let seeded = support::seed(&reg);
+    let host = reg.host();
+    let dir = TempDir::new("mt-crossrepo");
+    let spec = spec_of(
+        &format!("{host}/team/release:1.0"),
+        &format!("{host}/docker/app"),
+        &all_tags(),
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    reg.clear_access_log();
+    let run = manifest_tool(&reg, &["push", "from-spec", &file]).success();
+    let log = reg.access_log();
+    let mounts = log
+        .iter()
+        .filter(|l| {
+            l.starts_with("POST /v2/team/release/blobs/uploads/?mount=") && l.ends_with(" 201")
+        })
+        .count();
+    assert_eq!(mounts, 12, "six configs and six layers mounted: {log:#?}");
+    assert!(
+        !log.iter().any(
+            |l| l.starts_with("PATCH") || l.contains("/blobs/uploads/") && l.starts_with("PUT")
+        ),
+        "no blob was uploaded: {log:#?}"
+    );
+    let child_puts = log
+        .iter()
+        .filter(|l| l.starts_with("PUT /v2/team/release/manifests/sha256:"))
+        .count();
+    assert_eq!(child_puts, 6, "{log:#?}");
+
+    let pushed = reg.skopeo_inspect_raw("team/release:1.0");
+    assert_eq!(run.out(), digest_line(&pushed));
+
+    // skopeo copies the whole list out: every child and blob is really in team/release.
+    let out = TempDir::new("mt-copyout");
+    let dest = format!("oci:{}:copied", out.path().join("layout").display());
+    support::run(
+        reg.skopeo()
+            .args(["copy", "--all", "-q"])
+            .args(reg.skopeo_src_args())
+            .arg(format!("docker://{host}/team/release:1.0"))
+            .arg(dest),
+    );
+
+    // The docker CLI (no daemon needed) reads the list and sees each platform.
+    let docker_home = TempDir::new("mt-dockercli");
+    let shown = support::run(
+        support::tool("docker")
+            .env("DOCKER_CONFIG", docker_home.path())
+            .args(["manifest", "inspect", "--insecure"])
+            .arg(format!("{host}/team/release:1.0")),
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let digests: Vec<&str> = shown["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap_or(""))
+        .collect();
+    let expected: Vec<&str> = all_tags().iter().map(|t| seeded.digests_of(t).0).collect();
+    assert_eq!(digests, expected);
+}
+
+#[test]
+fn a_refused_mount_falls_back_to_a_streamed_copy() {
+    let reg = Registry::start(Mode::PlainHttp);
+    support::seed(&reg);
+    let proxy = Proxy::start(&reg.host(), Fault::RefuseMounts);
+    let host = proxy.host();
+    let dir = TempDir::new("mt-nomount");
+    let spec = spec_of(
+        &format!("{host}/nomount/app:1.0"),
+        &format!("{host}/docker/app"),
+        &["linux-amd64", "linux-arm64-v8"],
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    reg.clear_access_log();
+    let run = manifest_tool(&reg, &["push", "from-spec", &file]).success();
+    let log = reg.access_log();
+    let opened = log
+        .iter()
+        .filter(|l| l.starts_with("POST /v2/nomount/app/blobs/uploads/ 202"))
+        .count();
+    let uploaded = log
+        .iter()
+        .filter(|l| l.starts_with("PUT /v2/nomount/app/blobs/uploads/") && l.ends_with(" 201"))
+        .count();
+    assert_eq!(
+        opened, 4,
+        "each mount answered with an upload session: {log:#?}"
+    );
+    assert_eq!(uploaded, 4, "each blob streamed into its session: {log:#?}");
+    assert_eq!(
+        run.out(),
+        digest_line(&reg.skopeo_inspect_raw("nomount/app:1.0"))
+    );
+    let out = TempDir::new("mt-copyout");
+    support::run(
+        reg.skopeo()
+            .args(["copy", "--all", "-q"])
+            .args(reg.skopeo_src_args())
+            .arg(format!("docker://{}/nomount/app:1.0", reg.host()))
+            .arg(format!("oci:{}:x", out.path().join("l").display())),
+    );
+}
+
+#[test]
+fn a_push_across_registries_streams_the_blobs() {
+    let source = Registry::start(Mode::PlainHttp);
+    support::seed(&source);
+    let target = Registry::start(Mode::PlainHttp);
+    let dir = TempDir::new("mt-crossreg");
+    let spec = spec_of(
+        &format!("{}/mirror/app:1.0", target.host()),
+        &format!("{}/docker/app", source.host()),
+        &all_tags(),
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let run = manifest_tool(&target, &["push", "from-spec", &file]).success();
+    let log = target.access_log();
+    assert!(
+        !log.iter().any(|l| l.contains("mount=")),
+        "no mount across registries: {log:#?}"
+    );
+    let uploads = log
+        .iter()
+        .filter(|l| l.starts_with("PUT /v2/mirror/app/blobs/uploads/") && l.ends_with(" 201"))
+        .count();
+    assert_eq!(uploads, 12, "{log:#?}");
+    let pushed = target.skopeo_inspect_raw("mirror/app:1.0");
+    assert_eq!(run.out(), digest_line(&pushed));
+    let entries: Vec<_> = all_tags()
+        .iter()
+        .map(|t| entry(&source, "docker/app", t))
+        .collect();
+    assert_eq!(
+        String::from_utf8_lossy(&pushed),
+        expected_docker_list(&entries)
+    );
+    let out = TempDir::new("mt-copyout");
+    support::run(
+        target
+            .skopeo()
+            .args(["copy", "--all", "-q"])
+            .args(target.skopeo_src_args())
+            .arg(format!("docker://{}/mirror/app:1.0", target.host()))
+            .arg(format!("oci:{}:x", out.path().join("l").display())),
+    );
+}
+
+#[test]
+fn a_list_source_is_flattened_with_its_attestations_last() {
+    let (reg, seeded) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let dir = TempDir::new("mt-flatten");
+    let spec = format!(
+        "image: {host}/flat/app:1.0\nmanifests:\n  - image: {host}/oci/app:attested\n  - image: {host}/oci/app:linux-ppc64le\n"
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    manifest_tool(reg, &["push", "--type", "oci", "from-spec", &file]).success();
+    let pushed: serde_json::Value =
+        serde_json::from_slice(&reg.skopeo_inspect_raw("flat/app:1.0")).unwrap();
+    let source: serde_json::Value =
+        serde_json::from_slice(&reg.skopeo_inspect_raw("oci/app:attested")).unwrap();
+    let entries = pushed["manifests"].as_array().unwrap();
+    let from_source = source["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 5);
+    assert_eq!(
+        entries[0], from_source[0],
+        "images of the list first, unchanged"
+    );
+    assert_eq!(entries[1], from_source[1]);
+    assert_eq!(entries[2]["digest"], seeded.digests_of("linux-ppc64le").1);
+    assert_eq!(
+        entries[3], from_source[2],
+        "attestations after every image, annotations kept"
+    );
+    assert_eq!(entries[4], from_source[3]);
+    let out = TempDir::new("mt-copyout");
+    support::run(
+        reg.skopeo()
+            .args(["copy", "--all", "-q"])
+            .args(reg.skopeo_src_args())
+            .arg(format!("docker://{host}/flat/app:1.0"))
+            .arg(format!("oci:{}:x", out.path().join("l").display())),
+    );
+}
+
+#[test]
+fn ignore_missing_skips_a_missing_source_with_a_warning() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let dir = TempDir::new("mt-missing");
+    let spec = spec_of(
+        &format!("{host}/docker/app:partial"),
+        &format!("{host}/docker/app"),
+        &["linux-amd64", "linux-mips64"],
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let run = manifest_tool(reg, &["push", "from-spec", "--ignore-missing", &file]).success();
+    assert!(
+        run.stderr
+            .contains(&format!("warning: skipping {host}/docker/app:linux-mips64")),
+        "{}",
+        run.stderr
+    );
+    let expected = expected_docker_list(&[entry(reg, "docker/app", "linux-amd64")]);
+    assert_eq!(
+        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:partial")),
+        expected
+    );
+
+    let run = manifest_tool(reg, &["push", "from-spec", &file]);
+    let line = run.fails_with("linux-mips64");
+    assert!(line.contains("MANIFEST_UNKNOWN"), "{line}");
+}
+
+#[test]
+fn ignore_missing_with_every_source_missing_pushes_nothing() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let dir = TempDir::new("mt-allmissing");
+    let spec = spec_of(
+        &format!("{host}/docker/app:nothing"),
+        &format!("{host}/docker/app"),
+        &["nope-1", "nope-2"],
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let run = manifest_tool(reg, &["push", "from-spec", "--ignore-missing", &file]);
+    run.fails_with(
+        "all entries were skipped due to missing source image references; no manifest list to push",
+    );
+    assert!(
+        run.stderr.matches("warning: skipping").count() == 2,
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn one_token_covers_the_target_and_every_source_repository() {
+    let reg = Registry::start(Mode::TlsToken);
+    support::seed(&reg);
+    let host = reg.host();
+    let dir = TempDir::new("mt-token");
+    let spec = format!(
+        "image: {host}/team/tokened:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n  - image: {host}/oci/app:linux-arm64-v8\n"
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let run = manifest_tool(&reg, &["--debug", "push", "from-spec", &file]).success();
+    let requests = reg.token_requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    let request = &requests[0];
+    for scope in [
+        "scope=repository:team/tokened:pull,push",
+        "scope=repository:docker/app:pull",
+        "scope=repository:oci/app:pull",
+    ] {
+        assert!(request.contains(scope), "{scope} missing in {request}");
+    }
+    let target_at = request.find("team/tokened").unwrap_or(usize::MAX);
+    let source_at = request.find("docker/app").unwrap_or(0);
+    assert!(
+        target_at < source_at,
+        "the target's scope comes first: {request}"
+    );
+    run.assert_no_secret(support::PASSWORD);
+    assert_eq!(
+        run.out(),
+        digest_line(&reg.skopeo_inspect_raw("team/tokened:1.0"))
+    );
+}
+
+#[test]
+fn bad_input_fails_in_one_line_and_leaves_the_target_untouched() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let dir = TempDir::new("mt-bad");
+    // The target first holds a good list; every failed push below must leave it as it is.
+    let good = spec_of(
+        &format!("{host}/guarded/app:1.0"),
+        &format!("{host}/docker/app"),
+        &["linux-amd64"],
+    );
+    let file = write_file(dir.path(), "good.yaml", &good);
+    manifest_tool(reg, &["push", "from-spec", &file]).success();
+    let before = reg.skopeo_inspect_raw("guarded/app:1.0");
+
+    let target = format!("{host}/guarded/app:1.0");
+    let cases = [
+        (
+            "duplicate.yaml",
+            format!(
+                "image: {target}\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n  - image: {host}/oci/app:linux-amd64\n"
+            ),
+            "same platform linux/amd64",
+        ),
+        (
+            "unknown-key.yaml",
+            format!(
+                "image: {target}\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n    platfrom: {{os: linux}}\n"
+            ),
+            "unknown field `platfrom`",
+        ),
+        (
+            "missing.yaml",
+            spec_of(
+                &target,
+                &format!("{host}/docker/app"),
+                &["linux-amd64", "does-not-exist"],
+            ),
+            "does-not-exist",
+        ),
+        (
+            "unreal.yaml",
+            format!(
+                "image: {target}\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n    platform: {{os: linux, architecture: amd46}}\n"
+            ),
+            "linux/amd46 is not a known os/arch combination",
+        ),
+        (
+            "wrong-platform-for-image.yaml",
+            format!(
+                "image: {target}\nmanifests:\n  - image: {host}/docker/app:linux-arm-v7\n    platform: {{os: linux, architecture: s390x}}\n  - image: {host}/docker/app:linux-s390x\n"
+            ),
+            "variant \"v7\" is not a known variant of architecture s390x",
+        ),
+    ];
+    for (name, spec, fragment) in cases {
+        let file = write_file(dir.path(), name, &spec);
+        reg.clear_access_log();
+        let run = manifest_tool(reg, &["push", "from-spec", &file]);
+        run.fails_with(fragment);
+        let writes: Vec<String> = reg
+            .access_log()
+            .into_iter()
+            .filter(|l| !l.starts_with("GET") && !l.starts_with("HEAD"))
+            .collect();
+        assert!(
+            writes.is_empty(),
+            "{name}: nothing may be written: {writes:#?}"
+        );
+        assert_eq!(reg.skopeo_inspect_raw("guarded/app:1.0"), before, "{name}");
+    }
+}
+
+#[test]
+fn dry_run_prints_the_list_and_writes_nothing() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let dir = TempDir::new("mt-dry");
+    let spec = spec_of(
+        &format!("{host}/dry/app:1.0"),
+        &format!("{host}/docker/app"),
+        &["linux-amd64", "linux-s390x"],
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    reg.clear_access_log();
+    let run = manifest_tool(reg, &["push", "from-spec", "--dry-run", &file]).success();
+    let writes: Vec<String> = reg
+        .access_log()
+        .into_iter()
+        .filter(|l| !l.starts_with("GET"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:#?}");
+    assert!(
+        run.stderr.contains("would mount blob sha256:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "would PUT list {} as {host}/dry/app:1.0",
+            sha256_digest(&run.stdout)
+        )),
+        "{}",
+        run.stderr
+    );
+    let entries: Vec<_> = ["linux-amd64", "linux-s390x"]
+        .iter()
+        .map(|t| entry(reg, "docker/app", t))
+        .collect();
+    assert_eq!(run.out(), expected_docker_list(&entries));
+}

@@ -13,14 +13,17 @@ release:
 
 # Debian packages the integration tests need: the CNCF distribution registry, skopeo (the
 # third-party client that seeds and cross-checks), htpasswd, openssl.
+# The docker CLI (used without a daemon) comes with this kind of machine; docker.io is the
+# Debian package that provides it elsewhere.
+TEST_TOOLS = docker-registry skopeo htpasswd openssl python3 unshare docker
 deps:
-	@if command -v docker-registry >/dev/null && command -v skopeo >/dev/null \
-	    && command -v htpasswd >/dev/null && command -v openssl >/dev/null; then \
-	    echo "test dependencies already installed"; \
-	else \
+	@missing=""; for t in $(TEST_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -z "$$missing" ]; then echo "test dependencies already installed"; else \
+	    echo "installing test dependencies (missing:$$missing)"; \
 	    apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	        docker-registry skopeo apache2-utils openssl ca-certificates; \
+	        docker-registry skopeo apache2-utils openssl python3 util-linux ca-certificates \
+	        $$(command -v docker >/dev/null || echo docker.io); \
 	fi
 
 # Every test: formatting, lints, unit tests and the integration tests against real registries.

@@ -4,26 +4,15 @@
 //! `main` parses the command line, runs the command, and turns any error into the one line
 //! `manifest-tool failed with error: …` on stderr with exit code 1.
 
-mod cli;
-mod error;
-mod inspect;
-mod json;
-mod list;
-mod manifest;
-mod parallel;
-mod platform;
-mod push;
-mod reference;
-mod registry;
-mod spec;
 
-use cli::{Cli, Command, GlobalOptions};
-use error::{Error, Result};
-use reference::Reference;
-use registry::Connector;
-use registry::auth::CredentialSource;
-use registry::credentials::Secret;
-use registry::transport::{DEFAULT_CERTS_D, TransportOptions};
+use manifest_tool::cli::{self, Cli, Command, GlobalOptions};
+use manifest_tool::error::{Error, Result};
+use manifest_tool::reference::Reference;
+use manifest_tool::registry::Connector;
+use manifest_tool::registry::auth::CredentialSource;
+use manifest_tool::registry::credentials::Secret;
+use manifest_tool::registry::transport::{DEFAULT_CERTS_D, TransportOptions};
+use manifest_tool::{inspect, push, spec};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;

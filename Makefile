@@ -1,7 +1,7 @@
 # manifest-tool for Rust. `make demo` runs the main job; `make test` runs every test.
 CARGO ?= cargo
 
-.PHONY: all build release deps test lint fmt clean
+.PHONY: all build release demo deps test lint fmt clean
 
 all: build
 
@@ -10,6 +10,13 @@ build:
 
 release:
 	$(CARGO) build --release
+
+# The main job on the embedded default: push a six-platform OCI index built from the OCI layout
+# in examples/ into target/demo (no registry needed), then inspect it.
+demo:
+	rm -rf target/demo
+	$(CARGO) run -q -- push from-spec examples/demo.yaml
+	$(CARGO) run -q -- inspect oci-layout://target/demo:latest
 
 # Debian packages the integration tests need: the CNCF distribution registry, skopeo (the
 # third-party client that seeds and cross-checks), htpasswd, openssl.

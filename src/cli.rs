@@ -56,8 +56,9 @@ pub enum ListType {
 /// Options shared by both forms of `push`.
 #[derive(Debug, Clone)]
 pub struct PushOptions {
-    /// `--type`.
-    pub list_type: ListType,
+    /// `--type`; `None` when not given: a Docker list for a registry target (as the Go tool),
+    /// an OCI index for an OCI layout target (the only kind skopeo and regctl read there).
+    pub list_type: Option<ListType>,
     /// `--ignore-missing`: skip sources that cannot be resolved.
     pub ignore_missing: bool,
     /// `--dry-run`: resolve everything, write nothing.
@@ -393,8 +394,9 @@ fn inspect_command(raw: &RawArgs, rest: &[&str]) -> Result<Command> {
 
 fn push_options(raw: &RawArgs) -> Result<PushOptions> {
     let list_type = match raw.list_type.as_deref() {
-        None | Some("docker") => ListType::Docker,
-        Some("oci") => ListType::Oci,
+        None => None,
+        Some("docker") => Some(ListType::Docker),
+        Some("oci") => Some(ListType::Oci),
         Some(other) => {
             return Err(Error::Usage(format!(
                 "--type {other:?} is not one of docker, oci"
@@ -598,7 +600,7 @@ mod tests {
             } => {
                 assert_eq!(platforms, ["linux/amd64", "linux/arm64", "linux/s390x"]);
                 assert_eq!(tags, ["1", "2"]);
-                assert_eq!(options.list_type, ListType::Oci);
+                assert_eq!(options.list_type, Some(ListType::Oci));
             }
             other => panic!("{other:?}"),
         }

@@ -35,6 +35,8 @@ pub enum Error {
     },
     /// A response larger than we accept (manifests: 4 MiB).
     TooLarge { what: String, limit: u64 },
+    /// What was asked for does not exist (a tag or blob missing from an OCI layout).
+    NotFound(String),
     /// Content we understand but do not support (schema 1 manifests, unknown media types).
     Unsupported(String),
     /// The registry sent something malformed (bad JSON, missing field, inconsistent media type).
@@ -59,6 +61,7 @@ impl Error {
     pub fn is_not_found(&self) -> bool {
         match self {
             Error::Context { source, .. } => source.is_not_found(),
+            Error::NotFound(_) => true,
             Error::Status { status, code, .. } => {
                 *status == 404
                     || matches!(
@@ -76,6 +79,7 @@ impl fmt::Display for Error {
         match self {
             Error::Usage(msg)
             | Error::Input(msg)
+            | Error::NotFound(msg)
             | Error::Unsupported(msg)
             | Error::Invalid(msg) => f.write_str(msg),
             Error::Network { host, detail } => write!(f, "cannot reach {host}: {detail}"),

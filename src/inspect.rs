@@ -12,8 +12,9 @@ use crate::manifest::{
     REFERENCE_DIGEST_ANNOTATION,
 };
 use crate::parallel;
-use crate::reference::Reference;
-use crate::registry::{Fetched, Registry};
+use crate::reference::ImageRef;
+use crate::registry::Fetched;
+use crate::store::Store;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -45,22 +46,16 @@ pub enum Content {
 }
 
 /// Fetch what `format` needs to show `reference` (typed as `name`).
-pub fn fetch(
-    registry: &Registry,
-    reference: &Reference,
-    name: &str,
-    format: Format,
-) -> Result<Inspected> {
+pub fn fetch(store: &Store, reference: &ImageRef, name: &str, format: Format) -> Result<Inspected> {
     let Some(wanted) = reference.manifest_ref() else {
         return Err(Error::Input(
             "image reference must include a tag or a digest; manifest-tool does not default to 'latest'"
                 .to_string(),
         ));
     };
-    let repository = reference.repository.as_str();
-    registry.want(repository, &["pull"]);
-    let top = registry
-        .get_manifest(repository, wanted)
+    store.want(&["pull"]);
+    let top = store
+        .get_manifest(wanted)
         .map_err(|e| e.context(format!("fetching {name}")))?;
     let parsed = manifest::parse_manifest(&top.media_type, &top.bytes)?;
     let content = match parsed {
@@ -68,7 +63,7 @@ pub fn fetch(
             let children = if format == Format::Verbatim {
                 Vec::new()
             } else {
-                fetch_children(registry, repository, &index)?
+                fetch_children(store, &index)?
             };
             Content::List { index, children }
         }
@@ -76,8 +71,8 @@ pub fn fetch(
             let config = if format == Format::Verbatim {
                 None
             } else {
-                let bytes = registry
-                    .get_blob(repository, &image.config.digest, MAX_CONFIG_BYTES)
+                let bytes = store
+                    .get_blob(&image.config.digest, MAX_CONFIG_BYTES)
                     .map_err(|e| e.context(format!("fetching the config of {name}")))?;
                 Some(bytes)
             };
@@ -95,17 +90,13 @@ pub fn fetch(
 }
 
 /// Fetch every image manifest a list points to, all at once, keeping the list's order.
-fn fetch_children(
-    registry: &Registry,
-    repository: &str,
-    index: &Index,
-) -> Result<Vec<Option<ImageManifest>>> {
+fn fetch_children(store: &Store, index: &Index) -> Result<Vec<Option<ImageManifest>>> {
     parallel::map(&index.manifests, parallel::MAX_IN_FLIGHT, |entry| {
         if !manifest::is_image(&entry.media_type) {
             return Ok(None);
         }
-        let child = registry
-            .get_manifest(repository, &entry.digest)
+        let child = store
+            .get_manifest(&entry.digest)
             .map_err(|e| e.context(format!("fetching list entry {}", entry.digest)))?;
         match manifest::parse_manifest(&child.media_type, &child.bytes)? {
             Manifest::Image(image) => Ok(Some(*image)),

@@ -4,14 +4,14 @@
 //! `main` parses the command line, runs the command, and turns any error into the one line
 //! `manifest-tool failed with error: …` on stderr with exit code 1.
 
-
 use manifest_tool::cli::{self, Cli, Command, GlobalOptions};
 use manifest_tool::error::{Error, Result};
-use manifest_tool::reference::Reference;
+use manifest_tool::reference::ImageRef;
 use manifest_tool::registry::Connector;
 use manifest_tool::registry::auth::CredentialSource;
 use manifest_tool::registry::credentials::Secret;
 use manifest_tool::registry::transport::{DEFAULT_CERTS_D, TransportOptions};
+use manifest_tool::store::{Access, Store};
 use manifest_tool::{inspect, push, spec};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -44,10 +44,10 @@ fn run(cli: Cli) -> Result<()> {
             format,
             expand_config,
         } => {
-            let reference = Reference::parse(&name).map_err(|e| Error::Input(e.to_string()))?;
-            let connector = connector(&cli.global, &reference.registry)?;
-            let registry = connector.registry(&reference.registry, reference.api_host())?;
-            let inspected = inspect::fetch(&registry, &reference, &name, format)?;
+            let image = ImageRef::parse(&name)?;
+            let connector = connector(&cli.global, image.registry())?;
+            let store = Store::open(&connector, &image, Access::Read)?;
+            let inspected = inspect::fetch(&store, &image, &name, format)?;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             print(&inspect::render(&inspected, format, expand_config, color)?)
         }
@@ -78,7 +78,13 @@ fn run(cli: Cli) -> Result<()> {
 /// Push `plan` and print `Digest: <digest> <size>`, or with `--dry-run` the list bytes on
 /// stdout and the planned writes on stderr.
 fn push(global: &GlobalOptions, plan: &spec::PushPlan) -> Result<()> {
-    let connector = connector(global, &plan.target.registry)?;
+    // Command-line credentials are for the target's registry, or, for a layout target, for
+    // the first source in a registry.
+    let flags_registry = plan
+        .target
+        .registry()
+        .or_else(|| plan.sources.iter().find_map(|s| s.reference.registry()));
+    let connector = connector(global, flags_registry)?;
     let pushed = push::run(plan, &connector)?;
     if plan.dry_run {
         for write in &pushed.writes {
@@ -91,7 +97,7 @@ fn push(global: &GlobalOptions, plan: &spec::PushPlan) -> Result<()> {
 
 /// Build the registry connector from the global flags. Command-line credentials are for
 /// `flags_registry` only (the registry of the image inspected or the list pushed).
-fn connector(global: &GlobalOptions, flags_registry: &str) -> Result<Connector> {
+fn connector(global: &GlobalOptions, flags_registry: Option<&str>) -> Result<Connector> {
     let options = TransportOptions {
         insecure: global.insecure,
         plain_http: global.plain_http,
@@ -107,8 +113,9 @@ fn connector(global: &GlobalOptions, flags_registry: &str) -> Result<Connector> 
         global.password.clone()
     };
     let flag_credentials = match (&global.username, password) {
+        (Some(_), Some(_)) if flags_registry.is_none() => None,
         (Some(username), Some(password)) => Some((
-            flags_registry.to_string(),
+            flags_registry.unwrap_or_default().to_string(),
             CredentialSource::Flags {
                 username: username.clone(),
                 password,

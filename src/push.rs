@@ -14,10 +14,10 @@ use crate::manifest::{
 };
 use crate::parallel::{self, MAX_IN_FLIGHT};
 use crate::platform;
-use crate::registry::{Connector, Fetched, Mount, Registry};
+use crate::registry::{Connector, Fetched};
 use crate::spec::{PushPlan, Source};
+use crate::store::{Access, Store};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// What a push produced: the list's digest, its bytes, and (for `--dry-run`) what it would
 /// have written.
@@ -28,24 +28,10 @@ pub struct Pushed {
     pub writes: Vec<String>,
 }
 
-/// Where a manifest lives: a registry client and a repository in it.
-#[derive(Clone)]
-struct Location {
-    registry_name: String,
-    registry: Arc<Registry>,
-    repository: String,
-}
-
-impl Location {
-    fn same_repository(&self, other: &Location) -> bool {
-        self.registry_name == other.registry_name && self.repository == other.repository
-    }
-}
-
 /// A source whose manifest has been fetched.
 struct Resolved<'a> {
     source: &'a Source,
-    from: Location,
+    from: Store,
     fetched: Fetched,
 }
 
@@ -54,19 +40,18 @@ struct Member {
     /// The descriptor as it goes into the list (platform filled in).
     descriptor: Descriptor,
     /// Where the manifest is now.
-    from: Location,
-    /// Its bytes, when it must be copied into the target repository (else `None`).
+    from: Store,
+    /// Its bytes, when it must be copied into the target (else `None`).
     bytes: Option<Vec<u8>>,
 }
 
 /// Run the whole pipeline for `plan`.
 pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
-    let target = Location {
-        registry_name: plan.target.registry.clone(),
-        registry: connector.registry(&plan.target.registry, plan.target.api_host())?,
-        repository: plan.target.repository.clone(),
-    };
-    declare_access(plan, connector, &target)?;
+    let target = Store::open(connector, &plan.target, Access::Write)
+        .map_err(|e| e.context(format!("opening the target {}", plan.target_name)))?;
+    // One token covers the whole run: the target first (some registries read only the first
+    // scope), then every source.
+    target.want(&["pull", "push"]);
 
     let resolved = resolve_sources(plan, connector)?;
     let mut members = collect_members(&resolved, &target)?;
@@ -87,12 +72,11 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
     let mut writes = Vec::new();
     copy_blobs(&members, &target, plan.dry_run, &mut writes)?;
     put_members(&members, &target, plan.dry_run, &mut writes)?;
-    let tag = plan.target.tag.as_deref().unwrap_or_default();
+    let tag = plan.target.tag().unwrap_or_default();
     writes.push(format!("PUT list {digest} as {}", plan.target));
     if !plan.dry_run {
         target
-            .registry
-            .put_manifest(&target.repository, tag, list.media_type, &list.bytes)
+            .put_manifest(tag, list.media_type, &list.bytes)
             .map_err(|e| e.context(format!("pushing the list to {}", plan.target_name)))?;
     }
     put_tags(plan, &target, &list, &mut writes)?;
@@ -103,35 +87,37 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
     })
 }
 
-/// Tell each registry every scope the push needs, so one token covers the whole run: the
-/// target's repository first (some registries read only the first scope), then each source's.
-fn declare_access(plan: &PushPlan, connector: &Connector, target: &Location) -> Result<()> {
-    target.registry.want(&target.repository, &["pull", "push"]);
-    for source in &plan.sources {
-        let registry =
-            connector.registry(&source.reference.registry, source.reference.api_host())?;
-        registry.want(&source.reference.repository, &["pull"]);
-    }
-    Ok(())
-}
-
-/// Stage 1: fetch every source's manifest at once. Under `--ignore-missing` a source that does
-/// not exist is skipped with a warning; any other failure stops the push.
+/// Stage 1: open every source's store and declare its access, then fetch every source's
+/// manifest at once. Under `--ignore-missing` a source that does not exist is skipped with a
+/// warning; any other failure stops the push.
 fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<Resolved<'a>>> {
-    let results = parallel::map(&plan.sources, MAX_IN_FLIGHT, |source| {
-        let reference = &source.reference;
-        let registry = connector.registry(&reference.registry, reference.api_host())?;
-        let wanted = reference.manifest_ref().unwrap_or_default();
-        let fetched = registry.get_manifest(&reference.repository, wanted)?;
-        let from = Location {
-            registry_name: reference.registry.clone(),
-            registry,
-            repository: reference.repository.clone(),
-        };
-        Ok::<_, Error>((from, fetched))
+    let opened: Vec<Result<Store>> = plan
+        .sources
+        .iter()
+        .map(|source| {
+            let store = Store::open(connector, &source.reference, Access::Read)?;
+            store.want(&["pull"]);
+            Ok(store)
+        })
+        .collect();
+    let jobs: Vec<(&Source, Option<&Store>)> = plan
+        .sources
+        .iter()
+        .zip(&opened)
+        .map(|(source, store)| (source, store.as_ref().ok()))
+        .collect();
+    let fetched = parallel::map(&jobs, MAX_IN_FLIGHT, |(source, store)| {
+        let wanted = source.reference.manifest_ref().unwrap_or_default();
+        store.map(|store| store.get_manifest(wanted))
     });
     let mut resolved = Vec::new();
-    for (source, result) in plan.sources.iter().zip(results) {
+    for ((source, opened), fetched) in plan.sources.iter().zip(opened).zip(fetched) {
+        // `fetched` is `None` exactly when opening the store failed.
+        let result = opened.and_then(|from| {
+            fetched
+                .unwrap_or_else(|| Err(Error::Invalid("source store not open".to_string())))
+                .map(|fetched| (from, fetched))
+        });
         match result {
             Ok((from, fetched)) => resolved.push(Resolved {
                 source,
@@ -159,7 +145,7 @@ enum Need<'a> {
 
 /// Stage 2: fetch configs (to fill platforms) and the child manifests of lists that must be
 /// copied, all at once; then turn every source into the list entries it contributes.
-fn collect_members(resolved: &[Resolved], target: &Location) -> Result<Vec<Member>> {
+fn collect_members(resolved: &[Resolved], target: &Store) -> Result<Vec<Member>> {
     let needs = resolved
         .iter()
         .map(|r| plan_fetches(r, target))
@@ -172,7 +158,7 @@ fn collect_members(resolved: &[Resolved], target: &Location) -> Result<Vec<Membe
     Ok(members)
 }
 
-fn plan_fetches<'a>(r: &'a Resolved<'a>, target: &Location) -> Result<Need<'a>> {
+fn plan_fetches<'a>(r: &'a Resolved<'a>, target: &Store) -> Result<Need<'a>> {
     let parsed = manifest::parse_manifest(&r.fetched.media_type, &r.fetched.bytes)
         .map_err(|e| e.context(format!("reading source image {}", r.source.name)))?;
     Ok(match parsed {
@@ -186,7 +172,7 @@ fn plan_fetches<'a>(r: &'a Resolved<'a>, target: &Location) -> Result<Need<'a>> 
             Need::Config(r, (!complete).then(|| image.config.digest.clone()))
         }
         Manifest::Index(index) => {
-            if r.from.same_repository(target) {
+            if r.from.same_place(target) {
                 Need::Nothing(r, index.manifests)
             } else {
                 Need::Children(r, index.manifests)
@@ -196,18 +182,14 @@ fn plan_fetches<'a>(r: &'a Resolved<'a>, target: &Location) -> Result<Need<'a>> 
 }
 
 /// Fetch what one source needs and return its list entries.
-fn fetch_need(need: &Need, target: &Location) -> Result<Vec<Member>> {
+fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
     match need {
         Need::Config(r, config_digest) => {
             let config = match config_digest {
                 Some(digest) => {
-                    let bytes = r
-                        .from
-                        .registry
-                        .get_blob(&r.from.repository, digest, MAX_CONFIG_BYTES)
-                        .map_err(|e| {
-                            e.context(format!("fetching the config of {}", r.source.name))
-                        })?;
+                    let bytes = r.from.get_blob(digest, MAX_CONFIG_BYTES).map_err(|e| {
+                        e.context(format!("fetching the config of {}", r.source.name))
+                    })?;
                     manifest::parse_config_platform(&bytes)?
                 }
                 None => ConfigPlatform::default(),
@@ -219,7 +201,7 @@ fn fetch_need(need: &Need, target: &Location) -> Result<Vec<Member>> {
                     r.source.name
                 ))
             })?;
-            let copy = !r.from.same_repository(target);
+            let copy = !r.from.same_place(target);
             Ok(vec![Member {
                 descriptor: Descriptor {
                     media_type: r.fetched.media_type.clone(),
@@ -246,8 +228,7 @@ fn fetch_need(need: &Need, target: &Location) -> Result<Vec<Member>> {
         Need::Children(r, entries) => {
             let fetched = parallel::map(entries, MAX_IN_FLIGHT, |d| {
                 r.from
-                    .registry
-                    .get_manifest(&r.from.repository, &d.digest)
+                    .get_manifest(&d.digest)
                     .map_err(|e| e.context(format!("fetching {} of {}", d.digest, r.source.name)))
             });
             entries
@@ -323,14 +304,14 @@ fn check_platforms(members: &[Member]) -> Result<()> {
 struct BlobCopy<'a> {
     digest: String,
     size: u64,
-    from: &'a Location,
+    from: &'a Store,
 }
 
 /// Stage 3: make every blob of every copied child exist in the target repository: mount within
 /// a registry, stream across registries; never a blob the target already has.
 fn copy_blobs(
     members: &[Member],
-    target: &Location,
+    target: &Store,
     dry_run: bool,
     writes: &mut Vec<String>,
 ) -> Result<()> {
@@ -355,34 +336,28 @@ fn copy_blobs(
         }
     }
     for copy in &copies {
-        let how = if copy.from.registry_name == target.registry_name {
-            "mount"
-        } else {
-            "copy"
-        };
         writes.push(format!(
-            "{how} blob {} from {}/{} into {}/{}",
+            "{} blob {} from {} into {}",
+            target.transfer_kind(copy.from),
             copy.digest,
-            copy.from.registry_name,
-            copy.from.repository,
-            target.registry_name,
-            target.repository
+            copy.from.describe(),
+            target.describe()
         ));
     }
     if dry_run {
         return Ok(());
     }
     parallel::map(&copies, MAX_IN_FLIGHT, |copy| {
-        copy_blob(copy, target).map_err(|e| {
-            e.context(format!(
-                "copying blob {} from {}/{} to {}/{}",
-                copy.digest,
-                copy.from.registry_name,
-                copy.from.repository,
-                target.registry_name,
-                target.repository
-            ))
-        })
+        target
+            .copy_blob_from(copy.from, &copy.digest, copy.size)
+            .map_err(|e| {
+                e.context(format!(
+                    "copying blob {} from {} to {}",
+                    copy.digest,
+                    copy.from.describe(),
+                    target.describe()
+                ))
+            })
     })
     .into_iter()
     .collect()
@@ -395,50 +370,11 @@ fn is_distributable(blob: &Descriptor) -> bool {
     !foreign && blob.urls.as_ref().is_none_or(Vec::is_empty)
 }
 
-fn copy_blob(copy: &BlobCopy, target: &Location) -> Result<()> {
-    let to = &target.registry;
-    if copy.from.registry_name == target.registry_name {
-        match to.mount_blob(&target.repository, &copy.digest, &copy.from.repository) {
-            Ok(Mount::Mounted) => return Ok(()),
-            Ok(Mount::UploadOpened(location)) => {
-                return stream_blob(copy, target, &location).inspect_err(|_| {
-                    to.cancel_upload(&location);
-                });
-            }
-            // Some registries refuse a mount (401/403) where an upload would work.
-            Err(_) => {}
-        }
-    }
-    if to.has_blob(&target.repository, &copy.digest)? {
-        return Ok(());
-    }
-    let location = to.start_upload(&target.repository)?;
-    stream_blob(copy, target, &location).inspect_err(|_| to.cancel_upload(&location))
-}
-
-/// GET the blob from its source and PUT it into the upload session, as a stream.
-fn stream_blob(copy: &BlobCopy, target: &Location, location: &str) -> Result<()> {
-    let (length, body) = copy
-        .from
-        .registry
-        .open_blob(&copy.from.repository, &copy.digest)?;
-    if length != copy.size {
-        return Err(Error::Invalid(format!(
-            "source registry sent {length} bytes for blob {} of {} bytes",
-            copy.digest, copy.size
-        )));
-    }
-    let mut reader = body.into_reader();
-    target
-        .registry
-        .finish_upload(location, &copy.digest, &mut reader, length)
-}
-
 /// Stage 4: PUT every copied child manifest into the target repository by digest, with its
 /// original bytes.
 fn put_members(
     members: &[Member],
-    target: &Location,
+    target: &Store,
     dry_run: bool,
     writes: &mut Vec<String>,
 ) -> Result<()> {
@@ -448,8 +384,9 @@ fn put_members(
         .collect();
     for (descriptor, _) in &copies {
         writes.push(format!(
-            "PUT manifest {} into {}/{}",
-            descriptor.digest, target.registry_name, target.repository
+            "PUT manifest {} into {}",
+            descriptor.digest,
+            target.describe()
         ));
     }
     if dry_run {
@@ -457,13 +394,7 @@ fn put_members(
     }
     parallel::map(&copies, MAX_IN_FLIGHT, |(descriptor, bytes)| {
         target
-            .registry
-            .put_manifest(
-                &target.repository,
-                &descriptor.digest,
-                &descriptor.media_type,
-                bytes,
-            )
+            .put_manifest(&descriptor.digest, &descriptor.media_type, bytes)
             .map_err(|e| e.context(format!("pushing manifest {}", descriptor.digest)))
     })
     .into_iter()
@@ -473,7 +404,7 @@ fn put_members(
 /// Stage 6: PUT the same list bytes under each extra tag.
 fn put_tags(
     plan: &PushPlan,
-    target: &Location,
+    target: &Store,
     list: &AssembledList,
     writes: &mut Vec<String>,
 ) -> Result<()> {
@@ -485,8 +416,7 @@ fn put_tags(
     }
     parallel::map(&plan.tags, MAX_IN_FLIGHT, |tag| {
         target
-            .registry
-            .put_manifest(&target.repository, tag, list.media_type, &list.bytes)
+            .put_manifest(tag, list.media_type, &list.bytes)
             .map_err(|e| e.context(format!("pushing extra tag {tag}")))
     })
     .into_iter()

@@ -488,6 +488,77 @@ fn check_digest(digest: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An image named by the user: in a registry, or in an OCI image layout directory
+/// (`oci-layout://PATH[:TAG][@DIGEST]`). Accepted wherever a reference is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRef {
+    Registry(Reference),
+    Layout(crate::layout::LayoutRef),
+}
+
+impl ImageRef {
+    /// Parse either form: `oci-layout://…` is a layout, anything else a registry reference.
+    pub fn parse(input: &str) -> crate::error::Result<ImageRef> {
+        if input.starts_with(crate::layout::SCHEME) {
+            crate::layout::LayoutRef::parse(input).map(ImageRef::Layout)
+        } else {
+            Reference::parse(input)
+                .map(ImageRef::Registry)
+                .map_err(|e| crate::error::Error::Input(e.to_string()))
+        }
+    }
+
+    /// The tag, if any.
+    pub fn tag(&self) -> Option<&str> {
+        match self {
+            ImageRef::Registry(r) => r.tag.as_deref(),
+            ImageRef::Layout(l) => l.tag.as_deref(),
+        }
+    }
+
+    /// The digest, if any.
+    pub fn digest(&self) -> Option<&str> {
+        match self {
+            ImageRef::Registry(r) => r.digest.as_deref(),
+            ImageRef::Layout(l) => l.digest.as_deref(),
+        }
+    }
+
+    /// The digest when there is one, else the tag: what to fetch.
+    pub fn manifest_ref(&self) -> Option<&str> {
+        self.digest().or(self.tag())
+    }
+
+    /// The same image with `tag` and no digest.
+    pub fn with_tag(&self, tag: &str) -> ImageRef {
+        match self {
+            ImageRef::Registry(r) => ImageRef::Registry(r.with_tag(tag)),
+            ImageRef::Layout(l) => ImageRef::Layout(crate::layout::LayoutRef {
+                tag: Some(tag.to_string()),
+                digest: None,
+                ..l.clone()
+            }),
+        }
+    }
+
+    /// The registry (as written in references) for a registry image.
+    pub fn registry(&self) -> Option<&str> {
+        match self {
+            ImageRef::Registry(r) => Some(&r.registry),
+            ImageRef::Layout(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageRef::Registry(r) => r.fmt(f),
+            ImageRef::Layout(l) => l.fmt(f),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

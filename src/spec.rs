@@ -5,7 +5,7 @@ use crate::cli::{ListType, PushOptions};
 use crate::error::{Error, Result};
 use crate::manifest::Platform;
 use crate::platform;
-use crate::reference::Reference;
+use crate::reference::ImageRef;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,7 +16,7 @@ pub struct PushPlan {
     /// The list to push, as typed (for messages).
     pub target_name: String,
     /// The list to push; always has a tag and no digest.
-    pub target: Reference,
+    pub target: ImageRef,
     /// Extra tags for the same list bytes.
     pub tags: Vec<String>,
     /// Index-level annotations (`--type oci` only).
@@ -37,7 +37,7 @@ pub struct Source {
     /// The reference as typed (for messages).
     pub name: String,
     /// The parsed reference; has a tag or a digest.
-    pub reference: Reference,
+    pub reference: ImageRef,
     /// The platform the spec gives; empty fields are filled from the image.
     pub platform: Platform,
 }
@@ -88,6 +88,16 @@ pub fn from_spec_file(path: &Path, options: &PushOptions) -> Result<PushPlan> {
         detail: e.to_string(),
     })?;
     from_spec_text(&text, &path.display().to_string(), options)
+}
+
+/// Parse spec text with default push options (`--type docker`): the entry point for fuzzing.
+pub fn parse_spec_text(text: &str) -> Result<PushPlan> {
+    let options = PushOptions {
+        list_type: None,
+        ignore_missing: false,
+        dry_run: false,
+    };
+    from_spec_text(text, "(text)", &options)
 }
 
 /// Parse spec text (`origin` names it in messages).
@@ -165,7 +175,7 @@ pub fn from_args(
 
 /// One source: its reference must have a tag or digest; a platform it gives must be real.
 fn source(name: &str, platform: Platform) -> Result<Source> {
-    let reference = Reference::parse(name).map_err(|e| Error::Input(e.to_string()))?;
+    let reference = ImageRef::parse(name)?;
     if reference.manifest_ref().is_none() {
         return Err(Error::Input(format!(
             "source image {name:?} must include a tag or a digest"
@@ -191,22 +201,26 @@ fn plan(
     sources: Vec<Source>,
     options: &PushOptions,
 ) -> Result<PushPlan> {
-    let target = Reference::parse(target_name).map_err(|e| Error::Input(e.to_string()))?;
-    if target.digest.is_some() {
+    let target = ImageRef::parse(target_name)?;
+    if target.digest().is_some() {
         return Err(Error::Input(format!(
             "target {target_name:?} must name a tag, not a digest"
         )));
     }
-    if target.tag.is_none() {
+    if target.tag().is_none() {
         return Err(Error::Input(format!(
             "target {target_name:?} must include a tag"
         )));
     }
     for tag in &tags {
-        Reference::parse(&target.with_tag(tag).to_string())
+        ImageRef::parse(&target.with_tag(tag).to_string())
             .map_err(|_| Error::Input(format!("extra tag {tag:?} is not a valid tag")))?;
     }
-    if options.list_type == ListType::Docker && !annotations.is_empty() {
+    let list_type = options.list_type.unwrap_or(match target {
+        ImageRef::Registry(_) => ListType::Docker,
+        ImageRef::Layout(_) => ListType::Oci,
+    });
+    if list_type == ListType::Docker && !annotations.is_empty() {
         return Err(Error::Input(
             "manifest list (Docker media type) does not support annotations; use --type oci instead"
                 .to_string(),
@@ -218,7 +232,7 @@ fn plan(
         tags,
         annotations,
         sources,
-        list_type: options.list_type,
+        list_type,
         ignore_missing: options.ignore_missing,
         dry_run: options.dry_run,
     })
@@ -230,7 +244,7 @@ mod tests {
 
     fn options(list_type: ListType) -> PushOptions {
         PushOptions {
-            list_type,
+            list_type: Some(list_type),
             ignore_missing: false,
             dry_run: false,
         }

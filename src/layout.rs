@@ -1,0 +1,511 @@
+//! OCI image layout directories (the format of `skopeo copy … oci:DIR:TAG`, regctl's
+//! `ocidir://` and buildx's `oci-layout://`): the same operations a registry repository offers,
+//! on local files.
+//!
+//! A layout is `oci-layout` (`{"imageLayoutVersion":"1.0.0"}`), `index.json` (an OCI index whose
+//! entries carry their tag in `org.opencontainers.image.ref.name`) and `blobs/<alg>/<hex>`.
+//! Every write goes to a temporary file in the destination directory, is fsynced, checked
+//! against its digest and renamed into place, so a crash never leaves half a blob or index.
+
+use crate::error::{Error, Result};
+use crate::manifest::{self, Descriptor, MAX_MANIFEST_BYTES, OCI_INDEX};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The prefix of a layout reference.
+pub const SCHEME: &str = "oci-layout://";
+/// The annotation that names a tag in `index.json`.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+const LAYOUT_FILE: &str = "oci-layout";
+const LAYOUT_VERSION: &str = "1.0.0";
+
+/// `oci-layout://PATH[:TAG][@DIGEST]`, parsed.
+///
+/// The tag is what follows the last `:` in the last path component, so `oci-layout://out:v1`
+/// is the directory `out` with tag `v1`, and `oci-layout:///srv/a:b/out` has no tag. A directory
+/// whose own name contains `:` is written with a trailing slash: `oci-layout://dir:x/` (no
+/// tag) or `oci-layout://dir:x/:v1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutRef {
+    pub path: PathBuf,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl LayoutRef {
+    /// Parse a reference that starts with [`SCHEME`].
+    pub fn parse(input: &str) -> Result<LayoutRef> {
+        let invalid = |problem: &str| {
+            Error::Input(format!("invalid OCI layout reference {input:?}: {problem}"))
+        };
+        let Some(mut rest) = input.strip_prefix(SCHEME) else {
+            return Err(invalid("it must start with oci-layout://"));
+        };
+        let mut digest = None;
+        if let Some((before, after)) = rest.rsplit_once('@')
+            && after.contains(':')
+        {
+            if !is_valid_digest(after) {
+                return Err(invalid(&format!(
+                    "{after:?} is not a valid sha256 or sha512 digest"
+                )));
+            }
+            digest = Some(after.to_string());
+            rest = before;
+        }
+        let last_component_start = rest.rfind('/').map_or(0, |i| i + 1);
+        let mut tag = None;
+        if let Some(colon) = rest[last_component_start..].rfind(':') {
+            let split = last_component_start + colon;
+            let candidate = &rest[split + 1..];
+            if !is_valid_tag(candidate) {
+                return Err(invalid(&format!(
+                    "{candidate:?} is not a valid tag (a directory name with ':' needs a trailing '/')"
+                )));
+            }
+            tag = Some(candidate.to_string());
+            rest = &rest[..split];
+        }
+        if rest.is_empty() {
+            return Err(invalid("the directory path is empty"));
+        }
+        Ok(LayoutRef {
+            path: PathBuf::from(rest),
+            tag,
+            digest,
+        })
+    }
+}
+
+impl std::fmt::Display for LayoutRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{SCHEME}{}", self.path.display())?;
+        if let Some(tag) = &self.tag {
+            let path = self.path.to_string_lossy();
+            let needs_slash = path
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains(':'));
+            write!(f, "{}:{tag}", if needs_slash { "/" } else { "" })?;
+        }
+        if let Some(digest) = &self.digest {
+            write!(f, "@{digest}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Tag grammar of the distribution spec: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn is_valid_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && tag.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// `sha256:<64 hex>` or `sha512:<128 hex>`, lowercase: the only digests we turn into paths.
+fn is_valid_digest(digest: &str) -> bool {
+    let Some((algorithm, hex)) = digest.split_once(':') else {
+        return false;
+    };
+    let length = match algorithm {
+        "sha256" => 64,
+        "sha512" => 128,
+        _ => return false,
+    };
+    hex.len() == length && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// An OCI image layout directory, open for reading and writing.
+pub struct Layout {
+    root: PathBuf,
+    /// Serialises updates of `index.json` within this process.
+    index_lock: Mutex<()>,
+}
+
+static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Layout {
+    /// Open an existing layout; a directory without an `oci-layout` file is refused.
+    pub fn open(root: &Path) -> Result<Layout> {
+        let marker = root.join(LAYOUT_FILE);
+        let text = fs::read_to_string(&marker).map_err(|e| {
+            if root.is_dir() {
+                Error::Input(format!(
+                    "{} is not an OCI image layout (no readable oci-layout file: {e})",
+                    root.display()
+                ))
+            } else {
+                Error::NotFound(format!("OCI layout {} does not exist", root.display()))
+            }
+        })?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::Input(format!("{}: not valid JSON: {e}", marker.display())))?;
+        if value["imageLayoutVersion"] != LAYOUT_VERSION {
+            return Err(Error::Unsupported(format!(
+                "{}: imageLayoutVersion {} is not {LAYOUT_VERSION}",
+                marker.display(),
+                value["imageLayoutVersion"]
+            )));
+        }
+        Ok(Layout {
+            root: root.to_path_buf(),
+            index_lock: Mutex::new(()),
+        })
+    }
+
+    /// A layout that does not exist yet: nothing on disk is read or created until a write.
+    fn planned(root: &Path) -> Layout {
+        Layout {
+            root: root.to_path_buf(),
+            index_lock: Mutex::new(()),
+        }
+    }
+
+    /// Open a layout to write to. A directory that is missing or empty is fine: the layout is
+    /// created there on the first write, so a push that fails before writing leaves nothing.
+    pub fn open_for_writing(root: &Path) -> Result<Layout> {
+        let empty = match fs::read_dir(root) {
+            Ok(mut entries) => entries.next().is_none(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => return Err(io_error(root, e)),
+        };
+        if empty {
+            Ok(Layout::planned(root))
+        } else {
+            Layout::open(root)
+        }
+    }
+
+    /// Create the layout's files if they are not there yet (the `oci-layout` file last, so a
+    /// directory that has it is complete).
+    fn ensure_created(&self) -> Result<()> {
+        let _guard = self
+            .index_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let marker = self.root.join(LAYOUT_FILE);
+        if marker.is_file() {
+            return Ok(());
+        }
+        let blobs = self.root.join("blobs").join("sha256");
+        fs::create_dir_all(&blobs).map_err(|e| io_error(&blobs, e))?;
+        self.write_file_atomically(
+            &self.index_path(),
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#,
+        )?;
+        self.write_file_atomically(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)
+    }
+
+    /// The directory, for messages.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The `index.json` entry tagged `tag`.
+    pub fn resolve_tag(&self, tag: &str) -> Result<Descriptor> {
+        let index = self.read_index()?;
+        let entries: Vec<Descriptor> =
+            serde_json::from_value(index["manifests"].clone()).map_err(|e| {
+                Error::Invalid(format!(
+                    "{}: malformed manifests: {e}",
+                    self.index_path().display()
+                ))
+            })?;
+        if let Some(entry) = entries.iter().find(|d| d.annotation(REF_NAME) == Some(tag)) {
+            return Ok(entry.clone());
+        }
+        let tags: Vec<&str> = entries
+            .iter()
+            .filter_map(|d| d.annotation(REF_NAME))
+            .collect();
+        Err(Error::NotFound(format!(
+            "tag {tag:?} not found in OCI layout {} (it has: {})",
+            self.root.display(),
+            if tags.is_empty() {
+                "no tags".to_string()
+            } else {
+                tags.join(", ")
+            }
+        )))
+    }
+
+    /// Read a whole blob of at most `limit` bytes and check its digest.
+    pub fn read_blob(&self, digest: &str, limit: u64) -> Result<Vec<u8>> {
+        let path = self.blob_path(digest)?;
+        let file = File::open(&path).map_err(|e| self.missing_blob(digest, &path, e))?;
+        let mut bytes = Vec::new();
+        file.take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_error(&path, e))?;
+        if bytes.len() as u64 > limit {
+            return Err(Error::TooLarge {
+                what: format!("blob {digest} in {}", self.root.display()),
+                limit,
+            });
+        }
+        let found = manifest::digest_like(digest, &bytes);
+        if found != digest {
+            return Err(Error::DigestMismatch {
+                what: format!("blob {} (corrupt layout)", path.display()),
+                expected: digest.to_string(),
+                found,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Read a manifest (at most 4 MiB) and check its digest.
+    pub fn read_manifest(&self, digest: &str) -> Result<Vec<u8>> {
+        self.read_blob(digest, MAX_MANIFEST_BYTES)
+    }
+
+    /// Open a blob to stream it: its length and the file.
+    pub fn open_blob(&self, digest: &str) -> Result<(u64, File)> {
+        let path = self.blob_path(digest)?;
+        let file = File::open(&path).map_err(|e| self.missing_blob(digest, &path, e))?;
+        let length = file.metadata().map_err(|e| io_error(&path, e))?.len();
+        Ok((length, file))
+    }
+
+    /// Whether the blob is present.
+    pub fn has_blob(&self, digest: &str) -> Result<bool> {
+        Ok(self.blob_path(digest)?.is_file())
+    }
+
+    /// Write a blob from `reader`, checking its digest and size before it takes its place.
+    pub fn write_blob(&self, digest: &str, size: u64, reader: &mut dyn Read) -> Result<()> {
+        let path = self.blob_path(digest)?;
+        if path.is_file() {
+            return Ok(());
+        }
+        self.ensure_created()?;
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        let temp = temp_path(&dir);
+        let result = (|| {
+            let mut file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
+            let mut hasher = Sha256::new();
+            let mut written = 0u64;
+            let mut buffer = vec![0u8; 64 * 1024];
+            loop {
+                let n = reader.read(&mut buffer).map_err(|e| Error::Io {
+                    path: format!("blob {digest} (reading the source)"),
+                    detail: e.to_string(),
+                })?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+                file.write_all(&buffer[..n])
+                    .map_err(|e| io_error(&temp, e))?;
+                written += n as u64;
+            }
+            let found = format!("sha256:{}", hex(&hasher.finalize()));
+            if digest.starts_with("sha256:") && found != digest {
+                return Err(Error::DigestMismatch {
+                    what: format!("blob written to {}", self.root.display()),
+                    expected: digest.to_string(),
+                    found,
+                });
+            }
+            if written != size {
+                return Err(Error::Invalid(format!(
+                    "blob {digest}: expected {size} bytes, got {written}"
+                )));
+            }
+            file.sync_all().map_err(|e| io_error(&temp, e))?;
+            fs::rename(&temp, &path).map_err(|e| io_error(&path, e))?;
+            sync_dir(&dir);
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+
+    /// Write manifest bytes (already in memory) as a blob.
+    pub fn write_manifest(&self, digest: &str, bytes: &[u8]) -> Result<()> {
+        self.write_blob(digest, bytes.len() as u64, &mut &bytes[..])
+    }
+
+    /// Point `tag` at `descriptor` in `index.json` (replacing what the tag pointed at).
+    pub fn set_tag(&self, tag: &str, descriptor: &Descriptor) -> Result<()> {
+        self.ensure_created()?;
+        let _guard = self
+            .index_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut index = self.read_index()?;
+        let mut entry = descriptor.clone();
+        entry
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(REF_NAME.to_string(), tag.to_string());
+        let entry = serde_json::to_value(&entry)
+            .map_err(|e| Error::Invalid(format!("encoding an index entry: {e}")))?;
+        let manifests = index["manifests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m["annotations"][REF_NAME] != tag)
+            .chain(std::iter::once(entry))
+            .collect();
+        index["manifests"] = serde_json::Value::Array(manifests);
+        if index.get("mediaType").is_none() {
+            index["mediaType"] = OCI_INDEX.into();
+        }
+        let bytes = serde_json::to_vec(&index)
+            .map_err(|e| Error::Invalid(format!("encoding index.json: {e}")))?;
+        self.write_file_atomically(&self.index_path(), &bytes)
+    }
+
+    fn read_index(&self) -> Result<serde_json::Value> {
+        let path = self.index_path();
+        let bytes = fs::read(&path).map_err(|e| io_error(&path, e))?;
+        let index: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Invalid(format!("{}: not valid JSON: {e}", path.display())))?;
+        if !index["manifests"].is_array() {
+            return Err(Error::Invalid(format!(
+                "{}: has no manifests array",
+                path.display()
+            )));
+        }
+        Ok(index)
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.root.join("index.json")
+    }
+
+    fn blob_path(&self, digest: &str) -> Result<PathBuf> {
+        if !is_valid_digest(digest) {
+            return Err(Error::Invalid(format!("{digest:?} is not a valid digest")));
+        }
+        let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
+        Ok(self.root.join("blobs").join(algorithm).join(hex))
+    }
+
+    fn missing_blob(&self, digest: &str, path: &Path, e: std::io::Error) -> Error {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::NotFound(format!(
+                "blob {digest} is not in OCI layout {}",
+                self.root.display()
+            ))
+        } else {
+            io_error(path, e)
+        }
+    }
+
+    /// Replace `path` with `bytes`: temp file in the same directory, fsync, rename, fsync dir.
+    fn write_file_atomically(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let dir = path.parent().unwrap_or(&self.root);
+        let temp = temp_path(dir);
+        let result = (|| {
+            let mut file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
+            file.write_all(bytes).map_err(|e| io_error(&temp, e))?;
+            file.sync_all().map_err(|e| io_error(&temp, e))?;
+            fs::rename(&temp, path).map_err(|e| io_error(path, e))?;
+            sync_dir(dir);
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+}
+
+fn temp_path(dir: &Path) -> PathBuf {
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".tmp-manifest-tool-{}-{n}", std::process::id()))
+}
+
+/// Make a rename durable (best effort: not every filesystem lets a directory be fsynced).
+fn sync_dir(dir: &Path) {
+    if let Ok(handle) = File::open(dir) {
+        let _ = handle.sync_all();
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn io_error(path: &Path, error: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        detail: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn references_split_path_tag_and_digest() {
+        let r = LayoutRef::parse("oci-layout://out:v1").unwrap();
+        assert_eq!(
+            (r.path, r.tag, r.digest),
+            (PathBuf::from("out"), Some("v1".into()), None)
+        );
+        let r = LayoutRef::parse("oci-layout:///srv/a:b/out").unwrap();
+        assert_eq!((r.path, r.tag), (PathBuf::from("/srv/a:b/out"), None));
+        let r = LayoutRef::parse(&format!("oci-layout://dir/x:1.0@{D}")).unwrap();
+        assert_eq!(
+            (r.tag.as_deref(), r.digest.as_deref()),
+            (Some("1.0"), Some(D))
+        );
+        let r = LayoutRef::parse("oci-layout://dir:x/").unwrap();
+        assert_eq!((r.path, r.tag), (PathBuf::from("dir:x/"), None));
+        let r = LayoutRef::parse("oci-layout://dir:x/:v2").unwrap();
+        assert_eq!(
+            (r.path.clone(), r.tag.as_deref()),
+            (PathBuf::from("dir:x/"), Some("v2"))
+        );
+        assert_eq!(r.to_string(), "oci-layout://dir:x/:v2");
+        assert_eq!(
+            LayoutRef::parse("oci-layout://out:v1").unwrap().to_string(),
+            "oci-layout://out:v1"
+        );
+    }
+
+    #[test]
+    fn bad_layout_references_say_what_is_wrong() {
+        for (input, fragment) in [
+            ("oci-layout://", "path is empty"),
+            ("oci-layout://:v1", "path is empty"),
+            ("oci-layout://out:", "not a valid tag"),
+            ("oci-layout://out:a b", "not a valid tag"),
+            ("oci-layout://out@sha256:abc", "not a valid sha256"),
+        ] {
+            let err = LayoutRef::parse(input).unwrap_err().to_string();
+            assert!(err.contains(fragment), "{input}: {err}");
+        }
+    }
+
+    #[test]
+    fn blob_paths_never_leave_the_layout() {
+        let layout = Layout {
+            root: PathBuf::from("/tmp/x"),
+            index_lock: Mutex::new(()),
+        };
+        assert!(layout.blob_path("sha256:../../etc/passwd").is_err());
+        assert!(layout.blob_path("md5:abcd").is_err());
+        assert_eq!(
+            layout.blob_path(D).unwrap(),
+            PathBuf::from("/tmp/x/blobs/sha256").join(&D[7..])
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! Where images live: a repository in a registry, or an OCI image layout directory. Both answer
+//! the same few operations, so `inspect` and the push pipeline do not care which they talk to.
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::manifest::{self, Descriptor};
+use crate::reference::ImageRef;
+use crate::registry::{Connector, Fetched, Mount, Registry};
+use std::io::Read;
+use std::sync::Arc;
+
+/// What a store is opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read from it; a layout must exist.
+    Read,
+    /// Write to it (or plan writes, for `--dry-run`): a layout is created on the first write
+    /// when its directory is missing or empty; opening it writes nothing.
+    Write,
+}
+
+/// One place images are read from or written to.
+#[derive(Clone)]
+pub enum Store {
+    /// A repository of a registry.
+    Registry {
+        /// The registry as written in references ("docker.io", "127.0.0.1:5000").
+        registry_name: String,
+        client: Arc<Registry>,
+        repository: String,
+    },
+    /// An OCI image layout directory.
+    Layout(Arc<Layout>),
+}
+
+impl Store {
+    /// The store `image` lives in, opened for `access`.
+    pub fn open(connector: &Connector, image: &ImageRef, access: Access) -> Result<Store> {
+        match image {
+            ImageRef::Registry(reference) => Ok(Store::Registry {
+                registry_name: reference.registry.clone(),
+                client: connector.registry(&reference.registry, reference.api_host())?,
+                repository: reference.repository.clone(),
+            }),
+            ImageRef::Layout(layout) => {
+                let opened = match access {
+                    Access::Read => Layout::open(&layout.path)?,
+                    Access::Write => Layout::open_for_writing(&layout.path)?,
+                };
+                Ok(Store::Layout(Arc::new(opened)))
+            }
+        }
+    }
+
+    /// `registry/repository` or `oci-layout://path`, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Store::Registry {
+                registry_name,
+                repository,
+                ..
+            } => format!("{registry_name}/{repository}"),
+            Store::Layout(layout) => {
+                format!("{}{}", crate::layout::SCHEME, layout.root().display())
+            }
+        }
+    }
+
+    /// True when both are the same repository or the same layout directory: content of one is
+    /// already in the other.
+    pub fn same_place(&self, other: &Store) -> bool {
+        match (self, other) {
+            (Store::Layout(a), Store::Layout(b)) => a.root() == b.root(),
+            _ => self.describe() == other.describe(),
+        }
+    }
+
+    /// Declare the access an operation needs (registry token scopes); nothing for a layout.
+    pub fn want(&self, actions: &[&str]) {
+        if let Store::Registry {
+            client, repository, ..
+        } = self
+        {
+            client.want(repository, actions);
+        }
+    }
+
+    /// A manifest by tag or digest, verified against its digest.
+    pub fn get_manifest(&self, reference: &str) -> Result<Fetched> {
+        match self {
+            Store::Registry {
+                client, repository, ..
+            } => client.get_manifest(repository, reference),
+            Store::Layout(layout) => {
+                let (digest, declared) = if reference.contains(':') {
+                    (reference.to_string(), None)
+                } else {
+                    let entry = layout.resolve_tag(reference)?;
+                    (entry.digest, Some(entry.media_type))
+                };
+                let bytes = layout.read_manifest(&digest)?;
+                let media_type = manifest::media_type_of(declared.as_deref(), &bytes)?;
+                if !manifest::is_list(&media_type) && !manifest::is_image(&media_type) {
+                    return Err(manifest::unsupported_media_type(&media_type));
+                }
+                Ok(Fetched {
+                    media_type,
+                    digest: manifest::sha256_digest(&bytes),
+                    bytes,
+                })
+            }
+        }
+    }
+
+    /// A small blob (an image config), whole and verified.
+    pub fn get_blob(&self, digest: &str, limit: u64) -> Result<Vec<u8>> {
+        match self {
+            Store::Registry {
+                client, repository, ..
+            } => client.get_blob(repository, digest, limit),
+            Store::Layout(layout) => layout.read_blob(digest, limit),
+        }
+    }
+
+    /// Write manifest bytes under a tag or by digest.
+    pub fn put_manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
+        match self {
+            Store::Registry {
+                client, repository, ..
+            } => client.put_manifest(repository, reference, media_type, bytes),
+            Store::Layout(layout) => {
+                let digest = manifest::sha256_digest(bytes);
+                layout.write_manifest(&digest, bytes)?;
+                if reference.contains(':') {
+                    return Ok(());
+                }
+                let descriptor = Descriptor {
+                    media_type: media_type.to_string(),
+                    digest,
+                    size: bytes.len() as u64,
+                    urls: None,
+                    annotations: None,
+                    data: None,
+                    platform: None,
+                    artifact_type: None,
+                };
+                layout.set_tag(reference, &descriptor)
+            }
+        }
+    }
+
+    /// How a blob gets here from `source`: "mount" within one registry, else "copy".
+    pub fn transfer_kind(&self, source: &Store) -> &'static str {
+        match (self, source) {
+            (
+                Store::Registry { registry_name, .. },
+                Store::Registry {
+                    registry_name: from,
+                    ..
+                },
+            ) if registry_name == from => "mount",
+            _ => "copy",
+        }
+    }
+
+    /// Make the blob `digest` (of `size` bytes) of `source` exist here. Within one registry it
+    /// is mounted; if the registry refuses the mount, or across registries and layouts, it is
+    /// streamed (never held whole in memory). A blob already here is not transferred.
+    pub fn copy_blob_from(&self, source: &Store, digest: &str, size: u64) -> Result<()> {
+        if let (
+            Store::Registry {
+                client, repository, ..
+            },
+            Store::Registry {
+                repository: from, ..
+            },
+        ) = (self, source)
+            && self.transfer_kind(source) == "mount"
+        {
+            match client.mount_blob(repository, digest, from) {
+                Ok(Mount::Mounted) => return Ok(()),
+                Ok(Mount::UploadOpened(location)) => {
+                    return stream_into(client, &location, source, digest, size)
+                        .inspect_err(|_| client.cancel_upload(&location));
+                }
+                // Some registries refuse a mount (401/403) where an upload works.
+                Err(_) => {}
+            }
+        }
+        if self.has_blob(digest)? {
+            return Ok(());
+        }
+        match self {
+            Store::Registry {
+                client, repository, ..
+            } => {
+                let location = client.start_upload(repository)?;
+                stream_into(client, &location, source, digest, size)
+                    .inspect_err(|_| client.cancel_upload(&location))
+            }
+            Store::Layout(layout) => {
+                let (length, mut reader) = source.open_blob(digest)?;
+                check_length(digest, size, length)?;
+                layout.write_blob(digest, length, &mut reader)
+            }
+        }
+    }
+
+    fn has_blob(&self, digest: &str) -> Result<bool> {
+        match self {
+            Store::Registry {
+                client, repository, ..
+            } => client.has_blob(repository, digest),
+            Store::Layout(layout) => layout.has_blob(digest),
+        }
+    }
+
+    /// A blob as a stream, with its length.
+    fn open_blob(&self, digest: &str) -> Result<(u64, Box<dyn Read + Send>)> {
+        match self {
+            Store::Registry {
+                client, repository, ..
+            } => {
+                let (length, body) = client.open_blob(repository, digest)?;
+                Ok((length, Box::new(body.into_reader())))
+            }
+            Store::Layout(layout) => {
+                let (length, file) = layout.open_blob(digest)?;
+                Ok((length, Box::new(file)))
+            }
+        }
+    }
+}
+
+/// Stream `digest` from `source` into the registry upload session at `location`.
+fn stream_into(
+    client: &Registry,
+    location: &str,
+    source: &Store,
+    digest: &str,
+    size: u64,
+) -> Result<()> {
+    let (length, mut reader) = source.open_blob(digest)?;
+    check_length(digest, size, length)?;
+    client.finish_upload(location, digest, &mut reader, length)
+}
+
+fn check_length(digest: &str, expected: u64, found: u64) -> Result<()> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "blob {digest} is {found} bytes where its descriptor says {expected}"
+        )))
+    }
+}

@@ -1,0 +1,201 @@
+//! The command line as a script sees it: version, help, usage errors, colour on a terminal,
+//! and proxies from the environment.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use support::{Mode, Registry, TempDir, bare_command, outcome};
+
+fn run(args: &[&str]) -> support::Outcome {
+    let home = TempDir::new("mt-cli");
+    outcome(bare_command(&home).args(args))
+}
+
+#[test]
+fn version_names_the_version_and_the_commit() {
+    for flag in ["--version", "-v"] {
+        let out = run(&[flag]).success().out();
+        let rest = out
+            .strip_prefix(&format!(
+                "manifest-tool version {} (commit: ",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .unwrap_or_else(|| panic!("unexpected version line: {out:?}"));
+        let commit = rest.strip_suffix(")\n").unwrap_or("");
+        assert!(
+            commit == "unknown"
+                || (commit.len() >= 7 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn help_is_shown_for_each_command() {
+    for (args, first_line) in [
+        (&["--help"][..], "manifest-tool: inspect and push"),
+        (&["help"][..], "manifest-tool: inspect and push"),
+        (&["inspect", "--help"][..], "manifest-tool inspect:"),
+        (&["help", "push"][..], "manifest-tool push:"),
+        (
+            &["push", "from-spec", "-h"][..],
+            "manifest-tool push from-spec:",
+        ),
+        (
+            &["push", "from-args", "--help"][..],
+            "manifest-tool push from-args:",
+        ),
+    ] {
+        let out = run(args).success().out();
+        assert!(out.starts_with(first_line), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn usage_errors_are_one_line_with_exit_1() {
+    for (args, fragment) in [
+        (
+            &["inspect", "--bogus", "a/b:c"][..],
+            "flag provided but not defined: --bogus",
+        ),
+        (&["frobnicate"][..], "unknown command \"frobnicate\""),
+        (&["push"][..], "push needs a subcommand"),
+        (&["push", "from-spec"][..], "exactly one argument"),
+        (
+            &[
+                "push",
+                "from-args",
+                "--platforms",
+                "linux/amd64",
+                "--target",
+                "r/a:t",
+            ][..],
+            "push from-args requires --template",
+        ),
+        (
+            &["push", "--type", "zip", "from-spec", "x.yaml"][..],
+            "--type \"zip\"",
+        ),
+        (
+            &["inspect", "--expand-config", "a/b:c"][..],
+            "only valid when used with --raw",
+        ),
+        (
+            &["inspect", "--username", "u", "a/b:c"][..],
+            "--username needs --password",
+        ),
+        (
+            &["push", "from-spec", "/no/such/spec.yaml"][..],
+            "/no/such/spec.yaml",
+        ),
+    ] {
+        run(args).fails_with(fragment);
+    }
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let reg = Registry::start(Mode::PlainHttp);
+    support::seed(&reg);
+    let name = format!("{}/docker/app:linux-amd64", reg.host());
+    let binary = env!("CARGO_BIN_EXE_manifest-tool");
+    let command = format!("{binary} --plain-http inspect {name}");
+    let home = TempDir::new("mt-tty");
+    // `script` gives the program a pseudo-terminal, as a user's shell would.
+    let on_terminal = |no_color: bool| {
+        let clean = bare_command(&home);
+        let mut script = support::tool("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .envs(clean.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+        if !no_color {
+            script.env_remove("NO_COLOR");
+        }
+        outcome(&mut script).success().out()
+    };
+    let coloured = on_terminal(false);
+    assert!(coloured.contains("\u{1b}[1;33msha256:"), "{coloured:?}");
+    let plain = on_terminal(true);
+    assert!(!plain.contains('\u{1b}'), "{plain:?}");
+    // Not a terminal: no colour even without NO_COLOR.
+    let piped = outcome(bare_command(&home).env_remove("NO_COLOR").args([
+        "--plain-http",
+        "inspect",
+        &name,
+    ]))
+    .success()
+    .out();
+    assert!(!piped.contains('\u{1b}'), "{piped:?}");
+}
+
+/// A forward proxy that records the request line it receives and answers 502. It is a fake
+/// because its only job is to show that requests go to the proxy named in the environment.
+fn recording_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut line = String::new();
+            let mut reader = BufReader::new(&stream);
+            if reader.read_line(&mut line).is_ok() {
+                record.lock().unwrap().push(line.trim().to_string());
+            }
+            let mut stream = &stream;
+            let _ = stream.write_all(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn proxies_from_the_environment_are_used_unless_no_proxy_says_otherwise() {
+    let (port, seen) = recording_proxy();
+    let home = TempDir::new("mt-proxy");
+    let proxy = format!("http://127.0.0.1:{port}");
+    // Plain HTTP through HTTP_PROXY (ureq tunnels with CONNECT for http as for https).
+    let run = outcome(bare_command(&home).env("HTTP_PROXY", &proxy).args([
+        "--plain-http",
+        "inspect",
+        "registry.example:5000/a/b:c",
+    ]));
+    run.fails_with("502");
+    // HTTPS through HTTPS_PROXY, also with --insecure: the proxy gets a CONNECT.
+    let run = outcome(bare_command(&home).env("HTTPS_PROXY", &proxy).args([
+        "--insecure",
+        "inspect",
+        "registry.example:5000/a/b:c",
+    ]));
+    assert_eq!(run.code, 1);
+    let lines = seen.lock().unwrap().clone();
+    assert!(lines.len() >= 2, "both runs went to the proxy: {lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("CONNECT registry.example:5000 ")),
+        "{lines:#?}"
+    );
+
+    // NO_PROXY: straight to the (real) registry.
+    let reg = Registry::start(Mode::PlainHttp);
+    support::seed(&reg);
+    let before = seen.lock().unwrap().len();
+    outcome(
+        bare_command(&home)
+            .env("HTTP_PROXY", &proxy)
+            .env("NO_PROXY", "127.0.0.1")
+            .args([
+                "--plain-http",
+                "inspect",
+                &format!("{}/docker/app:list", reg.host()),
+            ]),
+    )
+    .success();
+    let after = seen.lock().unwrap().clone();
+    assert_eq!(after.len(), before, "the proxy was bypassed: {after:#?}");
+}

@@ -4,27 +4,10 @@
 
 mod support;
 
-use std::sync::OnceLock;
 use support::{
-    Mode, PASSWORD, Registry, Seeded, TempDir, USERNAME, bare_command, manifest_tool, outcome,
-    sha256_digest, write_file,
+    Mode, PASSWORD, Registry, TempDir, USERNAME, bare_command, manifest_tool, outcome,
+    sha256_digest, shared, write_file,
 };
-
-/// One seeded registry per mode, shared by the read-only tests of this file.
-fn shared(mode: Mode) -> &'static (Registry, Seeded) {
-    static REGISTRIES: [OnceLock<(Registry, Seeded)>; 4] = [
-        OnceLock::new(),
-        OnceLock::new(),
-        OnceLock::new(),
-        OnceLock::new(),
-    ];
-    let slot = Mode::ALL.iter().position(|m| *m == mode).unwrap_or(0);
-    REGISTRIES[slot].get_or_init(|| {
-        let reg = Registry::start(mode);
-        let seeded = support::seed(&reg);
-        (reg, seeded)
-    })
-}
 
 #[test]
 fn inspect_of_an_index_with_attestations_prints_the_go_layout() {

@@ -5,19 +5,13 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use support::{
     Mode, PLATFORM_TAGS, Registry, Seeded, TempDir, bare_command, manifest_tool, outcome,
     sha256_digest, write_file,
 };
 
 fn shared() -> &'static (Registry, Seeded) {
-    static REGISTRY: OnceLock<(Registry, Seeded)> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        let reg = Registry::start(Mode::PlainHttp);
-        let seeded = support::seed(&reg);
-        (reg, seeded)
-    })
+    support::shared(Mode::PlainHttp)
 }
 
 /// A private copy of the test layout, so a test may change it.

@@ -4,27 +4,10 @@
 
 mod support;
 
-use std::sync::OnceLock;
 use support::{
-    Fault, Mode, PLATFORM_TAGS, Proxy, Registry, Seeded, TempDir, manifest_tool, sha256_digest,
+    Fault, Mode, PLATFORM_TAGS, Proxy, Registry, TempDir, manifest_tool, sha256_digest, shared,
     write_file,
 };
-
-/// One seeded registry per mode, shared by tests that push to names of their own.
-fn shared(mode: Mode) -> &'static (Registry, Seeded) {
-    static REGISTRIES: [OnceLock<(Registry, Seeded)>; 4] = [
-        OnceLock::new(),
-        OnceLock::new(),
-        OnceLock::new(),
-        OnceLock::new(),
-    ];
-    let slot = Mode::ALL.iter().position(|m| *m == mode).unwrap_or(0);
-    REGISTRIES[slot].get_or_init(|| {
-        let reg = Registry::start(mode);
-        let seeded = support::seed(&reg);
-        (reg, seeded)
-    })
-}
 
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

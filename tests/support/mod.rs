@@ -122,3 +122,20 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
         .collect();
     format!("sha256:{hex}")
 }
+
+/// One started and seeded registry per mode, shared by the tests of one test binary that only
+/// read the seeded images or push to names of their own. It lives until the process exits.
+pub fn shared(mode: Mode) -> &'static (Registry, Seeded) {
+    static REGISTRIES: [std::sync::OnceLock<(Registry, Seeded)>; 4] = [
+        std::sync::OnceLock::new(),
+        std::sync::OnceLock::new(),
+        std::sync::OnceLock::new(),
+        std::sync::OnceLock::new(),
+    ];
+    let slot = Mode::ALL.iter().position(|m| *m == mode).unwrap_or(0);
+    REGISTRIES[slot].get_or_init(|| {
+        let reg = Registry::start(mode);
+        let seeded = seed(&reg);
+        (reg, seeded)
+    })
+}

@@ -3,8 +3,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// How many requests one stage keeps in flight at most.
-pub const MAX_IN_FLIGHT: usize = 8;
+/// How many requests one stage keeps in flight at most: enough for the twelve blob mounts of a
+/// six-platform push to go out together, few enough to be polite to a registry.
+pub const MAX_IN_FLIGHT: usize = 16;
 
 /// Apply `f` to every item on up to `limit` threads; results in the order of `items`.
 pub fn map<T: Sync, R: Send>(items: &[T], limit: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {

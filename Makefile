@@ -8,9 +8,6 @@ all: build
 build:
 	$(CARGO) build
 
-release:
-	$(CARGO) build --release
-
 # The main job on the embedded default: push a six-platform OCI index built from the OCI layout
 # in examples/ into target/demo (no registry needed), then inspect it.
 demo:
@@ -47,3 +44,115 @@ fmt:
 clean:
 	$(CARGO) clean
 	rm -rf dist
+
+# Fuzzing (cargo-fuzz, libFuzzer; nightly toolchain). Targets and the properties they check:
+# fuzz/checks.rs. New inputs go to fuzz/corpus-work/ (ignored); the seeds in fuzz/corpus/ are
+# also run by `cargo test` (tests/fuzz_corpus.rs). A crash is saved under fuzz/artifacts/TARGET/:
+# add it to fuzz/corpus/TARGET/ with the fix, so it stays a regression input.
+FUZZ_TARGETS = reference challenge http_date spec manifest docker_config
+CARGO_FUZZ_VERSION = 0.13.1
+FUZZ_TOOLCHAIN ?= nightly
+FUZZ_SECONDS ?= 600
+
+.PHONY: fuzz-deps fuzz-smoke fuzz
+
+fuzz-deps:
+	@cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || \
+	    $(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+
+# A few seconds per target: does every target build and survive its corpus and a short run.
+fuzz-smoke: fuzz-deps
+	@$(MAKE) --no-print-directory FUZZ_SECONDS=5 fuzz
+
+# FUZZ_SECONDS per target, one target after another (libFuzzer uses one core each).
+fuzz: fuzz-deps
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p fuzz/corpus-work/$$t && \
+	    echo "== fuzzing $$t for $(FUZZ_SECONDS) s" && \
+	    $(CARGO) +$(FUZZ_TOOLCHAIN) fuzz run $$t fuzz/corpus-work/$$t fuzz/corpus/$$t -- \
+	        -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	        || exit 1; \
+	done
+
+# Benchmark against docker manifest, buildah and skopeo on a local registry, on loopback and
+# through a latency-injecting proxy; writes bench/RESULTS.md. It reports, never fails on a
+# timing (bench/README.md). BENCH_RUNS=N runs per cell; BENCH_QUICK=1 for a smoke run.
+.PHONY: bench
+bench:
+	python3 bench/bench.py
+
+# --- Release binaries (issue 7): cross/ holds the scripts, cross/versions.env the pinned tools ---
+# The seven static binaries are built without a container engine: linux-arm64 on the stable
+# route (prebuilt musl std, clang, rust-lld); every other platform on the build-std route
+# (pinned nightly rebuilds std, zig links). All Linux binaries are static musl executables; the
+# static-glibc fallback is not used. cross/build.sh says why each route.
+DIST ?= dist
+CROSS_TOOLS ?= $(HOME)/.cache/manifest-tool-cross
+CROSS_PLATFORMS = linux-amd64 linux-arm linux-arm64 linux-ppc64le linux-s390x darwin-amd64 darwin-arm64
+# The tools `make cross-deps` installs outside the system (zig, cargo-zigbuild, actionlint).
+WITH_CROSS_TOOLS = env PATH="$(CROSS_TOOLS)/bin:$(CROSS_TOOLS)/venv/bin:$$PATH"
+HEAD_COMMIT = $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+
+.PHONY: cross-deps cross cross-smoke reproducible-check release-sign verify-release \
+	test-release test-install lint-workflows ci-cross-deps ci-cross
+
+# Everything below, pinned: Debian packages, Rust toolchains, zig, cargo-zigbuild, actionlint.
+cross-deps:
+	cross/deps.sh
+
+# All seven binaries into $(DIST)/manifest-tool-OS-ARCH (old binaries and signatures removed).
+cross:
+	rm -f $(DIST)/manifest-tool-* $(DIST)/SHA256SUMS $(DIST)/SHA256SUMS.asc
+	$(WITH_CROSS_TOOLS) cross/build.sh -o $(DIST) $(CROSS_PLATFORMS)
+
+# Each binary: size limit, static / Mach-O checks, and under qemu a real inspect and push
+# against a local docker-registry (cross/smoke.sh).
+cross-smoke:
+	EXPECT_COMMIT=$(HEAD_COMMIT) cross/smoke.sh -d $(DIST)
+
+# Build REPRO_PLATFORMS twice, from two copies of the tree at different paths into different
+# target dirs, and compare sha256 (cross/reproducible.sh).
+REPRO_PLATFORMS ?= linux-arm64
+reproducible-check:
+	$(WITH_CROSS_TOOLS) cross/reproducible.sh $(REPRO_PLATFORMS)
+
+# dist/: the binaries, SHA256SUMS, and *.asc signatures by $GNUPGHOME's default key (or GPG_KEY).
+# (In sequence, also under make -j.)
+release:
+	$(MAKE) --no-print-directory cross
+	$(MAKE) --no-print-directory release-sign
+
+release-sign:
+	cross/release.sh sign $(DIST)
+
+# Checksums and signatures of $(DIST); RELEASE_PUBKEY=FILE checks against that key only.
+verify-release:
+	cross/release.sh verify $(DIST)
+
+# Throwaway key: sign, verify, and refuse tampered releases (binaries of $(DIST) if any).
+test-release:
+	cross/test-release.sh $(DIST)
+
+# install.sh against a local http.server: good, tampered and forged releases.
+test-install:
+	cross/test-install.sh
+
+# actionlint (which runs shellcheck on the workflow's steps) and shellcheck on the release scripts.
+lint-workflows:
+	$(WITH_CROSS_TOOLS) actionlint
+	shellcheck -x cross/*.sh
+	shellcheck -s sh install.sh
+
+# The CI subset: linux-arm64 built on the stable route and smoke-tested under qemu, the signing
+# and installer tests, and actionlint. Installs: `make ci-cross-deps` (cross/deps.sh --ci).
+CI_DIST = target/ci-dist
+ci-cross-deps:
+	cross/deps.sh --ci
+
+ci-cross:
+	rm -rf $(CI_DIST)
+	cross/build.sh -o $(CI_DIST) linux-arm64
+	EXPECT_COMMIT=$(HEAD_COMMIT) cross/smoke.sh -d $(CI_DIST)
+	cross/test-release.sh $(CI_DIST)
+	cross/test-install.sh $(CI_DIST)
+	$(MAKE) --no-print-directory lint-workflows

@@ -72,6 +72,21 @@ impl Error {
             _ => false,
         }
     }
+
+    /// True when trying again may work: the registry could not be reached or the connection
+    /// failed (`Network`), or it answered a status worth retrying (408, 429, 500, 502, 503,
+    /// 504, as the transport retries), below any context. For a caller that redoes a whole step the transport cannot
+    /// replay, such as streaming a blob into a new upload.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Context { source, .. } => source.is_transient(),
+            Error::Network { .. } => true,
+            Error::Status { status, .. } => {
+                matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+            }
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -119,3 +134,27 @@ impl std::error::Error for Error {}
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_errors_are_network_failures_and_retryable_statuses_below_any_context() {
+        let status = |status| Error::Status {
+            status,
+            code: None,
+            message: String::new(),
+        };
+        let network = Error::Network {
+            host: "r".into(),
+            detail: "the connection was reset".into(),
+        };
+        assert!(network.context("copying blob").is_transient());
+        assert!(status(503).context("a").context("b").is_transient());
+        assert!(status(429).is_transient());
+        assert!(!status(404).is_transient());
+        assert!(!status(401).is_transient());
+        assert!(!Error::Invalid("bad JSON".into()).is_transient());
+    }
+}

@@ -30,6 +30,9 @@ pub enum CredentialSource {
 const MAX_TOKEN_BODY: u64 = 1024 * 1024;
 /// Lifetime of a token whose answer has no `expires_in` (the distribution spec's default).
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+/// The longest lifetime we believe: a run never lasts a day, and a larger `expires_in` (up to
+/// 2^64 seconds) must not overflow the clock arithmetic.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The authentication state of one registry.
 pub struct Auth {
@@ -391,7 +394,8 @@ fn parse_token_answer(body: &[u8], scopes: &[String]) -> Result<Token> {
     let lifetime = answer
         .expires_in
         .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        .unwrap_or(DEFAULT_TOKEN_LIFETIME)
+        .min(MAX_TOKEN_LIFETIME);
     // Renew a little early so a token does not expire between check and use.
     let margin = Duration::from_secs(5).min(lifetime / 2);
     Ok(Token {
@@ -474,6 +478,17 @@ mod tests {
         assert_eq!(t.value.expose(), "xyz");
         assert!(parse_token_answer(br#"{"token":""}"#, &[]).is_err());
         assert!(parse_token_answer(b"nope", &[]).is_err());
+    }
+
+    #[test]
+    fn any_token_lifetime_is_accepted_without_overflowing() {
+        for body in [
+            br#"{"token":"t","expires_in":18446744073709551615}"#.as_slice(),
+            br#"{"token":"t","expires_in":0}"#,
+        ] {
+            let token = parse_token_answer(body, &[]).unwrap();
+            assert!(token.expires <= Instant::now() + MAX_TOKEN_LIFETIME);
+        }
     }
 
     #[test]

@@ -291,6 +291,13 @@ impl DockerConfig {
         }
     }
 
+    /// Parses `config.json` text as if read from `path` (named in messages), exactly as
+    /// [`DockerConfig::load`] does after reading the file. Exists so that fuzzing and tests can
+    /// drive the parser without a file.
+    pub fn parse(text: &str, path: &Path) -> Result<DockerConfig, CredentialError> {
+        DockerConfig::from_json(text, path.to_path_buf())
+    }
+
     /// Parses the text of `path`. Only the JSON syntax goes through serde; the layout is
     /// checked by hand so that no message quotes a value (which could be a secret).
     fn from_json(text: &str, path: PathBuf) -> Result<DockerConfig, CredentialError> {
@@ -405,8 +412,13 @@ impl DockerConfig {
         self.lookup_with(registry, &run_helper)
     }
 
-    /// [`DockerConfig::lookup`], running helpers with `run` (tests pass one with its own `PATH`).
-    fn lookup_with(&self, registry: &str, run: HelperRunner<'_>) -> Result<Found, CredentialError> {
+    /// [`DockerConfig::lookup`], running helpers with `run` (tests pass one with its own `PATH`;
+    /// the fuzzer one that runs nothing).
+    pub fn lookup_with(
+        &self,
+        registry: &str,
+        run: HelperRunner<'_>,
+    ) -> Result<Found, CredentialError> {
         let server = server_key(registry);
         let helper = matching(&self.cred_helpers, registry)
             .into_iter()
@@ -561,8 +573,8 @@ fn matching<'m, V>(map: &'m BTreeMap<String, V>, registry: &str) -> Vec<(&'m str
 }
 
 /// How a lookup runs a credential helper: [`run_helper`], or in tests [`run_helper_in`] with a
-/// search path of their own.
-type HelperRunner<'r> = &'r dyn Fn(&str, &str) -> Result<Option<Credential>, CredentialError>;
+/// search path of their own. Called with the helper name and the server name.
+pub type HelperRunner<'r> = &'r dyn Fn(&str, &str) -> Result<Option<Credential>, CredentialError>;
 
 /// Runs a helper named by the config; `Ok(None)` when it has no credentials for `server`.
 fn run_configured(

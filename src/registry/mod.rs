@@ -81,16 +81,18 @@ impl Registry {
             content_type: None,
             body: None,
         };
-        let response = self.execute(&request)?;
-        let content_type = header(&response, "content-type");
-        let announced = header(&response, "docker-content-digest");
-        let bytes = transport::read_limited(response, MAX_MANIFEST_BYTES).map_err(|e| match e {
-            Error::TooLarge { limit, .. } => Error::TooLarge {
-                what: format!("manifest {repository}:{reference}"),
-                limit,
-            },
-            other => other,
-        })?;
+        let (headers, bytes) = self
+            .transport
+            .send_and_read(MAX_MANIFEST_BYTES, || self.execute(&request))
+            .map_err(|e| match e {
+                Error::TooLarge { limit, .. } => Error::TooLarge {
+                    what: format!("manifest {repository}:{reference}"),
+                    limit,
+                },
+                other => other,
+            })?;
+        let content_type = header_value(&headers, "content-type");
+        let announced = header_value(&headers, "docker-content-digest");
         let digest = manifest::sha256_digest(&bytes);
         if reference.contains(':') {
             let found = manifest::digest_like(reference, &bytes);
@@ -137,14 +139,16 @@ impl Registry {
             content_type: None,
             body: None,
         };
-        let response = self.execute(&request)?;
-        let bytes = transport::read_limited(response, limit).map_err(|e| match e {
-            Error::TooLarge { limit, .. } => Error::TooLarge {
-                what: format!("blob {repository}@{digest}"),
-                limit,
-            },
-            other => other,
-        })?;
+        let (_, bytes) = self
+            .transport
+            .send_and_read(limit, || self.execute(&request))
+            .map_err(|e| match e {
+                Error::TooLarge { limit, .. } => Error::TooLarge {
+                    what: format!("blob {repository}@{digest}"),
+                    limit,
+                },
+                other => other,
+            })?;
         let found = manifest::digest_like(digest, &bytes);
         if found != digest {
             return Err(Error::DigestMismatch {
@@ -380,9 +384,12 @@ impl Registry {
         url
     }
 
-    /// Our `Authorization` for `url`, only if it is on this registry's own host.
+    /// Our `Authorization` for `url` (an upload `Location`), only if it has this registry's own
+    /// origin: not for another host, another port, nor `http://` for an https registry (as a
+    /// registry behind a TLS-terminating proxy may hand out), which would put the credentials
+    /// on the wire in the clear.
     fn authorization_for(&self, url: &str) -> Result<Option<String>> {
-        if transport::host_of_url(url) == self.transport.host {
+        if transport::same_origin(url, &self.transport.url("/")) {
             self.auth.authorization(&self.transport)
         } else {
             Ok(None)
@@ -401,8 +408,12 @@ pub enum Mount {
 
 /// A header's value as text, if present and readable.
 fn header(response: &Response<Body>, name: &str) -> Option<String> {
-    response
-        .headers()
+    header_value(response.headers(), name)
+}
+
+/// A header's value as text, from the headers of an answer already read.
+fn header_value(headers: &ureq::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)

@@ -37,8 +37,28 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
 /// A `Retry-After` longer than this is not waited for: we fail and say when to try again.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Redirects followed for one request (GET and HEAD only).
+const MAX_REDIRECTS: usize = 10;
 /// Limit for error bodies we read to show the registry's message.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
+/// How long one read or write on a connection may wait before the attempt fails (and is retried
+/// like a dropped connection). Default 30 s; connecting has its own limit of 10 s.
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Environment variable overriding [`IO_TIMEOUT`] (and [`CONNECT_TIMEOUT`] when shorter), in
+/// whole seconds, at least 1: `MANIFEST_TOOL_TIMEOUT_SECS=120` for a slow link, or `2` so that
+/// tests of a stalled registry finish in seconds. An unreadable value is ignored.
+pub const TIMEOUT_ENV: &str = "MANIFEST_TOOL_TIMEOUT_SECS";
+
+/// The read/write timeout: [`TIMEOUT_ENV`] when set to a whole number of seconds, else
+/// [`IO_TIMEOUT`].
+fn io_timeout() -> Duration {
+    std::env::var(TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&secs| secs > 0)
+        .map_or(IO_TIMEOUT, Duration::from_secs)
+}
 
 /// One request to send: everything but authentication.
 pub struct Request<'a> {
@@ -65,12 +85,16 @@ impl Transport {
         let tls = tls_config(host, options)?;
         let config = Agent::config_builder()
             .http_status_as_error(false)
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
+            // Redirects are followed by `send_once`, which keeps `Authorization` only within one
+            // origin: ureq's `SameHost` compares host names without ports, so it would hand the
+            // credentials to any other port of the same host.
+            .max_redirects(0)
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
             .user_agent(concat!("manifest-tool-rs/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls)
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_per_read(Some(Duration::from_secs(30)))
-            .timeout_per_write(Some(Duration::from_secs(30)))
+            .timeout_connect(Some(CONNECT_TIMEOUT.min(io_timeout())))
+            .timeout_per_read(Some(io_timeout()))
+            .timeout_per_write(Some(io_timeout()))
             .max_idle_connections_per_host(16)
             .build();
         Ok(Transport {
@@ -87,9 +111,19 @@ impl Transport {
     }
 
     /// Send, retrying 408/429/5xx and connection errors with capped exponential backoff (a
-    /// POST is not resent after a connection error: a blob mount may have taken effect).
-    /// Returns the final response, whatever its status.
+    /// blob mount POST is not resent after a connection error: it may have taken effect, and
+    /// the caller checks the blob instead). Returns the final response, whatever its status.
     pub fn send(&self, request: &Request, authorization: Option<&str>) -> Result<Response<Body>> {
+        self.send_retrying(request, authorization, &self.host)
+    }
+
+    /// [`Transport::send`] for a request to `host`, named in errors.
+    fn send_retrying(
+        &self,
+        request: &Request,
+        authorization: Option<&str>,
+        host: &str,
+    ) -> Result<Response<Body>> {
         let mut attempt = 1;
         loop {
             let outcome = self.send_once(request, authorization);
@@ -111,7 +145,7 @@ impl Transport {
                     }
                     Some(after.unwrap_or_else(|| backoff(attempt)))
                 }
-                Err(e) if request.method != "POST" && is_retryable_transport(e) => {
+                Err(e) if may_resend(request) && is_retryable_transport(e) => {
                     Some(backoff(attempt))
                 }
                 _ => None,
@@ -124,19 +158,83 @@ impl Transport {
                     std::thread::sleep(wait);
                     attempt += 1;
                 }
-                _ => return outcome.map_err(|e| self.network_error(e)),
+                _ => return outcome.map_err(|e| network_error(host, e)),
             }
         }
     }
 
+    /// Send `send`'s request and read its whole body, at most `limit` bytes. A body cut off by
+    /// the connection (reset, closed before `Content-Length` bytes, timed out) is fetched again
+    /// whole, with the same backoff as a failed request.
+    pub fn send_and_read(
+        &self,
+        limit: u64,
+        mut send: impl FnMut() -> Result<Response<Body>>,
+    ) -> Result<(HeaderMap, Vec<u8>)> {
+        let mut attempt = 1;
+        loop {
+            let response = send()?;
+            let headers = response.headers().clone();
+            match read_body(response, limit) {
+                Ok(bytes) => return Ok((headers, bytes)),
+                Err(BodyError::Cut(e)) if attempt < MAX_ATTEMPTS => {
+                    let wait = backoff(attempt);
+                    if self.debug {
+                        eprintln!(
+                            "debug: the answer was cut off ({e}); retrying in {} ms",
+                            wait.as_millis()
+                        );
+                    }
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into_error(&self.host)),
+            }
+        }
+    }
+
+    /// Send once, following redirects of GET and HEAD (at most [`MAX_REDIRECTS`]).
+    /// `Authorization` goes only to the origin (scheme, host and port) it was meant for, never
+    /// to a CDN or another port the registry redirects to.
     fn send_once(
         &self,
         request: &Request,
         authorization: Option<&str>,
     ) -> Result<Response<Body>, ureq::Error> {
-        let mut builder = http::Request::builder()
-            .method(request.method)
-            .uri(&request.url);
+        let mut url = request.url.clone();
+        let mut authorization = authorization;
+        for _ in 0..MAX_REDIRECTS {
+            let response = self.send_to(request, &url, authorization)?;
+            let redirected = matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308)
+                && matches!(request.method, "GET" | "HEAD");
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .filter(|_| redirected);
+            let Some(location) = location else {
+                return Ok(response);
+            };
+            let next = resolve_url(&url, location);
+            if !same_origin(&next, &url) {
+                authorization = None;
+            }
+            if self.debug {
+                eprintln!("debug: following the redirect to {}", without_query(&next));
+            }
+            url = next;
+        }
+        Err(ureq::Error::TooManyRedirects)
+    }
+
+    /// Send one request to `url` (which may be a redirect's target rather than `request.url`).
+    fn send_to(
+        &self,
+        request: &Request,
+        url: &str,
+        authorization: Option<&str>,
+    ) -> Result<Response<Body>, ureq::Error> {
+        let mut builder = http::Request::builder().method(request.method).uri(url);
         if let Some(accept) = request.accept {
             builder = builder.header("Accept", accept);
         }
@@ -163,14 +261,14 @@ impl Transport {
                 .and_then(|r| self.agent.run(r)),
         };
         if self.debug {
+            let url = without_query(url);
             match &result {
                 Ok(response) => eprintln!(
-                    "debug: {} {} -> {}",
+                    "debug: {} {url} -> {}",
                     request.method,
-                    request.url,
                     response.status().as_u16()
                 ),
-                Err(e) => eprintln!("debug: {} {} -> {e}", request.method, request.url),
+                Err(e) => eprintln!("debug: {} {url} -> {e}", request.method),
             }
         }
         result
@@ -206,21 +304,71 @@ impl Transport {
         result.map_err(|e| self.network_error(e))
     }
 
-    /// Send a request that is not to the registry itself (a token server), without retries of
-    /// statuses: the caller reads the answer.
+    /// Send a request that is not to the registry itself (a token server), with the same
+    /// retries as [`Transport::send`]; the caller reads the answer.
     pub fn send_elsewhere(
         &self,
         request: &Request,
         authorization: Option<&str>,
     ) -> Result<Response<Body>> {
-        let host = host_of_url(&request.url);
-        self.send_once(request, authorization)
-            .map_err(|e| network_error(&host, e))
+        self.send_retrying(request, authorization, &host_of_url(&request.url))
     }
 
     fn network_error(&self, error: ureq::Error) -> Error {
         network_error(&self.host, error)
     }
+}
+
+/// Whether a request may be sent again after a connection error, when it may or may not have
+/// reached the server: all but a blob mount POST. Opening an upload session twice only leaves
+/// an unused session, which the registry expires; a mount that took effect is found by the
+/// caller's HEAD of the blob.
+fn may_resend(request: &Request) -> bool {
+    request.method != "POST" || !request.url.contains("mount=")
+}
+
+/// `location` (absolute, scheme-relative, absolute-path or relative) resolved against `base`.
+fn resolve_url(base: &str, location: &str) -> String {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return location.to_string();
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
+    if let Some(authority_and_path) = location.strip_prefix("//") {
+        return format!("{scheme}://{authority_and_path}");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    if location.starts_with('/') {
+        return format!("{scheme}://{authority}{location}");
+    }
+    let path = without_query(&rest[authority.len()..]);
+    let directory = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+    format!("{scheme}://{authority}{directory}/{location}")
+}
+
+/// Whether two URLs have the same origin (scheme, host and port): where credentials meant for
+/// one may go.
+pub fn same_origin(a: &str, b: &str) -> bool {
+    origin(a) == origin(b)
+}
+
+/// The origin of a URL: scheme, lowercased host and port (the scheme's default when absent).
+fn origin(url: &str) -> (String, String, u16) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let default_port = if scheme == "http" { 80 } else { 443 };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, port.parse().unwrap_or(default_port)),
+        _ => (authority, default_port),
+    };
+    (scheme, host.to_ascii_lowercase(), port)
+}
+
+/// A URL without its query and fragment: what `--debug` prints of it (a redirect to a CDN
+/// often carries a signature in its query).
+fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
 }
 
 fn network_error(host: &str, error: ureq::Error) -> Error {
@@ -233,6 +381,13 @@ fn network_error(host: &str, error: ureq::Error) -> Error {
         }
         ureq::Error::Rustls(e) => {
             format!("TLS: {e} (use --cacert, or --insecure to skip verification)")
+        }
+        // rustls' verdict on the certificate reaches us wrapped in an I/O error.
+        ureq::Error::Io(e) if e.to_string().contains("peer certificate") => {
+            format!("TLS: {e} (use --cacert, or --insecure to skip verification)")
+        }
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            "the connection was reset".to_string()
         }
         ureq::Error::Io(e) if e.to_string().contains("InvalidContentType") => {
             "the server does not speak TLS (use --plain-http for a plain-HTTP registry)".to_string()
@@ -299,21 +454,31 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// Parse an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP dates take today.
+/// Fields out of range (a day of 32, an hour of 24, a year before 1970 or after 9999) make it
+/// no date: a server's header must never make the arithmetic overflow.
 pub fn parse_http_date(value: &str) -> Option<SystemTime> {
     let parts: Vec<&str> = value.split_whitespace().collect();
     if parts.len() != 6 || parts[5] != "GMT" {
         return None;
     }
-    let day: i64 = parts[1].parse().ok()?;
+    let in_range = |text: &str, range: std::ops::RangeInclusive<i64>| {
+        text.parse::<i64>().ok().filter(|n| range.contains(n))
+    };
+    let day = in_range(parts[1], 1..=31)?;
     let month = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ]
     .iter()
     .position(|m| *m == parts[2])? as i64
         + 1;
-    let year: i64 = parts[3].parse().ok()?;
-    let mut hms = parts[4].split(':').map(|p| p.parse::<i64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    let year = in_range(parts[3], 1970..=9999)?;
+    let mut hms = parts[4].split(':');
+    let h = in_range(hms.next()?, 0..=23)?;
+    let m = in_range(hms.next()?, 0..=59)?;
+    let s = in_range(hms.next()?, 0..=60)?;
+    if hms.next().is_some() {
+        return None;
+    }
     let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + h * 3600 + m * 60 + s;
     let seconds = u64::try_from(seconds).ok()?;
@@ -365,30 +530,64 @@ pub fn registry_error_message(body: &[u8]) -> Option<(Option<String>, String)> {
     Some((first.code, message))
 }
 
+/// Why a body could not be read whole.
+enum BodyError {
+    /// It is longer than the limit (declared, or found on the way).
+    TooLarge(u64),
+    /// The connection failed before its end: worth fetching again.
+    Cut(ureq::Error),
+    /// Anything else (a malformed chunked encoding, say).
+    Other(ureq::Error),
+}
+
+impl BodyError {
+    fn into_error(self, host: &str) -> Error {
+        match self {
+            BodyError::TooLarge(limit) => Error::TooLarge {
+                what: "response".to_string(),
+                limit,
+            },
+            BodyError::Cut(e) => Error::Network {
+                host: host.to_string(),
+                detail: format!("the answer was cut off ({e})"),
+            },
+            BodyError::Other(e) => Error::Invalid(format!("reading the response: {e}")),
+        }
+    }
+}
+
 /// Read a body of at most `limit` bytes; a longer one is an error, found without reading it all.
-pub fn read_limited(response: Response<Body>, limit: u64) -> Result<Vec<u8>> {
+fn read_body(response: Response<Body>, limit: u64) -> Result<Vec<u8>, BodyError> {
     let declared = response
         .headers()
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(Error::TooLarge {
-            what: "response".to_string(),
-            limit,
-        });
+        return Err(BodyError::TooLarge(limit));
     }
     let mut body = response.into_body();
     body.with_config()
         .limit(limit)
         .read_to_vec()
         .map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(_) => Error::TooLarge {
-                what: "response".to_string(),
-                limit,
-            },
-            other => Error::Invalid(format!("reading the response: {other}")),
+            ureq::Error::BodyExceedsLimit(_) => BodyError::TooLarge(limit),
+            e if is_retryable_transport(&e) => BodyError::Cut(e),
+            e => BodyError::Other(e),
         })
+}
+
+/// Read a body of at most `limit` bytes; a longer one is an error, found without reading it all.
+pub fn read_limited(response: Response<Body>, limit: u64) -> Result<Vec<u8>> {
+    read_body(response, limit).map_err(|e| match e {
+        BodyError::TooLarge(limit) => Error::TooLarge {
+            what: "response".to_string(),
+            limit,
+        },
+        BodyError::Cut(e) | BodyError::Other(e) => {
+            Error::Invalid(format!("reading the response: {e}"))
+        }
+    })
 }
 
 /// TLS settings for one registry: verification, extra CAs and a client certificate.
@@ -496,6 +695,22 @@ mod tests {
     }
 
     #[test]
+    fn absurd_http_dates_are_refused_without_overflowing() {
+        for value in [
+            "Sun, 06 Nov 9223372036854775807 08:49:37 GMT",
+            "Sun, 06 Nov -9223372036854775808 08:49:37 GMT",
+            "Sun, 06 Nov 1994 9223372036854775807:00:00 GMT",
+            "Sun, 06 Nov 1994 08:-9223372036854775808:37 GMT",
+            "Sun, 9223372036854775807 Nov 1994 08:49:37 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1969 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_http_date(value), None, "{value}");
+        }
+    }
+
+    #[test]
     fn retry_after_takes_seconds_or_a_date() {
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", "3".parse().unwrap());
@@ -523,6 +738,59 @@ mod tests {
             Some((Some("MANIFEST_UNKNOWN".into()), "manifest unknown".into()))
         );
         assert_eq!(registry_error_message(b"<html>"), None);
+    }
+
+    #[test]
+    fn redirect_locations_resolve_against_the_request_url() {
+        let base = "https://reg:5000/v2/a/blobs/sha256:1?x=1";
+        assert_eq!(
+            resolve_url(base, "https://cdn/b?sig=2"),
+            "https://cdn/b?sig=2"
+        );
+        assert_eq!(resolve_url(base, "//cdn:8443/b"), "https://cdn:8443/b");
+        assert_eq!(resolve_url(base, "/v2/other"), "https://reg:5000/v2/other");
+        assert_eq!(resolve_url(base, "x?y"), "https://reg:5000/v2/a/blobs/x?y");
+    }
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        assert_eq!(
+            origin("https://Reg.Example/v2/"),
+            origin("https://reg.example:443/x")
+        );
+        assert_ne!(
+            origin("http://127.0.0.1:5000/"),
+            origin("http://127.0.0.1:5001/")
+        );
+        assert_ne!(origin("http://reg/"), origin("https://reg/"));
+        assert!(!same_origin("https://reg:5000/v2/", "http://reg:5000/v2/a"));
+        assert!(same_origin(
+            "https://reg:5000/v2/",
+            "https://REG:5000/v2/a?b"
+        ));
+        assert_eq!(origin("http://[::1]:80/a").1, "[::1]");
+        assert_eq!(origin("http://[::1]/a").2, 80);
+    }
+
+    #[test]
+    fn only_a_mount_post_is_not_resent_after_a_connection_error() {
+        let request = |method, url: &str| Request {
+            method,
+            url: url.to_string(),
+            accept: None,
+            content_type: None,
+            body: None,
+        };
+        assert!(may_resend(&request("GET", "https://r/v2/a/manifests/t")));
+        assert!(may_resend(&request("PUT", "https://r/v2/a/manifests/t")));
+        assert!(may_resend(&request(
+            "POST",
+            "https://r/v2/a/blobs/uploads/"
+        )));
+        assert!(!may_resend(&request(
+            "POST",
+            "https://r/v2/a/blobs/uploads/?mount=sha256:1&from=b"
+        )));
     }
 
     #[test]

@@ -1,62 +1,274 @@
 //! A small HTTP/1.1 proxy that sits between manifest-tool and a real plain-HTTP
-//! `docker-registry` and changes chosen requests on their way through.
+//! `docker-registry` and misbehaves on chosen requests.
 //!
 //! It exists because no real registry misbehaves on demand: Debian's registry always honours a
-//! blob mount, so the fallback a client needs for registries that refuse mounts can only be
-//! shown by rewriting the request. Everything else reaches the real registry unchanged, one
-//! request per connection.
+//! blob mount, never answers 503 or 429, never drops a connection half-way through a body and
+//! never stalls, yet a client must survive all of that. Each [`Rule`] names requests (method and
+//! a substring of the path) and how many of them to spoil, and a [`Fault`] says how; everything
+//! else reaches the real registry unchanged, one request per connection. It can also speak
+//! HTTPS to the client ([`Proxy::start_tls`]) while the registry behind it speaks plain HTTP, to
+//! play an HTTPS registry with its own authentication or redirects.
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// How the proxy changes requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Something to run when a request matches (e.g. kill the registry), before it is forwarded.
+pub type Hook = Arc<dyn Fn() + Send + Sync>;
+
+/// How the proxy spoils a request.
+#[derive(Clone)]
 pub enum Fault {
     /// Drop `mount=` and `from=` from blob-upload POSTs, so the registry opens an upload session
     /// and answers 202, as registries that refuse cross-repository mounts do.
     RefuseMounts,
+    /// Answer this status with a registry-style JSON error body; the registry never sees the
+    /// request.
+    Status(u16),
+    /// Answer 429 with `Retry-After`; the registry never sees the request.
+    TooManyRequests(RetryAfter),
+    /// Forward the request (the registry acts on it), then reset the connection (TCP RST)
+    /// instead of answering.
+    ResetBeforeResponse,
+    /// Forward, send the answer's headers and half its body, then reset the connection.
+    ResetMidBody,
+    /// Forward, send the headers and half the body, then close normally: the client gets fewer
+    /// bytes than `Content-Length` promised.
+    TruncateBody,
+    /// Forward, then keep the answer back this long (longer than the client's read timeout)
+    /// and close without answering.
+    Stall(Duration),
+    /// Answer `307 Temporary Redirect` to this base URL followed by the request's own path and
+    /// query; the registry never sees the request.
+    RedirectTo(String),
+    /// Answer 401 with this `WWW-Authenticate` value to requests without `Authorization`;
+    /// forward the others without it. Plays a registry that wants credentials.
+    Challenge(String),
+    /// Answer `status` with this `Content-Type` and an endless body: `Content-Length` says so
+    /// when `declare_length` (a terabyte), else the body is chunked. Counts what it sent.
+    Endless {
+        status: u16,
+        content_type: String,
+        declare_length: bool,
+    },
+    /// Forward, then replace every `from` with `to` in the answer (headers and body; give
+    /// both the same length to keep `Content-Length` right). Plays a registry that serves
+    /// corrupted content or announces a wrong digest.
+    Rewrite { from: String, to: String },
+    /// Answer `status` with this `Content-Type` and body; the registry never sees the request.
+    /// Plays a token server, for one.
+    Respond {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
+    /// Run the hook, then forward the request normally.
+    Run(Hook),
+}
+
+impl Fault {
+    /// A short name for tables and messages.
+    pub fn name(&self) -> String {
+        match self {
+            Fault::RefuseMounts => "refuse mounts".to_string(),
+            Fault::Status(status) => format!("{status}"),
+            Fault::TooManyRequests(RetryAfter::Seconds(s)) => format!("429 Retry-After {s} s"),
+            Fault::TooManyRequests(RetryAfter::DateIn(s)) => {
+                format!("429 Retry-After date +{s} s")
+            }
+            Fault::TooManyRequests(RetryAfter::Raw(text)) => format!("429 Retry-After {text}"),
+            Fault::ResetBeforeResponse => "reset before response".to_string(),
+            Fault::ResetMidBody => "reset mid-body".to_string(),
+            Fault::TruncateBody => "truncated body".to_string(),
+            Fault::Stall(d) => format!("stall {} s", d.as_secs()),
+            Fault::RedirectTo(base) => format!("307 to {base}"),
+            Fault::Challenge(_) => "401 challenge".to_string(),
+            Fault::Endless { status, .. } => format!("{status} with an endless body"),
+            Fault::Rewrite { .. } => "rewritten answer".to_string(),
+            Fault::Respond { status, .. } => format!("{status} answered by the proxy"),
+            Fault::Run(_) => "hook".to_string(),
+        }
+    }
+}
+
+/// A `Retry-After` value.
+#[derive(Clone, Debug)]
+pub enum RetryAfter {
+    /// Delay-seconds.
+    Seconds(u64),
+    /// An HTTP date this many seconds from now.
+    DateIn(u64),
+    /// This text, as a broken or hostile server might send it.
+    Raw(String),
+}
+
+/// Which requests a fault applies to: `method` (`"*"` for any) and a substring of the request
+/// target (path and query), skipping the first `skip` matches and then spoiling `count`.
+#[derive(Clone)]
+pub struct Rule {
+    method: String,
+    path: String,
+    skip: usize,
+    count: usize,
+    fault: Fault,
+}
+
+impl Rule {
+    /// Every request whose method is `method` (or any, with `"*"`) and whose target contains
+    /// `path`.
+    pub fn new(method: &str, path: &str, fault: Fault) -> Rule {
+        Rule {
+            method: method.to_string(),
+            path: path.to_string(),
+            skip: 0,
+            count: usize::MAX,
+            fault,
+        }
+    }
+
+    /// Only the first `count` matching requests.
+    pub fn first(mut self, count: usize) -> Rule {
+        self.count = count;
+        self
+    }
+
+    /// Leave the first `skip` matching requests alone.
+    pub fn after(mut self, skip: usize) -> Rule {
+        self.skip = skip;
+        self
+    }
+
+    fn matches(&self, method: &str, target: &str) -> bool {
+        (self.method == "*" || self.method == method) && target.contains(&self.path)
+    }
+}
+
+/// What the proxy saw of one request.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// `METHOD TARGET`, e.g. `GET /v2/docker/app/manifests/list`.
+    pub request: String,
+    /// The `Authorization` value the client sent, if any.
+    pub authorization: Option<String>,
+    /// The name of the fault applied, if any.
+    pub fault: Option<String>,
+    /// When the request had been read.
+    pub at: Instant,
+}
+
+/// State shared by the accept loop and the connection threads.
+struct Shared {
+    upstream: String,
+    rules: Mutex<Vec<(Rule, usize)>>,
+    seen: Mutex<Vec<Seen>>,
+    endless_bytes: AtomicU64,
+    tls: Option<Arc<ServerConfig>>,
 }
 
 /// A running proxy; stops when dropped.
 pub struct Proxy {
     port: u16,
     stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Proxy {
-    /// Proxy to `upstream` (`host:port` of a plain-HTTP registry), applying `fault`.
+    /// Proxy to `upstream` (`host:port` of a plain-HTTP registry), applying `fault` to every
+    /// request (for `RefuseMounts`, every mount).
     pub fn start(upstream: &str, fault: Fault) -> Proxy {
+        let proxy = Proxy::transparent(upstream);
+        proxy.inject(Rule::new("*", "", fault));
+        proxy
+    }
+
+    /// Proxy to `upstream` changing nothing until rules are added with [`Proxy::inject`].
+    pub fn transparent(upstream: &str) -> Proxy {
+        Proxy::launch(upstream, None, false)
+    }
+
+    /// Like [`Proxy::transparent`], serving one connection at a time: the registry behind is
+    /// idle whenever a request reaches the proxy, and the other requests wait while a
+    /// [`Fault::Run`] hook runs (so that killing the registry never cuts a write half-way).
+    pub fn serial(upstream: &str) -> Proxy {
+        Proxy::launch(upstream, None, true)
+    }
+
+    /// Like [`Proxy::transparent`], speaking HTTPS to clients with `cert` (PEM chain) and `key`
+    /// (PEM) while the registry behind it speaks plain HTTP.
+    pub fn start_tls(upstream: &str, cert: &Path, key: &Path) -> Proxy {
+        Proxy::launch(upstream, Some(tls_config(cert, key)), false)
+    }
+
+    /// Add a rule; rules are tried in the order added, and the first that matches a request
+    /// and still has requests to spoil (or to skip) takes it.
+    pub fn inject(&self, rule: Rule) {
+        self.shared.rules.lock().unwrap().push((rule, 0));
+    }
+
+    /// `127.0.0.1:PORT`: use it as the registry host in references.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Every request seen so far, in order of arrival.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.shared.seen.lock().unwrap().clone()
+    }
+
+    /// The requests seen that a fault was applied to: `"METHOD TARGET: FAULT"`.
+    pub fn spoiled(&self) -> Vec<String> {
+        self.seen()
+            .into_iter()
+            .filter_map(|s| s.fault.map(|f| format!("{}: {f}", s.request)))
+            .collect()
+    }
+
+    /// Bytes sent in [`Fault::Endless`] bodies so far.
+    pub fn endless_bytes_sent(&self) -> u64 {
+        self.shared.endless_bytes.load(Ordering::SeqCst)
+    }
+
+    fn launch(upstream: &str, tls: Option<Arc<ServerConfig>>, serial: bool) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let stop = Arc::new(AtomicBool::new(false));
-        let upstream = upstream.to_string();
-        let stop_flag = stop.clone();
+        let shared = Arc::new(Shared {
+            upstream: upstream.to_string(),
+            rules: Mutex::new(Vec::new()),
+            seen: Mutex::new(Vec::new()),
+            endless_bytes: AtomicU64::new(0),
+            tls,
+        });
+        let (stop_flag, state) = (stop.clone(), shared.clone());
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop_flag.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(client) = stream else { continue };
-                let upstream = upstream.clone();
-                std::thread::spawn(move || {
-                    let _ = forward(client, &upstream, fault);
-                });
+                if serial {
+                    serve(client, &state);
+                    continue;
+                }
+                let state = state.clone();
+                std::thread::spawn(move || serve(client, &state));
             }
         });
         Proxy {
             port,
             stop,
+            shared,
             thread: Some(thread),
         }
-    }
-
-    /// `127.0.0.1:PORT`: use it as the registry host in references.
-    pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
     }
 }
 
@@ -70,46 +282,375 @@ impl Drop for Proxy {
     }
 }
 
-/// Read one request from `client`, send it (changed by `fault`) to `upstream` with
-/// `Connection: close`, copy the whole answer back, and close.
-fn forward(client: TcpStream, upstream: &str, fault: Fault) -> std::io::Result<()> {
-    let mut reader = BufReader::new(client.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
+/// The HTTPS side: the ring provider, TLS 1.2 and 1.3, HTTP/1.1 only (no ALPN).
+fn tls_config(cert: &Path, key: &Path) -> Arc<ServerConfig> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect())
+        .unwrap_or_else(|e| panic!("proxy: reading {}: {e}", cert.display()));
+    let key = PrivateKeyDer::from_pem_file(key)
+        .unwrap_or_else(|e| panic!("proxy: reading {}: {e}", key.display()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("proxy: TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("proxy: TLS certificate and key");
+    Arc::new(config)
+}
+
+/// One connection: over TLS or not, serve its one request; if anything goes wrong (the
+/// registry is down, the client went away) reset the connection, as a dead server would.
+fn serve(client: TcpStream, shared: &Shared) {
+    let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
+    let raw = client.try_clone().expect("clone the client socket");
+    let result = match &shared.tls {
+        // A client speaking plain HTTP to the HTTPS port: note what it sent in the clear
+        // (`Seen::fault` says so) and hang up, as a TLS server would.
+        Some(_) if speaks_plain_http(&raw) => {
+            let mut plain = client;
+            if let Ok(request) = read_request(&mut plain) {
+                shared.seen.lock().unwrap().push(Seen {
+                    request: format!("{} {}", request.method, request.target),
+                    authorization: request.authorization,
+                    fault: Some(PLAIN_ON_TLS.to_string()),
+                    at: Instant::now(),
+                });
+            }
+            Err(std::io::Error::other("plain HTTP on the TLS port"))
+        }
+        Some(config) => match ServerConnection::new(config.clone()) {
+            Ok(connection) => {
+                let mut tls = StreamOwned::new(connection, client);
+                let result = handle(&mut tls, &raw, shared);
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+                result
+            }
+            Err(_) => Ok(()),
+        },
+        None => {
+            let mut plain = client;
+            handle(&mut plain, &raw, shared)
+        }
+    };
+    match result {
+        Ok(()) => {
+            // A lingering close: closing with unread input would send a reset and could
+            // discard the answer before the client has read it.
+            let _ = raw.shutdown(Shutdown::Write);
+            let _ = raw.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut sink = [0; 1024];
+            while matches!((&raw).read(&mut sink), Ok(n) if n > 0) {}
+        }
+        Err(_) => reset(&raw),
+    }
+}
+
+/// [`Seen::fault`] of a request that came in plain HTTP to an HTTPS proxy.
+pub const PLAIN_ON_TLS: &str = "plain HTTP on the HTTPS port";
+
+/// Whether the client's first bytes are a plain-HTTP request line rather than a TLS handshake.
+fn speaks_plain_http(socket: &TcpStream) -> bool {
+    let mut first = [0; 1];
+    let _ = socket.set_read_timeout(Some(Duration::from_secs(5)));
+    // A TLS record starts with its type (22 for a handshake), a request with its method.
+    matches!(socket.peek(&mut first), Ok(1) if first[0].is_ascii_uppercase())
+}
+
+/// A request as read from the client.
+struct Request {
+    line: String,
+    method: String,
+    target: String,
+    headers: Vec<String>,
+    authorization: Option<String>,
+    body: Vec<u8>,
+}
+
+fn read_request(stream: &mut dyn Read) -> std::io::Result<Request> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = match (parts.next(), parts.next()) {
+        (Some(m), Some(t)) => (m.to_string(), t.to_string()),
+        _ => return Err(std::io::Error::other("no request line")),
+    };
     let mut headers = Vec::new();
-    let mut length = 0usize;
+    let (mut length, mut authorization) = (0usize, None);
     loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        if line == "\r\n" || line.is_empty() {
+        let mut header = String::new();
+        reader.read_line(&mut header)?;
+        if header == "\r\n" || header.is_empty() {
             break;
         }
-        let lower = line.to_ascii_lowercase();
+        let lower = header.to_ascii_lowercase();
         if let Some(value) = lower.strip_prefix("content-length:") {
             length = value.trim().parse().unwrap_or(0);
         }
+        if lower.starts_with("authorization:") {
+            authorization = Some(header["authorization:".len()..].trim().to_string());
+        }
         if !lower.starts_with("connection:") {
-            headers.push(line);
+            headers.push(header);
         }
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    Ok(Request {
+        line,
+        method,
+        target,
+        headers,
+        authorization,
+        body,
+    })
+}
 
-    let request_line = match fault {
-        Fault::RefuseMounts => without_mount(&request_line),
+/// The fault for a request, if a rule takes it (counting it against the rule).
+fn choose(shared: &Shared, request: &Request) -> Option<Fault> {
+    let mut rules = shared.rules.lock().unwrap();
+    for (rule, matched) in rules.iter_mut() {
+        if !rule.matches(&request.method, &request.target) {
+            continue;
+        }
+        if *matched >= rule.skip.saturating_add(rule.count) {
+            continue;
+        }
+        *matched += 1;
+        if *matched > rule.skip {
+            return Some(rule.fault.clone());
+        }
+        return None;
+    }
+    None
+}
+
+fn handle(client: &mut dyn ReadWrite, raw: &TcpStream, shared: &Shared) -> std::io::Result<()> {
+    let mut request = read_request(client)?;
+    let mut fault = choose(shared, &request);
+    // A challenge only concerns requests without credentials; the others pass, unchanged but
+    // for the credentials, which the registry behind does not want.
+    if let Some(Fault::Challenge(_)) = &fault
+        && request.authorization.is_some()
+    {
+        request
+            .headers
+            .retain(|h| !h.to_ascii_lowercase().starts_with("authorization:"));
+        fault = None;
+    }
+    shared.seen.lock().unwrap().push(Seen {
+        request: format!("{} {}", request.method, request.target),
+        authorization: request.authorization.clone(),
+        fault: fault.as_ref().map(Fault::name),
+        at: Instant::now(),
+    });
+    let Some(fault) = fault else {
+        let answer = forward(&request, &shared.upstream)?;
+        return client.write_all(&answer);
     };
+    match fault {
+        Fault::RefuseMounts => {
+            request.line = without_mount(&request.line);
+            let answer = forward(&request, &shared.upstream)?;
+            client.write_all(&answer)
+        }
+        Fault::Status(status) => {
+            let body = format!(
+                r#"{{"errors":[{{"code":"UNAVAILABLE","message":"injected {status} by the test proxy"}}]}}"#
+            );
+            client.write_all(
+                format!(
+                    "HTTP/1.1 {status} Injected\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+        }
+        Fault::TooManyRequests(after) => {
+            let value = match after {
+                RetryAfter::Seconds(s) => s.to_string(),
+                RetryAfter::DateIn(s) => http_date(SystemTime::now() + Duration::from_secs(s)),
+                RetryAfter::Raw(text) => text,
+            };
+            let body = r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#;
+            client.write_all(
+                format!(
+                    "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {value}\r\n\
+                     Content-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+        }
+        Fault::ResetBeforeResponse => {
+            forward(&request, &shared.upstream)?;
+            Err(reset_now(raw))
+        }
+        Fault::ResetMidBody | Fault::TruncateBody => {
+            let answer = forward(&request, &shared.upstream)?;
+            let head_end = find(&answer, b"\r\n\r\n").map_or(answer.len(), |i| i + 4);
+            let body_len = answer.len() - head_end;
+            client.write_all(&answer[..head_end + body_len / 2])?;
+            client.flush()?;
+            std::thread::sleep(Duration::from_millis(50));
+            if matches!(fault, Fault::ResetMidBody) {
+                Err(reset_now(raw))
+            } else {
+                Ok(())
+            }
+        }
+        Fault::Stall(duration) => {
+            forward(&request, &shared.upstream)?;
+            std::thread::sleep(duration);
+            Ok(())
+        }
+        Fault::RedirectTo(base) => client.write_all(
+            format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {base}{}\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n",
+                request.target
+            )
+            .as_bytes(),
+        ),
+        Fault::Challenge(challenge) => {
+            let body =
+                r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
+            client.write_all(
+                format!(
+                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {challenge}\r\n\
+                     Content-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+        }
+        Fault::Endless {
+            status,
+            content_type,
+            declare_length,
+        } => {
+            let length = if declare_length {
+                "Content-Length: 1099511627776\r\n"
+            } else {
+                "Transfer-Encoding: chunked\r\n"
+            };
+            client.write_all(
+                format!(
+                    "HTTP/1.1 {status} Endless\r\nContent-Type: {content_type}\r\n{length}\
+                     Connection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            )?;
+            // Bounded, so a client that never stops reading cannot keep the test running.
+            let chunk = vec![b' '; 64 * 1024];
+            for _ in 0..4096 {
+                if !declare_length {
+                    client.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+                }
+                client.write_all(&chunk)?;
+                if !declare_length {
+                    client.write_all(b"\r\n")?;
+                }
+                shared
+                    .endless_bytes
+                    .fetch_add(chunk.len() as u64, Ordering::SeqCst);
+            }
+            Ok(())
+        }
+        Fault::Rewrite { from, to } => {
+            let answer = forward(&request, &shared.upstream)?;
+            let (from, to) = (from.as_bytes(), to.as_bytes());
+            let mut rewritten = Vec::with_capacity(answer.len());
+            let mut rest = &answer[..];
+            while let Some(i) = find(rest, from) {
+                rewritten.extend_from_slice(&rest[..i]);
+                rewritten.extend_from_slice(to);
+                rest = &rest[i + from.len()..];
+            }
+            rewritten.extend_from_slice(rest);
+            client.write_all(&rewritten)
+        }
+        Fault::Respond {
+            status,
+            content_type,
+            body,
+        } => client.write_all(
+            format!(
+                "HTTP/1.1 {status} Answered\r\nContent-Type: {content_type}\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        ),
+        Fault::Run(hook) => {
+            hook();
+            let answer = forward(&request, &shared.upstream)?;
+            client.write_all(&answer)
+        }
+    }
+}
+
+/// `Read + Write` for a plain or TLS client stream.
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// Send `request` to `upstream` with `Connection: close` and return the whole answer.
+fn forward(request: &Request, upstream: &str) -> std::io::Result<Vec<u8>> {
     let mut server = TcpStream::connect(upstream)?;
-    server.write_all(request_line.as_bytes())?;
-    for header in &headers {
+    server.write_all(request.line.as_bytes())?;
+    for header in &request.headers {
         server.write_all(header.as_bytes())?;
     }
     server.write_all(b"Connection: close\r\n\r\n")?;
-    server.write_all(&body)?;
+    server.write_all(&request.body)?;
     let mut answer = Vec::new();
     server.read_to_end(&mut answer)?;
-    let mut client = client;
-    client.write_all(&answer)?;
-    client.shutdown(Shutdown::Both)
+    if answer.is_empty() {
+        return Err(std::io::Error::other(
+            "the registry closed without answering",
+        ));
+    }
+    Ok(answer)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Make the next close of `socket` send a TCP RST (`SO_LINGER` with a zero timeout) and shut it.
+fn reset(socket: &TcpStream) {
+    #[repr(C)]
+    struct Linger {
+        on: i32,
+        seconds: i32,
+    }
+    unsafe extern "C" {
+        fn setsockopt(fd: i32, level: i32, name: i32, value: *const Linger, len: u32) -> i32;
+    }
+    const SOL_SOCKET: i32 = 1;
+    const SO_LINGER: i32 = 13;
+    let linger = Linger { on: 1, seconds: 0 };
+    // SAFETY: a valid socket descriptor, and a pointer to a live `struct linger` of that size.
+    unsafe {
+        setsockopt(
+            socket.as_raw_fd(),
+            SOL_SOCKET,
+            SO_LINGER,
+            &linger,
+            std::mem::size_of::<Linger>() as u32,
+        );
+    }
+}
+
+/// Reset the connection now and return the error that stops the handler.
+fn reset_now(socket: &TcpStream) -> std::io::Error {
+    reset(socket);
+    std::io::Error::other("connection reset by the proxy")
 }
 
 /// `POST /v2/r/blobs/uploads/?mount=…&from=… HTTP/1.1` → `POST /v2/r/blobs/uploads/ HTTP/1.1`.
@@ -125,4 +666,24 @@ fn without_mount(request_line: &str) -> String {
         }
         _ => request_line.to_string(),
     }
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn http_date(when: SystemTime) -> String {
+    let secs = when.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let days = secs / 86_400;
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let (z, rem) = (days as i64 + 719_468, secs % 86_400);
+    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let name = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(month - 1) as usize];
+    let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
+    format!("{weekday}, {day:02} {name} {year} {h:02}:{m:02}:{s:02} GMT")
 }

@@ -8,8 +8,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 /// How long a registry may take to answer `/v2/` before `start` panics.
@@ -19,7 +19,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Dropping it kills and reaps the process, stops the token server and removes the temp dir.
 /// If the test process exits without dropping it (a `static`, an abort), a watchdog kills it.
 pub struct Registry {
-    process: Process,
+    process: Mutex<Process>,
     mode: Mode,
     port: u16,
     storage: PathBuf,
@@ -48,6 +48,35 @@ impl Registry {
     /// `Mode::TlsToken` the token server's too.
     pub fn ca_cert(&self) -> Option<PathBuf> {
         self.mode.is_tls().then(|| self.cert_dir().join("ca.crt"))
+    }
+
+    /// Kills the registry process (SIGKILL, as a crash would) and waits until it is gone; its
+    /// storage stays. [`Registry::restart`] brings it back.
+    pub fn kill(&self) {
+        self.process.lock().unwrap().stop();
+    }
+
+    /// Starts the registry again (killing it first if it still runs) on the same port, with the
+    /// same config and storage; returns once it answers HTTP. Its log goes on in the same file.
+    pub fn restart(&self) {
+        let mut process = self.process.lock().unwrap();
+        process.stop();
+        let config = self.dir().join("config.yml");
+        let text = fs::read_to_string(&config).unwrap().replace(
+            "addr: 127.0.0.1:0",
+            &format!("addr: 127.0.0.1:{}", self.port),
+        );
+        fs::write(&config, text).unwrap();
+        let log = self.dir().join("registry.log");
+        *process = Process::spawn(&config, &log, self.dir(), true);
+        if wait_ready(&process, self.mode, &log) != Some(self.port) {
+            panic!(
+                "docker-registry ({:?}) did not come back on port {}\n--- log\n{}",
+                self.mode,
+                self.port,
+                self.log_text()
+            );
+        }
     }
 
     /// The registry's temp dir; tests may put their own files here (e.g. a docker config).
@@ -212,7 +241,7 @@ impl Registry {
         let config_file = dir.path().join("config.yml");
         fs::write(&config_file, &config).unwrap();
         let log = dir.path().join("registry.log");
-        let process = Process::spawn(&config_file, &log, dir.path());
+        let process = Process::spawn(&config_file, &log, dir.path(), false);
         let Some(port) = wait_ready(&process, mode, &log) else {
             panic!(
                 "docker-registry ({mode:?}) did not answer HTTP within {START_TIMEOUT:?}\n\
@@ -222,7 +251,7 @@ impl Registry {
         };
         let access_mark = AtomicUsize::new(0);
         let registry = Registry {
-            process,
+            process: Mutex::new(process),
             mode,
             port,
             storage,
@@ -243,8 +272,15 @@ struct Process {
 }
 
 impl Process {
-    fn spawn(config: &Path, log: &Path, dir: &Path) -> Process {
-        let log = File::create(log).unwrap();
+    /// Starts `docker-registry serve CONFIG` writing to `log` (appended to when `append`).
+    fn spawn(config: &Path, log: &Path, dir: &Path, append: bool) -> Process {
+        let log = File::options()
+            .create(true)
+            .append(append)
+            .write(true)
+            .truncate(!append)
+            .open(log)
+            .unwrap();
         let child = tool("docker-registry")
             .arg("serve")
             .arg(config)
@@ -273,13 +309,20 @@ impl Process {
     }
 }
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        // The watchdog goes first so that it can never signal a reused pid.
+impl Process {
+    /// Kills and reaps the registry. The watchdog goes first so that it can never signal a
+    /// reused pid.
+    fn stop(&mut self) {
         let _ = self.watchdog.kill();
         let _ = self.watchdog.wait();
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

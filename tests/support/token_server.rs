@@ -43,6 +43,7 @@ struct State {
     tls: Arc<ServerConfig>,
     next_jti: AtomicU64,
     requests: Mutex<Vec<String>>,
+    issued: Mutex<Vec<String>>,
     stop: AtomicBool,
 }
 
@@ -62,6 +63,7 @@ impl TokenServer {
             tls: tls_config(tls_cert, tls_key),
             next_jti: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
+            issued: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
         let listener = TcpListener::bind("127.0.0.1:0").expect("token server: bind 127.0.0.1:0");
@@ -110,6 +112,11 @@ impl TokenServer {
     /// Forgets the requests recorded so far.
     pub fn clear_requests(&self) {
         self.state.requests.lock().unwrap().clear();
+    }
+
+    /// Every token issued since start, so that tests can check that none is ever shown.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state.issued.lock().unwrap().clone()
     }
 }
 
@@ -301,6 +308,7 @@ fn respond(request: &Request, state: &State) -> (u16, Value) {
         if is_user { USERNAME } else { "" },
         grant(scopes, is_user),
     );
+    state.issued.lock().unwrap().push(token.clone());
     let mut answer =
         json!({"access_token": token, "expires_in": 300, "issued_at": rfc3339(unix_now())});
     if method == "GET" {

@@ -1,0 +1,262 @@
+//! What every fuzz target checks: each function takes the fuzzer's bytes, feeds them to one
+//! parser of manifest-tool and asserts its properties (no panic, no overflow, and the invariants
+//! named in each doc comment).
+//!
+//! Shared by the fuzz targets (`fuzz/fuzz_targets/*.rs`, built by cargo-fuzz on nightly) and by
+//! `tests/fuzz_corpus.rs`, which runs every file of `fuzz/corpus/<target>/` through the same
+//! function on stable, so the corpus and past crashes are regression inputs of `cargo test`.
+
+use manifest_tool::cli::Format;
+use manifest_tool::inspect::{self, Content, Inspected};
+use manifest_tool::manifest::{self, Manifest};
+use manifest_tool::reference::{ImageRef, Reference};
+use manifest_tool::registry::Fetched;
+use manifest_tool::registry::challenge::{Challenge, parse_challenges};
+use manifest_tool::registry::credentials::{Credential, CredentialError, DockerConfig};
+use manifest_tool::registry::transport::parse_http_date;
+use manifest_tool::spec;
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// A fuzz target's check: panics when the input breaks a property.
+#[allow(dead_code)] // used by tests/fuzz_corpus.rs only
+pub type Check = fn(&[u8]);
+
+/// The targets by name, as `fuzz/corpus/<name>/` and `cargo fuzz run <name>` call them.
+#[allow(dead_code)] // used by tests/fuzz_corpus.rs only
+pub const TARGETS: [(&str, Check); 6] = [
+    ("reference", reference),
+    ("challenge", challenge),
+    ("http_date", http_date),
+    ("spec", spec),
+    ("manifest", manifest),
+    ("docker_config", docker_config),
+];
+
+/// Image references: a reference that parses prints (`Display`) as text that parses back to the
+/// same reference; errors print without panicking. The `oci-layout://` form is parsed too.
+pub fn reference(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match Reference::parse(text) {
+        Ok(parsed) => {
+            let printed = parsed.to_string();
+            let again = Reference::parse(&printed).unwrap_or_else(|e| {
+                panic!("{text:?} parsed as {parsed:?}, printed as {printed:?}, which fails: {e}")
+            });
+            assert_eq!(again, parsed, "{text:?} printed as {printed:?}");
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+    if let Err(e) = ImageRef::parse(text) {
+        let _ = e.to_string();
+    }
+}
+
+/// `WWW-Authenticate` values (one per line): a Bearer challenge always has a realm, and its
+/// scopes are non-empty, free of whitespace and listed once.
+pub fn challenge(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for parsed in parse_challenges(text.split('\n')) {
+        if let Challenge::Bearer { realm, scopes, .. } = parsed {
+            assert!(!realm.is_empty(), "{text:?}: Bearer without a realm");
+            for (i, scope) in scopes.iter().enumerate() {
+                assert!(
+                    !scope.is_empty() && !scope.contains(char::is_whitespace),
+                    "{text:?}: scope {scope:?}"
+                );
+                assert!(!scopes[..i].contains(scope), "{text:?}: {scope:?} twice");
+            }
+        }
+    }
+}
+
+/// `Retry-After` dates as a registry might send them: a date that parses lies between 1970 and
+/// the year 10000, and no input makes the arithmetic overflow (fuzz builds check overflows).
+pub fn http_date(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(when) = parse_http_date(text) {
+        let year_10000 = UNIX_EPOCH + Duration::from_secs(253_402_300_800);
+        assert!(when <= year_10000, "{text:?} parsed beyond the year 9999");
+    }
+}
+
+/// The `from-spec` YAML: a spec that is accepted has at least one source and a tagged target.
+pub fn spec(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match spec::parse_spec_text(text) {
+        Ok(plan) => {
+            assert!(!plan.sources.is_empty(), "{text:?}: a plan without sources");
+            assert!(
+                plan.target.tag().is_some(),
+                "{text:?}: a target without tag"
+            );
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+}
+
+/// Manifest bytes as a registry might serve them, and every renderer of `inspect` over them.
+///
+/// Input: the `Content-Type` on the first line (empty for none), then the top-level manifest,
+/// then NUL-separated child manifests (of a list, one per entry) or the config (of an image).
+/// Whatever the bytes, media type detection, parsing and rendering in every format either work
+/// or fail with an error; `--raw` and the JSON format always print valid JSON.
+pub fn manifest(data: &[u8]) {
+    let (header, rest) = match data.iter().position(|&b| b == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (&[][..], data),
+    };
+    let content_type = std::str::from_utf8(header).ok().filter(|h| !h.is_empty());
+    let mut parts = rest.split(|&b| b == 0);
+    let top = parts.next().unwrap_or_default();
+    let Ok(media_type) = manifest::media_type_of(content_type, top) else {
+        return;
+    };
+    let Ok(parsed) = manifest::parse_manifest(&media_type, top) else {
+        return;
+    };
+    let content = match parsed {
+        Manifest::Index(index) => {
+            let children = index
+                .manifests
+                .iter()
+                .map(|entry| {
+                    let bytes = parts.next()?;
+                    match manifest::parse_manifest(&entry.media_type, bytes) {
+                        Ok(Manifest::Image(image)) => Some(*image),
+                        _ => None,
+                    }
+                })
+                .collect();
+            Content::List { index, children }
+        }
+        Manifest::Image(image) => Content::Image {
+            manifest: image,
+            config: parts.next().map(<[u8]>::to_vec),
+        },
+    };
+    let inspected = Inspected {
+        name: "registry.example:5000/fuzz/app:1".to_string(),
+        top: Fetched {
+            media_type,
+            digest: manifest::sha256_digest(top),
+            bytes: top.to_vec(),
+        },
+        content,
+    };
+    for format in [Format::Text, Format::Raw, Format::Verbatim, Format::Json] {
+        for expand_config in [false, true] {
+            for color in [false, true] {
+                let Ok(out) = inspect::render(&inspected, format, expand_config, color) else {
+                    continue;
+                };
+                if matches!(format, Format::Raw | Format::Json) {
+                    let parsed: Result<serde_json::Value, _> = serde_json::from_slice(&out);
+                    assert!(parsed.is_ok(), "{format:?} printed invalid JSON");
+                }
+            }
+        }
+    }
+}
+
+/// Docker's `config.json`: parsing and credential lookups (with helpers that run nothing) work
+/// or fail with an error, and no message nor `Debug` output ever shows a secret of the file
+/// (`auth`, `password`, `identitytoken` values, or the password inside `auth`).
+pub fn docker_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let path = Path::new("/fuzz/docker/config.json");
+    let mut registries = vec!["docker.io", "127.0.0.1:5000", "ghcr.io"];
+    let value: Option<serde_json::Value> = serde_json::from_str(text).ok();
+    let keys: Vec<String> = value
+        .as_ref()
+        .and_then(|v| v.get("auths")?.as_object().cloned())
+        .map(|auths| auths.keys().cloned().collect())
+        .unwrap_or_default();
+    registries.extend(keys.iter().map(String::as_str));
+    let secrets = value
+        .as_ref()
+        .map(|v| secrets_of(v, path, &registries))
+        .unwrap_or_default();
+    let check = |what: &str, message: &str| {
+        for secret in &secrets {
+            assert!(
+                !message.contains(secret.as_str()),
+                "{what} shows the secret {secret:?}: {message}"
+            );
+        }
+    };
+    let config = match DockerConfig::parse(text, path) {
+        Ok(config) => config,
+        Err(e) => return check("the parse error", &e.to_string()),
+    };
+    check("Debug of the config", &format!("{config:?}"));
+    let no_helpers =
+        |_helper: &str, _server: &str| -> Result<Option<Credential>, CredentialError> { Ok(None) };
+    for registry in registries {
+        match config.lookup_with(registry, &no_helpers) {
+            Ok(found) => check("the credentials found", &format!("{found:?}")),
+            Err(e) => check("the lookup error", &e.to_string()),
+        }
+    }
+}
+
+/// Secret string values of a docker config (by key, case-insensitively as Go matches them),
+/// and the password part of each decodable `auth`, leaving out those too short to tell apart
+/// and those that also occur in public text (keys, other values, the path, registry names).
+fn secrets_of(value: &serde_json::Value, path: &Path, registries: &[&str]) -> Vec<String> {
+    use base64::Engine;
+    fn walk(value: &serde_json::Value, secret: &mut Vec<String>, public: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, member) in map {
+                    public.push(key.clone());
+                    let is_secret = ["auth", "password", "identitytoken"]
+                        .iter()
+                        .any(|k| key.eq_ignore_ascii_case(k));
+                    match member {
+                        serde_json::Value::String(s) if is_secret => secret.push(s.clone()),
+                        other => walk(other, secret, public),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|item| walk(item, secret, public));
+            }
+            serde_json::Value::String(s) => public.push(s.clone()),
+            _ => {}
+        }
+    }
+    let (mut secret, mut public) = (Vec::new(), Vec::new());
+    walk(value, &mut secret, &mut public);
+    let decoded: Vec<String> = secret
+        .iter()
+        .filter_map(|s| {
+            let bytes = base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT
+                .decode(s.trim())
+                .ok()?;
+            let text = String::from_utf8(bytes).ok()?;
+            let (user, password) = text.split_once(':')?;
+            public.push(user.to_string());
+            Some(password.to_string())
+        })
+        .collect();
+    secret.extend(decoded);
+    public.push(path.display().to_string());
+    public.extend(registries.iter().map(|r| r.to_string()));
+    secret.retain(|s| s.chars().count() >= 8 && !public.iter().any(|p| p.contains(s.as_str())));
+    secret
+}

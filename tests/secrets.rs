@@ -1,0 +1,739 @@
+//! Secrets are never shown and trust is never widened.
+//!
+//! - No password, no base64 of `user:password`, no identity token and no token the token server
+//!   issued appears in stdout or stderr, with `--debug`, whether the run succeeds or fails, for
+//!   every way of giving credentials (flags, `--password-stdin`, `config.json`, a credential
+//!   helper) against Basic and token registries.
+//! - A redirect to another origin (another port of the same host) never carries
+//!   `Authorization`; TLS is verified unless `--insecure`; a token realm on plain http for an
+//!   https registry gets no request unless `--insecure`.
+//! - Answers larger than their limits (a manifest, a token answer, an error body) are refused
+//!   without being read whole, and content that does not match its digest is an error.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use support::{
+    Fault, IDENTITY_TOKEN, Mode, Outcome, PASSWORD, Proxy, Registry, Rule, TempDir, USERNAME,
+    bare_command, mode_flags, outcome, sha256_digest, shared, write_file,
+};
+
+const WRONG_PASSWORD: &str = "Wr0ng-Pa55word-for-tests";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+fn base64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+fn ca_of(reg: &Registry) -> String {
+    reg.ca_cert().expect("a TLS registry").display().to_string()
+}
+
+/// Every secret a run against `reg` could show: both passwords, base64 of `user:password` for
+/// each, the identity token, and each token the registry's token server has issued (whole and
+/// its signature alone).
+fn secrets(reg: &Registry) -> Vec<String> {
+    let mut secrets = vec![
+        PASSWORD.to_string(),
+        WRONG_PASSWORD.to_string(),
+        base64(&format!("{USERNAME}:{PASSWORD}")),
+        base64(&format!("{USERNAME}:{WRONG_PASSWORD}")),
+        IDENTITY_TOKEN.to_string(),
+    ];
+    if let Some(server) = reg.token_server() {
+        for token in server.issued_tokens() {
+            let signature = token.rsplit('.').next().unwrap_or_default().to_string();
+            secrets.extend([token, signature]);
+        }
+    }
+    secrets
+}
+
+fn assert_no_secrets(run: &Outcome, reg: &Registry, what: &str) {
+    let secrets = secrets(reg);
+    if reg.mode() == Mode::TlsToken {
+        assert!(
+            secrets.len() > 5,
+            "{what}: the token server issued no token to check for"
+        );
+    }
+    for secret in secrets {
+        assert!(
+            !run.out().contains(&secret) && !run.stderr.contains(&secret),
+            "{what}: a secret leaked into the output\n--- stdout\n{}\n--- stderr\n{}",
+            run.out(),
+            run.stderr
+        );
+    }
+}
+
+/// How the credentials are given.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    Flags,
+    PasswordStdin,
+    ConfigAuths,
+    Helper,
+}
+
+const SOURCES: [Source; 4] = [
+    Source::Flags,
+    Source::PasswordStdin,
+    Source::ConfigAuths,
+    Source::Helper,
+];
+
+/// Run the binary with `--debug` against `reg` (trusting its CA), with the credentials
+/// `USERNAME`/`password` given the way `source` says, then `args`.
+fn run_with(reg: &Registry, source: Source, password: &str, args: &[&str]) -> Outcome {
+    let home = TempDir::new("mt-secrets");
+    let mut cmd = bare_command(&home);
+    cmd.args(["--cacert", &ca_of(reg), "--debug"]);
+    let docker_config = home.path().join("docker-config");
+    let mut stdin = None;
+    match source {
+        Source::Flags => {
+            cmd.args(["--username", USERNAME, "--password", password]);
+        }
+        Source::PasswordStdin => {
+            cmd.args(["--username", USERNAME, "--password-stdin"]);
+            stdin = Some(format!("{password}\n"));
+        }
+        Source::ConfigAuths => {
+            let auth = base64(&format!("{USERNAME}:{password}"));
+            let config = format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.host());
+            write_file(&docker_config, "config.json", &config);
+        }
+        Source::Helper => {
+            let bin = home.path().join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            let script = format!(
+                "#!/bin/sh\n[ \"$1\" = get ] || exit 2\ncat >/dev/null\n\
+                 printf '{{\"ServerURL\":\"x\",\"Username\":\"{USERNAME}\",\"Secret\":\"{password}\"}}'\n"
+            );
+            let helper = write_file(&bin, "docker-credential-testhelper", &script);
+            set_executable(&helper);
+            write_file(
+                &docker_config,
+                "config.json",
+                r#"{"credsStore":"testhelper"}"#,
+            );
+            let path = std::env::var("PATH").unwrap_or_default();
+            cmd.env("PATH", format!("{}:{path}", bin.display()));
+        }
+    }
+    cmd.args(args);
+    match stdin {
+        Some(text) => run_with_stdin(&mut cmd, &text),
+        None => outcome(&mut cmd),
+    }
+}
+
+fn run_with_stdin(cmd: &mut Command, text: &str) -> Outcome {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn set_executable(path: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Every credential source × (inspect, push, and the failures we can cause) in `mode`.
+fn no_secret_in_any_output(mode: Mode) {
+    let (reg, seeded) = shared(mode);
+    let host = reg.host();
+    let dir = TempDir::new("mt-secrets-specs");
+    let list = format!("{host}/docker/app:list");
+    let missing = format!("{host}/docker/app:no-such-tag");
+    let mut runs = Vec::new();
+    for (i, source) in SOURCES.into_iter().enumerate() {
+        let what = |case: &str| format!("{mode:?}, {source:?}, {case}");
+        let good = write_file(
+            dir.path(),
+            &format!("good{i}.yaml"),
+            &format!(
+                "image: {host}/secrets{i}/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n  - image: {host}/docker/app:linux-s390x\n"
+            ),
+        );
+        let missing_source = write_file(
+            dir.path(),
+            &format!("missing{i}.yaml"),
+            &format!(
+                "image: {host}/secrets{i}/app:2.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n  - image: {host}/docker/app:no-such-tag\n"
+            ),
+        );
+
+        let run = run_with(reg, source, PASSWORD, &["inspect", &list]).success();
+        assert!(
+            run.out().contains(&seeded.docker_list),
+            "{}",
+            what("inspect")
+        );
+        runs.push((what("inspect"), run));
+        let run = run_with(reg, source, PASSWORD, &["push", "from-spec", &good]).success();
+        assert!(run.out().starts_with("Digest: sha256:"), "{}", what("push"));
+        runs.push((what("push"), run));
+
+        let run = run_with(reg, source, PASSWORD, &["inspect", &missing]);
+        run.fails_with("MANIFEST_UNKNOWN");
+        runs.push((what("inspect of a missing tag"), run));
+        let run = run_with(
+            reg,
+            source,
+            PASSWORD,
+            &["push", "from-spec", &missing_source],
+        );
+        run.fails_with("no-such-tag");
+        runs.push((what("push of a missing source"), run));
+        let run = run_with(reg, source, WRONG_PASSWORD, &["inspect", &list]);
+        run.fails_with("refused access");
+        runs.push((what("inspect with a wrong password"), run));
+        let run = run_with(reg, source, WRONG_PASSWORD, &["push", "from-spec", &good]);
+        run.fails_with("refused access");
+        runs.push((what("push with a wrong password"), run));
+    }
+    // Checked at the end, against every token issued meanwhile.
+    for (what, run) in &runs {
+        assert_no_secrets(run, reg, what);
+        assert!(
+            run.stderr.contains("debug: GET"),
+            "{what}: --debug printed no request: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn no_secret_is_shown_with_basic_auth_whatever_the_source_and_outcome() {
+    no_secret_in_any_output(Mode::TlsBasic);
+}
+
+#[test]
+fn no_token_or_secret_is_shown_with_token_auth_whatever_the_source_and_outcome() {
+    no_secret_in_any_output(Mode::TlsToken);
+}
+
+/// An HTTPS "registry" wanting Basic credentials (a TLS proxy with a challenge in front of the
+/// plain-HTTP test registry), with the certificate of the `TlsBasic` registry, whose CA is
+/// passed with `--cacert`.
+fn basic_auth_front() -> (Proxy, &'static Registry, String) {
+    let (plain, _) = shared(Mode::PlainHttp);
+    let (tls, _) = shared(Mode::TlsBasic);
+    let tls_dir = tls.dir().join("tls");
+    let front = Proxy::start_tls(
+        &plain.host(),
+        &tls_dir.join("server.crt"),
+        &tls_dir.join("server.key"),
+    );
+    (front, plain, ca_of(tls))
+}
+
+/// Failures in the middle of a push with Basic credentials in every request (the list PUT
+/// answered 500, a blob upload reset): the failure line and the debug output show no secret.
+#[test]
+fn no_secret_is_shown_when_a_push_fails_half_way() {
+    for (i, fault) in [
+        Rule::new("PUT", "/manifests/1.0", Fault::Status(500)),
+        Rule::new("PUT", "/manifests/sha256:", Fault::ResetBeforeResponse),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (front, plain, ca) = basic_auth_front();
+        front.inject(fault);
+        front.inject(Rule::new(
+            "*",
+            "/v2/",
+            Fault::Challenge("Basic realm=\"test\"".to_string()),
+        ));
+        let host = front.host();
+        let home = TempDir::new("mt-secrets-halfway");
+        let spec = write_file(
+            home.path(),
+            "spec.yaml",
+            &format!(
+                "image: {host}/halfway{i}/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
+            ),
+        );
+        let run = outcome(bare_command(&home).args([
+            "--cacert",
+            &ca,
+            "--debug",
+            "--username",
+            USERNAME,
+            "--password",
+            PASSWORD,
+            "push",
+            "from-spec",
+            &spec,
+        ]));
+        run.fails_with(&host);
+        assert_no_secrets(&run, plain, "a push failing half-way");
+        assert!(
+            front
+                .seen()
+                .iter()
+                .any(|s| s.authorization.is_some() && s.request.starts_with("PUT")),
+            "credentials were in play: {:?}",
+            front.seen()
+        );
+    }
+}
+
+/// A registry that redirects blob GETs: to another origin (another port of the same host, as a
+/// CDN would be) the request goes without `Authorization`; within the origin it keeps it.
+#[test]
+fn a_redirect_to_another_port_never_carries_the_credentials() {
+    let (plain, seeded) = shared(Mode::PlainHttp);
+    let other = Proxy::transparent(&plain.host());
+    for (elsewhere, keeps) in [(true, false), (false, true)] {
+        let front = Proxy::transparent(&plain.host());
+        let target = if elsewhere {
+            format!("http://{}", other.host())
+        } else {
+            format!("http://{}", front.host())
+        };
+        front.inject(Rule::new("GET", "/blobs/", Fault::RedirectTo(target)).first(1));
+        front.inject(Rule::new(
+            "*",
+            "/v2/",
+            Fault::Challenge("Basic realm=\"test\"".to_string()),
+        ));
+        let home = TempDir::new("mt-redirect");
+        let name = format!("{}/docker/app:linux-amd64", front.host());
+        let run = outcome(bare_command(&home).args([
+            "--plain-http",
+            "--debug",
+            "--username",
+            USERNAME,
+            "--password",
+            PASSWORD,
+            "inspect",
+            &name,
+        ]))
+        .success();
+        assert!(
+            run.out().contains(seeded.digests_of("linux-amd64").0),
+            "{}",
+            run.out()
+        );
+        run.assert_no_secret(PASSWORD);
+        let followed: Vec<_> = if elsewhere {
+            other.seen()
+        } else {
+            front.seen()
+        }
+        .into_iter()
+        .filter(|s| s.request.contains("/blobs/") && s.fault.is_none())
+        .collect();
+        assert_eq!(followed.len(), 1, "{followed:?}");
+        assert_eq!(
+            followed[0].authorization.is_some(),
+            keeps,
+            "redirected {} the origin: {followed:?}",
+            if elsewhere { "out of" } else { "within" }
+        );
+        let first = front
+            .seen()
+            .into_iter()
+            .find(|s| s.request.contains("/blobs/"))
+            .unwrap();
+        assert!(first.authorization.is_some(), "{first:?}");
+    }
+    let other_seen = other.seen();
+    assert!(
+        other_seen.iter().all(|s| s.authorization.is_none()),
+        "{other_seen:?}"
+    );
+}
+
+/// An https registry whose token realm is plain http: credentials are not sent there unless
+/// `--insecure` says that this registry's transport is not to be trusted anyway.
+#[test]
+fn a_plain_http_token_realm_of_an_https_registry_gets_nothing_unless_insecure() {
+    let (front, plain, ca) = basic_auth_front();
+    let realm = Proxy::transparent(&plain.host());
+    front.inject(Rule::new(
+        "*",
+        "/v2/",
+        Fault::Challenge(format!(
+            "Bearer realm=\"http://{}/token\",service=\"test\"",
+            realm.host()
+        )),
+    ));
+    let home = TempDir::new("mt-realm");
+    let name = format!("{}/docker/app:list", front.host());
+    let credentials = ["--username", USERNAME, "--password", PASSWORD];
+    let run = outcome(
+        bare_command(&home)
+            .args(["--cacert", &ca, "--debug"])
+            .args(credentials)
+            .args(["inspect", &name]),
+    );
+    run.fails_with(&format!(
+        "{} sends its token realm over plain http (http://{}/token); refusing to send credentials there without --plain-http or --insecure",
+        front.host(),
+        realm.host()
+    ));
+    assert!(realm.seen().is_empty(), "{:?}", realm.seen());
+
+    let run = outcome(
+        bare_command(&home)
+            .args(["--insecure", "--debug"])
+            .args(credentials)
+            .args(["inspect", &name]),
+    );
+    run.fails_with("getting a token from");
+    assert_eq!(realm.seen().len(), 1, "{:?}", realm.seen());
+    run.assert_no_secret(PASSWORD);
+}
+
+/// TLS is verified: without the registry's CA a push fails before writing anything, naming the
+/// TLS problem; `--insecure` skips verification.
+#[test]
+fn an_unverified_registry_gets_no_push_unless_insecure() {
+    let (reg, _) = shared(Mode::Tls);
+    let host = reg.host();
+    let home = TempDir::new("mt-tls");
+    let spec = write_file(
+        home.path(),
+        "spec.yaml",
+        &format!(
+            "image: {host}/tls-check/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
+        ),
+    );
+    reg.clear_access_log();
+    let run = outcome(bare_command(&home).args(["push", "from-spec", &spec]));
+    run.fails_with("TLS: invalid peer certificate: UnknownIssuer (use --cacert, or --insecure");
+    assert!(reg.access_log().is_empty(), "{:?}", reg.access_log());
+    outcome(bare_command(&home).args(["--insecure", "push", "from-spec", &spec])).success();
+}
+
+/// How many bytes an endless answer may have sent before the client gave up: the limit
+/// plus what sockets buffer, far below the 256 MiB the proxy would send.
+const SENT_AT_MOST: u64 = 16 * 1024 * 1024;
+
+/// A manifest answer larger than 4 MiB is refused, whether `Content-Length` announces it or
+/// the (chunked) body just goes on; an endless error body is cut at its small limit.
+#[test]
+fn oversized_manifests_and_error_bodies_are_refused_without_reading_them_whole() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let cases = [
+        (
+            200,
+            true,
+            "manifest docker/app:list is larger than the limit of 4194304 bytes",
+        ),
+        (
+            200,
+            false,
+            "manifest docker/app:list is larger than the limit of 4194304 bytes",
+        ),
+        (404, false, "404 Not Found"),
+    ];
+    for (status, declare_length, fragment) in cases {
+        let proxy = Proxy::transparent(&reg.host());
+        proxy.inject(Rule::new(
+            "GET",
+            "/manifests/list",
+            Fault::Endless {
+                status,
+                content_type: DOCKER_LIST.to_string(),
+                declare_length,
+            },
+        ));
+        let home = TempDir::new("mt-huge");
+        let name = format!("{}/docker/app:list", proxy.host());
+        let run = outcome(
+            bare_command(&home)
+                .args(mode_flags(reg))
+                .args(["inspect", &name]),
+        );
+        run.fails_with(fragment);
+        let sent = proxy.endless_bytes_sent();
+        assert!(
+            sent < SENT_AT_MOST,
+            "{status}, length declared: {declare_length}: {sent} bytes sent"
+        );
+    }
+}
+
+/// A token server whose answer never ends: refused at 1 MiB.
+#[test]
+fn an_oversized_token_answer_is_refused_without_reading_it_whole() {
+    let (front, _, ca) = basic_auth_front();
+    front.inject(Rule::new(
+        "GET",
+        "/token",
+        Fault::Endless {
+            status: 200,
+            content_type: "application/json".to_string(),
+            declare_length: false,
+        },
+    ));
+    front.inject(Rule::new(
+        "*",
+        "/v2/",
+        Fault::Challenge(format!(
+            "Bearer realm=\"https://{}/token\",service=\"test\"",
+            front.host()
+        )),
+    ));
+    let home = TempDir::new("mt-hugetoken");
+    let name = format!("{}/docker/app:list", front.host());
+    let run = outcome(bare_command(&home).args([
+        "--cacert",
+        &ca,
+        "--username",
+        USERNAME,
+        "--password",
+        PASSWORD,
+        "inspect",
+        &name,
+    ]));
+    run.fails_with("reading the token answer: response is larger than the limit of 1048576 bytes");
+    assert!(front.endless_bytes_sent() < SENT_AT_MOST);
+    run.assert_no_secret(PASSWORD);
+}
+
+/// Content that does not match its digest: a child manifest fetched by digest, a config blob,
+/// a manifest whose `Docker-Content-Digest` disagrees, and a PUT acknowledged with another
+/// digest than that of the bytes sent. Each is an error naming both digests.
+#[test]
+fn content_that_does_not_match_its_digest_is_an_error() {
+    let (reg, seeded) = shared(Mode::PlainHttp);
+    let (amd64, _) = seeded.digests_of("linux-amd64");
+    let amd64_bytes = reg.skopeo_inspect_raw(&format!("docker/app@{amd64}"));
+    let image: serde_json::Value = serde_json::from_slice(&amd64_bytes).unwrap();
+    let config = image["config"]["digest"].as_str().unwrap().to_string();
+    let home = TempDir::new("mt-digest");
+
+    // A list's child, by digest, altered on the way.
+    let proxy = Proxy::transparent(&reg.host());
+    proxy.inject(Rule::new(
+        "GET",
+        &format!("/manifests/{amd64}"),
+        Fault::Rewrite {
+            from: "schemaVersion".to_string(),
+            to: "schemaVersiom".to_string(),
+        },
+    ));
+    let name = format!("{}/docker/app:list", proxy.host());
+    let run = outcome(
+        bare_command(&home)
+            .args(mode_flags(reg))
+            .args(["inspect", &name]),
+    );
+    run.fails_with(&format!("expected digest {amd64}, content has sha256:"));
+
+    // A config blob altered on the way.
+    let proxy = Proxy::transparent(&reg.host());
+    proxy.inject(Rule::new(
+        "GET",
+        &format!("/blobs/{config}"),
+        Fault::Rewrite {
+            from: "amd64".to_string(),
+            to: "arm64".to_string(),
+        },
+    ));
+    let name = format!("{}/docker/app:linux-amd64", proxy.host());
+    let run = outcome(
+        bare_command(&home)
+            .args(mode_flags(reg))
+            .args(["inspect", &name]),
+    );
+    run.fails_with(&format!("expected digest {config}, content has sha256:"));
+
+    // A tag whose Docker-Content-Digest names other content.
+    let other = "0".repeat(64);
+    let proxy = Proxy::transparent(&reg.host());
+    proxy.inject(Rule::new(
+        "GET",
+        "/manifests/linux-amd64",
+        Fault::Rewrite {
+            from: amd64["sha256:".len()..].to_string(),
+            to: other.clone(),
+        },
+    ));
+    let name = format!("{}/docker/app:linux-amd64", proxy.host());
+    let run = outcome(
+        bare_command(&home)
+            .args(mode_flags(reg))
+            .args(["inspect", &name]),
+    );
+    run.fails_with(&format!(
+        "expected digest sha256:{other}, content has {amd64}"
+    ));
+
+    // A list PUT acknowledged with the digest of something else.
+    let proxy = Proxy::transparent(&reg.host());
+    let host = proxy.host();
+    let spec = write_file(
+        home.path(),
+        "spec.yaml",
+        &format!(
+            "image: {host}/digest-ack/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
+        ),
+    );
+    let dry = outcome(bare_command(&home).args(mode_flags(reg)).args([
+        "push",
+        "from-spec",
+        "--dry-run",
+        &spec,
+    ]))
+    .success();
+    let list = sha256_digest(&dry.stdout);
+    proxy.inject(Rule::new(
+        "PUT",
+        "/manifests/1.0",
+        Fault::Rewrite {
+            from: list["sha256:".len()..].to_string(),
+            to: other.clone(),
+        },
+    ));
+    let run = outcome(
+        bare_command(&home)
+            .args(mode_flags(reg))
+            .args(["push", "from-spec", &spec]),
+    );
+    run.fails_with(&format!(
+        "expected digest {list}, content has sha256:{other}"
+    ));
+}
+
+/// An https registry behind a proxy that hands out upload locations on `http://` (a classic
+/// misconfiguration: the registry sees plain HTTP and builds its `Location` from that): the
+/// credentials never travel in the clear, whatever becomes of the upload.
+#[test]
+fn credentials_never_go_to_a_plain_http_upload_location_of_an_https_registry() {
+    let (front, _, ca) = basic_auth_front();
+    front.inject(Rule::new("POST", "mount=", Fault::RefuseMounts));
+    front.inject(Rule::new(
+        "*",
+        "/v2/",
+        Fault::Challenge("Basic realm=\"test\"".to_string()),
+    ));
+    let host = front.host();
+    let home = TempDir::new("mt-secrets-location");
+    let spec = write_file(
+        home.path(),
+        "spec.yaml",
+        &format!(
+            "image: {host}/location/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
+        ),
+    );
+    let run = outcome(bare_command(&home).args([
+        "--cacert",
+        &ca,
+        "--username",
+        USERNAME,
+        "--password",
+        PASSWORD,
+        "push",
+        "from-spec",
+        &spec,
+    ]));
+    let in_the_clear: Vec<_> = front
+        .seen()
+        .into_iter()
+        .filter(|s| s.fault.as_deref() == Some(support::PLAIN_ON_TLS))
+        .collect();
+    assert!(
+        in_the_clear.iter().any(|s| s.request.starts_with("PUT")),
+        "the registry's plain-http upload location was not used: {:?}",
+        front.seen()
+    );
+    assert!(
+        in_the_clear.iter().all(|s| s.authorization.is_none()),
+        "credentials sent over plain HTTP: {in_the_clear:?}\n--- stderr\n{}",
+        run.stderr
+    );
+    run.assert_no_secret(PASSWORD);
+}
+
+/// A token server that fails (503 on every attempt, 401, an answer without a token) while the
+/// credentials are sent to it: the failure line names it and shows no secret.
+#[test]
+fn no_secret_is_shown_when_the_token_server_fails() {
+    let answers = [
+        (
+            503,
+            r#"{"errors":[{"code":"UNAVAILABLE","message":"down"}]}"#,
+            "503",
+        ),
+        (
+            401,
+            r#"{"errors":[{"code":"UNAUTHORIZED","message":"no"}]}"#,
+            "refused access",
+        ),
+        (
+            200,
+            r#"{"nothing":"here"}"#,
+            "token server answer has no token",
+        ),
+    ];
+    for (status, body, fragment) in answers {
+        let (front, plain, ca) = basic_auth_front();
+        front.inject(Rule::new(
+            "GET",
+            "/token",
+            Fault::Respond {
+                status,
+                content_type: "application/json".to_string(),
+                body: body.to_string(),
+            },
+        ));
+        front.inject(Rule::new(
+            "*",
+            "/v2/",
+            Fault::Challenge(format!(
+                "Bearer realm=\"https://{}/token\",service=\"test\"",
+                front.host()
+            )),
+        ));
+        let home = TempDir::new("mt-secrets-token");
+        let name = format!("{}/docker/app:list", front.host());
+        let run = outcome(bare_command(&home).args([
+            "--cacert",
+            &ca,
+            "--debug",
+            "--username",
+            USERNAME,
+            "--password",
+            PASSWORD,
+            "inspect",
+            &name,
+        ]));
+        run.fails_with(fragment);
+        assert_no_secrets(&run, plain, &format!("token server answering {status}"));
+        let sent = front
+            .seen()
+            .into_iter()
+            .filter(|s| s.request.starts_with("GET /token"))
+            .all(|s| s.authorization.is_some());
+        assert!(
+            sent,
+            "the credentials went to the token server: {:?}",
+            front.seen()
+        );
+    }
+}

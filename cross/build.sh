@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Build static release binaries of manifest-tool for the named platforms, without a container
+# engine, and copy them to OUT/manifest-tool-PLATFORM.
+#
+# usage: cross/build.sh [-o OUT] [-t TARGET_DIR] PLATFORM... | all
+#   -o OUT         where the binaries go (default: dist)
+#   -t TARGET_DIR  cargo's target dir (default: target/cross)
+#   PLATFORM       linux-amd64 linux-arm linux-arm64 linux-ppc64le linux-s390x
+#                  darwin-amd64 darwin-arm64, or `all`
+#
+# Expects the tools of `make cross-deps` (cross/deps.sh) on PATH; the Makefile sets that up.
+#
+# Routes (what works on this kind of machine, see /work/shared/CROSS.md):
+#   stable     linux-arm64: rustup's prebuilt musl std, C compiled by clang, linked by rust-lld
+#              (no cross gcc or sysroot needed). The same cheap route CI builds and smoke-tests.
+#   build-std  all the others: the pinned nightly rebuilds std (-Zbuild-std) at the release
+#              profile's opt-level "z" with std's optimize_for_size feature, and zig (through
+#              cargo-zigbuild) compiles C and links (for macOS: with the deployment target, and
+#              zig ad-hoc signs arm64). Needed for armv7/ppc64le/s390x, which have no prebuilt
+#              musl std here; chosen for linux-amd64 and macOS for size: with the prebuilt std
+#              linux-amd64 is 2.3 MB, over the 2 MB limit, and darwin-amd64 1.95 MB; rebuilt,
+#              1.97 MB and 1.64 MB. linux-arm64 is 1.95 MB on the stable route: if it nears
+#              2 MB, change its entry below to build-std (about 1.6 MB).
+# Every Linux binary is a static musl executable; the static-glibc fallback is not used.
+#
+# Reproducibility: the same commit gives byte-identical Linux binaries wherever the source,
+# target dir, cargo home and rustup home are, because every such path is remapped to a fixed
+# one (--remap-path-prefix), the commit for --version comes from git, and SOURCE_DATE_EPOCH is
+# the commit's time (nothing in the build embeds a clock; exported for any tool that would).
+set -euo pipefail
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=cross/versions.env
+source "$SRC/cross/versions.env"
+
+OUT="dist"
+TARGET_DIR="$SRC/target/cross"
+while getopts "o:t:" opt; do
+    case "$opt" in
+        o) OUT="$OPTARG" ;;
+        t) TARGET_DIR="$OPTARG" ;;
+        *) exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+[ "$#" -gt 0 ] || { sed -n '5,10p' "$0" >&2; exit 2; }
+mkdir -p "$OUT" "$TARGET_DIR"
+OUT="$(cd "$OUT" && pwd)"
+TARGET_DIR="$(cd "$TARGET_DIR" && pwd)"
+
+ALL=(linux-amd64 linux-arm linux-arm64 linux-ppc64le linux-s390x darwin-amd64 darwin-arm64)
+[ "$*" = all ] && set -- "${ALL[@]}"
+
+# platform -> "rust-target route [MACOSX_DEPLOYMENT_TARGET]"
+declare -A PLATFORMS=(
+    [linux-amd64]="x86_64-unknown-linux-musl build-std"
+    [linux-arm64]="aarch64-unknown-linux-musl stable"
+    [linux-arm]="armv7-unknown-linux-musleabihf build-std"
+    [linux-ppc64le]="powerpc64le-unknown-linux-musl build-std"
+    [linux-s390x]="s390x-unknown-linux-musl build-std"
+    [darwin-amd64]="x86_64-apple-darwin build-std 10.12"
+    [darwin-arm64]="aarch64-apple-darwin build-std 11.0"
+)
+
+# Inputs that would otherwise differ between machines or runs.
+if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
+    : "${MANIFEST_TOOL_COMMIT:=$(git -C "$SRC" rev-parse --short=12 HEAD)}"
+    : "${SOURCE_DATE_EPOCH:=$(git -C "$SRC" log -1 --format=%ct)}"
+fi
+export MANIFEST_TOOL_COMMIT="${MANIFEST_TOOL_COMMIT:-unknown}"
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-0}"
+export CARGO_TARGET_DIR="$TARGET_DIR"
+export CARGO_INCREMENTAL=0
+CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
+RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+
+# Download the crates first, so that the registry directory below exists on a fresh machine too.
+(cd "$SRC" && cargo "+$RUST_STABLE" fetch --locked --quiet)
+# Later remaps win, so the more specific ones come later: crates' sources under cargo home, the
+# target dir (which may sit inside the source dir) last.
+REMAP="--remap-path-prefix=$CARGO_HOME=/cargo --remap-path-prefix=$RUSTUP_HOME=/rustup"
+for registry in "$CARGO_HOME"/registry/src/*/; do
+    if [ -d "$registry" ]; then REMAP+=" --remap-path-prefix=${registry%/}=/deps"; fi
+done
+REMAP+=" --remap-path-prefix=$SRC=/src --remap-path-prefix=$TARGET_DIR=/target"
+
+for platform in "$@"; do
+    spec="${PLATFORMS[$platform]:-}"
+    [ -n "$spec" ] || { echo "unknown platform: $platform (known: ${ALL[*]})" >&2; exit 2; }
+    read -r target route macos_min <<<"$spec"
+    # Flags and tools go in per-target variables only: a global RUSTFLAGS would also reach
+    # build scripts and, with -Zbuild-std, force std to be rebuilt for every change.
+    var="$(tr 'a-z-' 'A-Z_' <<<"$target")"
+    cc_var="$(tr '-' '_' <<<"$target")"
+    rustflags="$REMAP"
+    case "$route" in
+        stable)
+            cmd=(cargo "+$RUST_STABLE" build)
+            export "CC_$cc_var=clang" "AR_$cc_var=llvm-ar" "CARGO_TARGET_${var}_LINKER=rust-lld"
+            ;;
+        build-std)
+            # shellcheck disable=SC2054 # the commas belong to the flags' values
+            cmd=(cargo "+$RUST_NIGHTLY" zigbuild -Zbuild-std=std,panic_abort
+                 -Zbuild-std-features=optimize_for_size)
+            if [ -n "$macos_min" ]; then
+                # Without it zig marks the binary as needing the newest macOS it knows.
+                export MACOSX_DEPLOYMENT_TARGET="$macos_min"
+            else
+                # zig supplies musl's crt objects; rustc's self-contained copies are not
+                # installed for these targets ("failed to open object crt1.o" without this).
+                rustflags+=" -C link-self-contained=no"
+            fi
+            ;;
+    esac
+    export "CARGO_TARGET_${var}_RUSTFLAGS=$rustflags"
+    echo "==> $platform: $target via $route${macos_min:+ (macOS $macos_min)}"
+    (cd "$SRC" && "${cmd[@]}" --locked --release --target "$target" --bin manifest-tool)
+    unset MACOSX_DEPLOYMENT_TARGET
+    cp "$TARGET_DIR/$target/release/manifest-tool" "$OUT/manifest-tool-$platform"
+    echo "    $OUT/manifest-tool-$platform: $(stat -c %s "$OUT/manifest-tool-$platform") bytes"
+done

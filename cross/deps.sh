@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Install every tool the release builds and their checks need, at the versions pinned in
+# cross/versions.env, on a Debian 12 x86_64 machine (as root, or with sudo for apt).
+#
+# usage: cross/deps.sh [--ci]
+#   (no flag)  everything `make cross`, `make cross-smoke`, `make release` and the tests use
+#   --ci       the subset `make ci-cross` uses: the linux-arm64 build (stable Rust, clang,
+#              rust-lld), qemu, the smoke test's registry and skopeo, gpg, actionlint
+#
+# Where things go:
+#   apt packages       the system
+#   Rust toolchains    rustup ($RUSTUP_HOME), minimal profile
+#   zig, actionlint    a Python venv in $CROSS_TOOLS/venv
+#   cargo-zigbuild     $CROSS_TOOLS/bin
+# CROSS_TOOLS defaults to ~/.cache/manifest-tool-cross; the Makefile puts both on PATH.
+# Each step is skipped when the pinned version is already there, so a second run is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=cross/versions.env
+source cross/versions.env
+
+CI_ONLY=false
+case "${1:-}" in
+    --ci) CI_ONLY=true ;;
+    "") ;;
+    *) echo "usage: $0 [--ci]" >&2; exit 2 ;;
+esac
+CROSS_TOOLS="${CROSS_TOOLS:-$HOME/.cache/manifest-tool-cross}"
+
+say() { printf '==> %s\n' "$*"; }
+
+# --- Debian packages --------------------------------------------------------------------------
+# name=version pairs; apt is called only if one of them is missing or at another version.
+apt_wanted=(
+    "clang=$DEB_CLANG"                       # C compiler for ring on linux-arm64
+    "llvm=$DEB_LLVM"                         # llvm-ar for that build
+    "qemu-user-static=$DEB_QEMU_USER_STATIC" # runs the foreign binaries in the smoke test
+    "file=$DEB_FILE"                         # checks they are static / Mach-O
+    "gnupg=$DEB_GNUPG"                       # release signatures
+    "docker-registry=$DEB_DOCKER_REGISTRY"   # the smoke test's registry
+    "skopeo=$DEB_SKOPEO"                     # seeds it and reads back what was pushed
+    "python3-venv=$DEB_PYTHON3_VENV"         # the venv for zig and actionlint
+    "shellcheck=$DEB_SHELLCHECK"             # lints cross/*.sh, install.sh, workflow steps
+    "curl=$DEB_CURL"                         # install.sh's test uses both downloaders
+    "wget=$DEB_WGET"
+)
+apt_missing=()
+for pair in "${apt_wanted[@]}"; do
+    name="${pair%%=*}" version="${pair#*=}"
+    have="$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)"
+    [ "$have" = "install ok installed $version" ] || apt_missing+=("$pair")
+done
+if [ "${#apt_missing[@]}" -gt 0 ]; then
+    say "apt: ${apt_missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        --allow-downgrades "${apt_missing[@]}"
+else
+    say "apt packages: all at the pinned versions"
+fi
+
+# --- Rust toolchains and targets --------------------------------------------------------------
+# rustup skips what it already has; --profile minimal keeps a fresh install small.
+# The stable toolchain builds linux-arm64 (and cargo-zigbuild); the nightly one, whose std is
+# rebuilt from rust-src, all the other platforms.
+say "rustup: $RUST_STABLE with aarch64-unknown-linux-musl"
+rustup toolchain install "$RUST_STABLE" --profile minimal --no-self-update >/dev/null
+rustup target add --toolchain "$RUST_STABLE" aarch64-unknown-linux-musl >/dev/null
+if ! $CI_ONLY; then
+    say "rustup: $RUST_NIGHTLY with rust-src (for -Zbuild-std)"
+    rustup toolchain install "$RUST_NIGHTLY" --profile minimal --component rust-src \
+        --no-self-update >/dev/null
+fi
+
+# --- Python tools in a venv -------------------------------------------------------------------
+venv="$CROSS_TOOLS/venv"
+pip_wanted=("$ACTIONLINT_PYPI==$ACTIONLINT_VERSION")
+$CI_ONLY || pip_wanted+=("ziglang==$ZIGLANG_VERSION")
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+pip_missing=()
+for spec in "${pip_wanted[@]}"; do
+    name="${spec%%==*}" version="${spec#*==}"
+    have="$("$venv/bin/python" -c 'import sys
+from importlib import metadata
+try: print(metadata.version(sys.argv[1]))
+except metadata.PackageNotFoundError: pass' "$name")"
+    [ "$have" = "$version" ] || pip_missing+=("$spec")
+done
+if [ "${#pip_missing[@]}" -gt 0 ]; then
+    say "pip: ${pip_missing[*]}"
+    "$venv/bin/pip" install -q --disable-pip-version-check "${pip_missing[@]}"
+else
+    say "pip packages: all at the pinned versions"
+fi
+
+# --- cargo-zigbuild ---------------------------------------------------------------------------
+if ! $CI_ONLY; then
+    have="$("$CROSS_TOOLS/bin/cargo-zigbuild" --version 2>/dev/null || true)"
+    if [ "$have" = "cargo-zigbuild $CARGO_ZIGBUILD_VERSION" ]; then
+        say "cargo-zigbuild $CARGO_ZIGBUILD_VERSION: present"
+    else
+        say "cargo install cargo-zigbuild $CARGO_ZIGBUILD_VERSION (about 4 minutes on 2 cores)"
+        cargo "+$RUST_STABLE" install --quiet --locked --root "$CROSS_TOOLS" \
+            "cargo-zigbuild@$CARGO_ZIGBUILD_VERSION"
+    fi
+fi
+say "done; tools in $CROSS_TOOLS"

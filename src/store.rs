@@ -8,6 +8,10 @@ use crate::reference::ImageRef;
 use crate::registry::{Connector, Fetched, Mount, Registry};
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a streamed blob upload is started, at most (as often as a request is sent).
+const STREAM_ATTEMPTS: u32 = 4;
 
 /// What a store is opened for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,28 +184,63 @@ impl Store {
             match client.mount_blob(repository, digest, from) {
                 Ok(Mount::Mounted) => return Ok(()),
                 Ok(Mount::UploadOpened(location)) => {
-                    return stream_into(client, &location, source, digest, size)
-                        .inspect_err(|_| client.cancel_upload(&location));
+                    match stream_into(client, &location, source, digest, size) {
+                        Ok(()) => return Ok(()),
+                        Err(e) => {
+                            client.cancel_upload(&location);
+                            if !e.is_transient() {
+                                return Err(e);
+                            }
+                            // Cut off: start again below with a fresh session.
+                        }
+                    }
                 }
                 // Some registries refuse a mount (401/403) where an upload works.
                 Err(_) => {}
             }
         }
-        if self.has_blob(digest)? {
-            return Ok(());
-        }
         match self {
             Store::Registry {
                 client, repository, ..
-            } => {
-                let location = client.start_upload(repository)?;
-                stream_into(client, &location, source, digest, size)
-                    .inspect_err(|_| client.cancel_upload(&location))
-            }
+            } => self.upload_with_retries(client, repository, source, digest, size),
             Store::Layout(layout) => {
+                if layout.has_blob(digest)? {
+                    return Ok(());
+                }
                 let (length, mut reader) = source.open_blob(digest)?;
                 check_length(digest, size, length)?;
                 layout.write_blob(digest, length, &mut reader)
+            }
+        }
+    }
+
+    /// Upload a blob streamed from `source`: a stream cannot be replayed, so a transfer cut off
+    /// by a transient fault starts over from a new GET into a new upload session, after
+    /// checking whether the registry got the blob after all. As many attempts as a request.
+    fn upload_with_retries(
+        &self,
+        client: &Registry,
+        repository: &str,
+        source: &Store,
+        digest: &str,
+        size: u64,
+    ) -> Result<()> {
+        let mut attempt = 1;
+        loop {
+            if self.has_blob(digest)? {
+                return Ok(());
+            }
+            let location = client.start_upload(repository)?;
+            match stream_into(client, &location, source, digest, size) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    client.cancel_upload(&location);
+                    if attempt >= STREAM_ATTEMPTS || !e.is_transient() {
+                        return Err(e);
+                    }
+                    std::thread::sleep(Duration::from_millis(250 << (attempt - 1)));
+                    attempt += 1;
+                }
             }
         }
     }

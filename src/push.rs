@@ -395,7 +395,13 @@ fn put_members(
     parallel::map(&copies, MAX_IN_FLIGHT, |(descriptor, bytes)| {
         target
             .put_manifest(&descriptor.digest, &descriptor.media_type, bytes)
-            .map_err(|e| e.context(format!("pushing manifest {}", descriptor.digest)))
+            .map_err(|e| {
+                e.context(format!(
+                    "pushing manifest {} to {}",
+                    descriptor.digest,
+                    target.describe()
+                ))
+            })
     })
     .into_iter()
     .collect()
@@ -417,7 +423,7 @@ fn put_tags(
     parallel::map(&plan.tags, MAX_IN_FLIGHT, |tag| {
         target
             .put_manifest(tag, list.media_type, &list.bytes)
-            .map_err(|e| e.context(format!("pushing extra tag {tag}")))
+            .map_err(|e| e.context(format!("pushing extra tag {}", plan.target.with_tag(tag))))
     })
     .into_iter()
     .collect()

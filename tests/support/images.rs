@@ -89,14 +89,17 @@ pub fn seed(reg: &Registry) -> Seeded {
             .map(|job| job.join().expect("a seeding copy failed"))
             .collect()
     });
+    // Copies into one repository go one after another: two skopeo copies sharing blobs in the
+    // same repository at once were seen to fail ("digest invalid") under load.
     let (docker_list, oci_index, attested) = std::thread::scope(|s| {
         let docker_list = s.spawn(|| copy("multi", "docker/app:list", "v2s2"));
-        let oci_index = s.spawn(|| copy("multi", "oci/app:index", "oci"));
-        copy("linux-amd64", "public/app:linux-amd64", "v2s2");
+        let public = s.spawn(|| copy("linux-amd64", "public/app:linux-amd64", "v2s2"));
+        let oci_index = copy("multi", "oci/app:index", "oci");
         let attested = copy("attested", "oci/app:attested", "oci");
+        public.join().expect("seeding public/app failed");
         (
-            docker_list.join().unwrap(),
-            oci_index.join().unwrap(),
+            docker_list.join().expect("seeding docker/app:list failed"),
+            oci_index,
             attested,
         )
     });

@@ -162,8 +162,12 @@ impl Registry {
 
     /// Send `request` with authentication: on a 401, answer the challenge once and resend. Any
     /// answer other than 2xx becomes an error carrying the registry's message.
+    ///
+    /// Until the registry's scheme is known, one request goes first (holding `probe`); the
+    /// others wait for its answer, so a 401 and a token fetch happen once, not once per
+    /// concurrent request. They go on as soon as the challenge is answered.
     fn execute(&self, request: &Request) -> Result<Response<Body>> {
-        let probe = if self.auth.is_unknown() {
+        let mut probe = if self.auth.is_unknown() {
             let guard = self
                 .probe
                 .lock()
@@ -191,6 +195,8 @@ impl Registry {
                         response.headers(),
                         authorization.as_deref(),
                     )?;
+                    // The scheme is known and a token fetched: let the others go.
+                    probe = None;
                 }
                 401 | 403 => {
                     let error = transport::status_error(response);

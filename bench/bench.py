@@ -1,0 +1,1020 @@
+#!/usr/bin/env python3
+"""`make bench`: manifest-tool against its peers, on a real registry, with and without latency.
+
+Python 3 standard library only (3.9+). Run from anywhere: `python3 bench/bench.py`.
+
+What it does, in order:
+  1. `cargo build --release` (ours) and, unless BENCH_STATIC=0, the static musl build
+     (`--target x86_64-unknown-linux-musl`), whose size is reported and which runs as a second
+     "ours-static" column when it exists;
+  2. starts Debian's `docker-registry serve` on 127.0.0.1 (plain HTTP, temp dir, access log
+     captured), writes the test OCI layout with tests/support/make_layout.py and seeds it with
+     skopeo as Docker v2s2: the six platform tags and the `multi` list into `bench/app`, and each
+     platform into its own repository `bench/src-<tag>:latest`;
+  3. for each network (loopback, then 10 ms and 50 ms round trip through a latency-injecting
+     TCP proxy that every tool goes through) and each operation, runs every tool once untimed
+     (warm-up, which measures peak RSS through GNU time), then BENCH_RUNS times, alternating
+     the tools' order, timing each command with wait4(2);
+  4. counts the registry's access-log lines of each run (= HTTP requests), and prints one table
+     (operation x tool -> median ms, spread, ratio to ours, requests, peak RSS), which it also
+     writes to bench/RESULTS.md with the date, the machine and the tool versions.
+
+The operations:
+  inspect        inspect the six-platform Docker list `bench/app:multi` with its child manifests
+                 (ours/Go default text output; `docker manifest inspect -v`)
+  inspect-raw    only the list's bytes (ours `--format verbatim`, `skopeo inspect --raw`,
+                 `docker manifest inspect`)
+  push-platforms push a six-platform list into `bench/app` from the six tags of `bench/app`, the
+                 platforms given in the spec (docker cannot be told platforms: it always reads
+                 the configs; buildah gets --os/--arch/--variant/--os-version)
+  push-configs   the same with no platform in the spec: filled from the image configs
+  push-mounts    sources in six other repositories (`bench/src-<tag>`), target a new repository
+                 each run, so every blob is mounted and every child manifest PUT
+  version        `--version` (start-up cost); `/bin/true` is the cost of spawning a process
+
+Peers: `docker manifest create/push/inspect --insecure` (the docker CLI, no daemon; a private
+DOCKER_CONFIG; `docker manifest rm` between runs, untimed), `buildah manifest create/add/push`
+(vfs storage in a temp dir; `manifest rm` between runs, untimed), `skopeo inspect --raw`, and the
+Go manifest-tool when MANIFEST_TOOL_GO=/path/to/binary is set (same command lines as ours). A
+peer that is not installed is left out; a command that fails is reported as failed, and the
+benchmark goes on. A multi-command peer operation is timed as the sum of its commands, its
+requests are summed and its peak RSS is the largest of its commands'.
+
+The latency proxy holds every chunk for half the round trip in each direction (in a queue, so
+chunks are pipelined, not serialised), and models the TCP handshake: bytes a client sends on a
+new connection leave the proxy no earlier than one round trip after it accepted the connection
+(BENCH_HANDSHAKE=0 turns that off). So a client pays one RTT per new connection and one per
+request/response exchange, as on a real network.
+
+Environment:
+  BENCH_RUNS=N        timed runs per operation, tool and network (default 7; `version`: 5 x N)
+  BENCH_QUICK=1       smoke run: BENCH_RUNS=1, loopback and 50 ms only, output to
+                      bench/RESULTS-quick.md
+  BENCH_RTTS=0,10,50  the networks, as round-trip times in ms (0 = loopback, no proxy)
+  BENCH_OPS=a,b       only these operations (names above)
+  BENCH_TOOLS=a,b     only these tools (ours, ours-static, go, docker, buildah, skopeo, spawn)
+  BENCH_STATIC=0      do not build or run the static musl binary
+  BENCH_HANDSHAKE=0   the proxy does not model the TCP handshake
+  BENCH_OUT=FILE      write the results there instead of bench/RESULTS.md
+  BENCH_KEEP=1        keep the temp dir (registry log, specs, command output)
+  MANIFEST_TOOL_GO    path of a Go manifest-tool binary to compare with
+No timing is asserted: the benchmark reports, it does not pass or fail.
+"""
+
+import collections
+import datetime
+import json
+import os
+import platform as py_platform
+import queue
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "bench"
+OURS = ROOT / "target" / "release" / "manifest-tool"
+MUSL_TARGET = "x86_64-unknown-linux-musl"
+OURS_STATIC = ROOT / "target" / MUSL_TARGET / "release" / "manifest-tool"
+
+# (tag, os, architecture, variant, os.version) of the six single-platform images of the layout.
+PLATFORMS = [
+    ("linux-amd64", "linux", "amd64", "", ""),
+    ("linux-arm-v7", "linux", "arm", "v7", ""),
+    ("linux-arm64-v8", "linux", "arm64", "v8", ""),
+    ("linux-ppc64le", "linux", "ppc64le", "", ""),
+    ("linux-s390x", "linux", "s390x", "", ""),
+    ("windows-amd64", "windows", "amd64", "", "10.0.17763.2565"),
+]
+
+OPERATIONS = {
+    "inspect": "inspect a 6-platform list (+ its child manifests)",
+    "inspect-raw": "inspect a 6-platform list (list bytes only)",
+    "push-platforms": "push 6-platform list, same repo, platforms in spec",
+    "push-configs": "push 6-platform list, same repo, platforms from configs",
+    "push-mounts": "push 6-platform list, sources in 6 other repos (mounts)",
+    "version": "--version (start-up)",
+}
+
+
+LOG_START = time.monotonic()
+DEFAULT_RUNS = 7
+
+
+def log(*args):
+    print(f"[{time.monotonic() - LOG_START:6.1f}s]", *args, file=sys.stderr, flush=True)
+
+
+def env_flag(name):
+    return os.environ.get(name, "") not in ("", "0", "false", "no")
+
+
+def env_list(name, default):
+    value = os.environ.get(name, "").strip()
+    return [v.strip() for v in value.split(",") if v.strip()] if value else default
+
+
+def run_quiet(argv, timeout=600, **kw):
+    """Runs a setup command; returns CompletedProcess (never raises on exit status)."""
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def first_line(argv):
+    try:
+        out = run_quiet(argv, timeout=60)
+        text = (out.stdout or out.stderr).strip()
+        return text.splitlines()[0] if text else "?"
+    except (OSError, subprocess.SubprocessError):
+        return "not available"
+
+
+# --------------------------------------------------------------------------------------------
+# The registry
+
+
+class Registry:
+    """`docker-registry serve` on 127.0.0.1 with filesystem storage in `workdir`; its stdout (the
+    app log and the Apache-format access log) goes to `workdir/registry.log`."""
+
+    def __init__(self, workdir):
+        self.dir = Path(workdir)
+        self.log_path = self.dir / "registry.log"
+        storage = self.dir / "storage"
+        storage.mkdir(parents=True)
+        config = self.dir / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+            "storage:\n"
+            f"  filesystem:\n    rootdirectory: {json.dumps(str(storage))}\n"
+            "  cache:\n    blobdescriptor: inmemory\n"
+            "  delete:\n    enabled: true\n"
+            "http:\n  addr: 127.0.0.1:0\n"
+            f"  secret: bench-{os.getpid()}-{time.time_ns()}\n"
+        )
+        self.log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            ["docker-registry", "serve", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            cwd=self.dir,
+        )
+        self.port = self._wait_ready()
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log_path.read_text(errors="replace"))
+            if m:
+                port = int(m.group(1))
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                        s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                        if s.recv(64).startswith(b"HTTP/1.1 200"):
+                            return port
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        self.stop()
+        raise SystemExit("docker-registry did not start:\n" + self.log_path.read_text(errors="replace"))
+
+    @property
+    def host(self):
+        return f"127.0.0.1:{self.port}"
+
+    def log_size(self):
+        return self.log_path.stat().st_size
+
+    def settle(self):
+        """Waits until the log stops growing (a line is written when a handler returns, which can
+        be just after the client got the whole answer); returns its size."""
+        size = self.log_size()
+        stable = 0
+        while stable < 2:
+            time.sleep(0.015)
+            now = self.log_size()
+            stable = stable + 1 if now == size else 0
+            size = now
+        return size
+
+    def requests_since(self, offset):
+        """Access-log entries after byte `offset`, as (method, path, status)."""
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+        entries = []
+        for line in text.splitlines():
+            # 127.0.0.1 - - [DATE] "GET /v2/ HTTP/1.1" 200 2 "" "agent"
+            m = re.search(r'\] "([A-Z]+) (\S+) HTTP/[\d.]+" (\d{3}) ', line)
+            if m and not line.startswith("time="):
+                entries.append((m.group(1), m.group(2), m.group(3)))
+        return entries
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+
+
+def request_kind(method, path, status):
+    """A short name for an access-log entry, e.g. `GET manifest 200`."""
+    path = path.split("?")[0]
+    if path == "/v2/":
+        what = "/v2/ ping"
+    elif "/manifests/" in path:
+        what = "manifest"
+    elif "/blobs/uploads" in path:
+        what = "blob upload"
+    elif "/blobs/" in path:
+        what = "blob"
+    elif "/tags/list" in path:
+        what = "tags/list"
+    else:
+        what = path
+    return f"{method} {what} {status}"
+
+
+def summarize_requests(entries):
+    counts = collections.Counter(request_kind(*e) for e in entries)
+    mounts = sum(1 for m, p, s in entries if m == "POST" and "mount=" in p)
+    parts = [f"{n}× {k}" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    text = ", ".join(parts) if parts else "none"
+    if mounts:
+        text += f" ({mounts} of the POSTs are mounts)"
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# The latency proxy
+
+
+class LatencyProxy:
+    """A TCP proxy on 127.0.0.1 to `upstream_port` that holds every chunk for rtt/2 in each
+    direction, pipelined; with `handshake`, what a client sends on a new connection leaves no
+    earlier than one rtt after the connection was accepted (the TCP handshake's round trip)."""
+
+    def __init__(self, upstream_port, rtt_ms, handshake=True):
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.rtt = rtt_ms / 1000.0
+        self.one_way = self.rtt / 2
+        self.handshake = handshake
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(256)
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+        self.connections = 0
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    @property
+    def host(self):
+        return f"127.0.0.1:{self.port}"
+
+    def _accept_loop(self):
+        while not self.closed:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            accepted = time.monotonic()
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(client, accepted), daemon=True).start()
+
+    def _serve(self, client, accepted):
+        try:
+            upstream = socket.create_connection(self.upstream, timeout=10)
+            upstream.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        for s in (client, upstream):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        established = accepted + (self.rtt if self.handshake else 0.0)
+        state = {"writers": 2, "lock": threading.Lock()}
+
+        def done():
+            with state["lock"]:
+                state["writers"] -= 1
+                last = state["writers"] == 0
+            if last:
+                client.close()
+                upstream.close()
+
+        def broken():
+            for s in (client, upstream):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        self._pipe(client, upstream, established, done, broken)
+        self._pipe(upstream, client, 0.0, done, broken)
+
+    def _pipe(self, src, dst, not_before, done, broken):
+        chunks = queue.SimpleQueue()
+        one_way = self.one_way
+
+        def reader():
+            while True:
+                try:
+                    data = src.recv(65536)
+                except OSError:
+                    data = b""
+                chunks.put((max(time.monotonic(), not_before) + one_way, data))
+                if not data:
+                    return
+
+        def writer():
+            try:
+                while True:
+                    at, data = chunks.get()
+                    wait = at - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
+                    if not data:
+                        try:
+                            dst.shutdown(socket.SHUT_WR)
+                        except OSError:
+                            pass
+                        return
+                    dst.sendall(data)
+            except OSError:
+                broken()
+                # drain so the reader can finish
+            finally:
+                done()
+
+        threading.Thread(target=reader, daemon=True).start()
+        threading.Thread(target=writer, daemon=True).start()
+
+    def close(self):
+        self.closed = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring one command
+
+
+class Failed(Exception):
+    pass
+
+
+TIME = "/usr/bin/time"  # Debian's `time`: GNU time, for the peak RSS of a command
+
+
+def measure(argv, env, cwd, log_dir, label, with_rss):
+    """Runs argv; returns (seconds, peak RSS in KiB or None). Output goes to files in log_dir
+    (opened before the clock starts). Raises Failed on a non-zero exit.
+
+    The peak RSS is taken only `with_rss`, through GNU time (`time -f %M`): a child that Python
+    spawns starts as a copy of (or, with vfork, shares) the Python process, and the kernel's
+    ru_maxrss keeps that high-water mark across exec, so wait4(2) on a direct child would report
+    Python's ~18 MiB for even /bin/true. GNU time is small and forks a fresh child. As it costs
+    a few ms of start-up, the timed runs do not go through it: the warm-up run measures RSS."""
+    out_path = log_dir / f"{label}.out"
+    err_path = log_dir / f"{label}.err"
+    rss_path = log_dir / f"{label}.rss"
+    if with_rss and os.access(TIME, os.X_OK):
+        argv = [TIME, "-f", "%M", "-o", str(rss_path)] + list(argv)
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = err_path.read_text(errors="replace").strip().splitlines()[-5:]
+        raise Failed(f"{' '.join(map(str, argv))} exited {proc.returncode}: " + " | ".join(tail))
+    rss = None
+    if with_rss:
+        try:
+            rss = int(rss_path.read_text().split()[-1])
+        except (OSError, ValueError, IndexError):
+            rss = usage.ru_maxrss  # no GNU time: an upper bound that includes Python's RSS
+    return elapsed, rss
+
+
+# --------------------------------------------------------------------------------------------
+# Tools
+
+
+class Context:
+    """What a tool needs to build its command lines for one run."""
+
+    def __init__(self, host, net, run_id, work):
+        self.host = host  # registry (or proxy) host:port
+        self.net = net  # e.g. "rtt50"
+        self.run_id = run_id
+        self.work = work  # temp dir
+
+
+def src_same(ctx, tag):
+    return f"{ctx.host}/bench/app:{tag}"
+
+
+def src_other(ctx, tag):
+    return f"{ctx.host}/bench/src-{tag}:latest"
+
+
+class ManifestTool:
+    """Ours (and, with MANIFEST_TOOL_GO, the Go tool: the same command lines)."""
+
+    def __init__(self, name, binary):
+        self.name = name
+        self.binary = str(binary)
+        self.ops = set(OPERATIONS) if name != "go" else set(OPERATIONS) - {"inspect-raw"}
+
+    def env(self, work):
+        env = dict(os.environ)
+        env["DOCKER_CONFIG"] = str(work / "empty-docker-config")
+        env["NO_COLOR"] = "1"
+        return env
+
+    def steps(self, op, ctx):
+        mt = [self.binary, "--plain-http"]
+        if op == "version":
+            return [[self.binary, "--version"]], [], []
+        if op == "inspect":
+            return [mt + ["inspect", f"{ctx.host}/bench/app:multi"]], [], []
+        if op == "inspect-raw":
+            return [mt + ["inspect", "--format", "verbatim", f"{ctx.host}/bench/app:multi"]], [], []
+        if op == "push-mounts":
+            target = f"{ctx.host}/bench/mnt-{self.name}-{ctx.net}-{ctx.run_id}:list"
+            sources = [(src_other(ctx, p[0]), p) for p in PLATFORMS]
+        else:
+            target = f"{ctx.host}/bench/app:{op}-{self.name}"
+            sources = [(src_same(ctx, p[0]), p) for p in PLATFORMS]
+        with_platforms = op in ("push-platforms", "push-mounts")
+        spec = ctx.work / f"spec-{self.name}-{op}-{ctx.net}.yaml"
+        spec.write_text(spec_yaml(target, sources, with_platforms))
+        return [mt + ["push", "--type", "docker", "from-spec", str(spec)]], [], []
+
+
+def spec_yaml(target, sources, with_platforms):
+    lines = [f"image: {target}", "manifests:"]
+    for image, (_tag, os_, arch, variant, osversion) in sources:
+        lines.append(f"  - image: {image}")
+        if with_platforms:
+            lines.append("    platform:")
+            lines.append(f"      os: {os_}")
+            lines.append(f"      architecture: {arch}")
+            if variant:
+                lines.append(f"      variant: {variant}")
+            if osversion:
+                lines.append(f"      osversion: {osversion}")
+    return "\n".join(lines) + "\n"
+
+
+class DockerCli:
+    name = "docker"
+    ops = set(OPERATIONS)
+
+    def __init__(self):
+        self.binary = shutil.which("docker")
+
+    def env(self, work):
+        env = dict(os.environ)
+        env["DOCKER_CONFIG"] = str(work / "docker-config")
+        env.pop("DOCKER_HOST", None)
+        return env
+
+    def steps(self, op, ctx):
+        d = self.binary
+        if op == "version":
+            return [[d, "--version"]], [], []
+        if op == "inspect":
+            return [[d, "manifest", "inspect", "--insecure", "-v", f"{ctx.host}/bench/app:multi"]], [], []
+        if op == "inspect-raw":
+            return [[d, "manifest", "inspect", "--insecure", f"{ctx.host}/bench/app:multi"]], [], []
+        if op == "push-mounts":
+            target = f"{ctx.host}/bench/mnt-docker-{ctx.net}-{ctx.run_id}:list"
+            sources = [src_other(ctx, p[0]) for p in PLATFORMS]
+        else:
+            target = f"{ctx.host}/bench/app:{op}-docker"
+            sources = [src_same(ctx, p[0]) for p in PLATFORMS]
+        rm = [[d, "manifest", "rm", target]]
+        timed = [
+            [d, "manifest", "create", "--insecure", target] + sources,
+            [d, "manifest", "push", "--insecure", target],
+        ]
+        return timed, rm, rm
+
+
+class Buildah:
+    name = "buildah"
+    ops = set(OPERATIONS) - {"inspect", "inspect-raw"}
+
+    def __init__(self):
+        self.binary = shutil.which("buildah")
+
+    def env(self, work):
+        env = dict(os.environ)
+        env["REGISTRY_AUTH_FILE"] = str(work / "no-auth.json")
+        env["BUILDAH_ISOLATION"] = "chroot"
+        return env
+
+    def base(self, ctx):
+        return [
+            self.binary,
+            "--root", str(ctx.work / "buildah-root"),
+            "--runroot", str(ctx.work / "buildah-runroot"),
+            "--storage-driver", "vfs",
+        ]
+
+    def steps(self, op, ctx):
+        b = self.base(ctx)
+        if op == "version":
+            return [[self.binary, "--version"]], [], []
+        name = "benchlist"
+        if op == "push-mounts":
+            target = f"{ctx.host}/bench/mnt-buildah-{ctx.net}-{ctx.run_id}:list"
+            sources = [(src_other(ctx, p[0]), p) for p in PLATFORMS]
+        else:
+            target = f"{ctx.host}/bench/app:{op}-buildah"
+            sources = [(src_same(ctx, p[0]), p) for p in PLATFORMS]
+        timed = [b + ["manifest", "create", name]]
+        for image, (_tag, os_, arch, variant, osversion) in sources:
+            add = b + ["manifest", "add", "--tls-verify=false"]
+            if op in ("push-platforms", "push-mounts"):
+                add += ["--os", os_, "--arch", arch]
+                if variant:
+                    add += ["--variant", variant]
+                if osversion:
+                    add += ["--os-version", osversion]
+            timed.append(add + [name, f"docker://{image}"])
+        push = b + ["manifest", "push", "--tls-verify=false", "--format", "v2s2", "--quiet"]
+        if op == "push-mounts":
+            push.append("--all")
+        timed.append(push + [name, f"docker://{target}"])
+        rm = [b + ["manifest", "rm", name]]
+        return timed, rm, rm
+
+
+class Skopeo:
+    name = "skopeo"
+    ops = {"inspect-raw", "version"}
+
+    def __init__(self):
+        self.binary = shutil.which("skopeo")
+
+    def env(self, work):
+        env = dict(os.environ)
+        env["REGISTRY_AUTH_FILE"] = str(work / "no-auth.json")
+        return env
+
+    def steps(self, op, ctx):
+        if op == "version":
+            return [[self.binary, "--version"]], [], []
+        ref = f"docker://{ctx.host}/bench/app:multi"
+        return [[self.binary, "inspect", "--raw", "--tls-verify=false", ref]], [], []
+
+
+class Spawn:
+    """`/bin/true`: what spawning and reaping any process costs this harness."""
+
+    name = "spawn"
+    ops = {"version"}
+
+    def env(self, work):
+        return dict(os.environ)
+
+    def steps(self, op, ctx):
+        return [["/bin/true"]], [], []
+
+
+# --------------------------------------------------------------------------------------------
+# The benchmark
+
+
+class Sample:
+    def __init__(self, seconds, rss_kib, entries):
+        self.seconds = seconds
+        self.rss_kib = rss_kib  # None unless measured (the warm-up run)
+        self.entries = entries
+
+
+class Cell:
+    """Everything measured for one (network, operation, tool)."""
+
+    def __init__(self):
+        self.samples = []
+        self.rss_kib = None  # from the warm-up run
+        self.error = None
+
+    def median_ms(self):
+        return statistics.median(s.seconds for s in self.samples) * 1000 if self.samples else None
+
+    def spread_ms(self):
+        times = sorted(s.seconds * 1000 for s in self.samples)
+        if len(times) < 2:
+            return None
+        if len(times) >= 4:
+            q = statistics.quantiles(times, n=4)
+            return q[0], q[2]
+        return times[0], times[-1]
+
+    def requests(self):
+        counts = [len(s.entries) for s in self.samples]
+        return statistics.median(counts) if counts else None
+
+    def rss_mib(self):
+        return self.rss_kib / 1024 if self.rss_kib else None
+
+
+def run_case(tool, op, ctx, registry, log_dir, label, with_rss):
+    """One run of `op` by `tool`: untimed set-up, the timed commands, untimed clean-up."""
+    timed, pre, post = tool.steps(op, ctx)
+    env = tool.env(ctx.work)
+    for argv in pre:
+        subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, cwd=ctx.work)
+    offset = registry.settle()
+    seconds, rss = 0.0, None
+    try:
+        for i, argv in enumerate(timed):
+            s, r = measure(argv, env, ctx.work, log_dir, f"{label}-{i}", with_rss)
+            seconds += s
+            if r is not None:
+                rss = max(rss or 0, r)
+    finally:
+        registry.settle()
+        entries = registry.requests_since(offset)
+        for argv in post:
+            subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, cwd=ctx.work)
+    return Sample(seconds, rss, entries)
+
+
+def seed(registry, work):
+    layout = work / "layout"
+    out = run_quiet([sys.executable, str(ROOT / "tests/support/make_layout.py"), str(layout)])
+    if out.returncode != 0:
+        raise SystemExit("make_layout.py failed:\n" + out.stderr)
+    env = dict(os.environ, REGISTRY_AUTH_FILE=str(work / "no-auth.json"))
+    jobs = [("multi", "bench/app:multi", True)]
+    for tag, *_ in PLATFORMS:
+        jobs.append((tag, f"bench/app:{tag}", False))
+        jobs.append((tag, f"bench/src-{tag}:latest", False))
+    errors = []
+
+    def copy(job):
+        tag, dest, all_ = job
+        argv = ["skopeo", "--insecure-policy", "copy", "--quiet", "--format", "v2s2", "--dest-tls-verify=false"]
+        if all_:
+            argv.append("--all")
+        argv += [f"oci:{layout}:{tag}", f"docker://{registry.host}/{dest}"]
+        r = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            errors.append(f"{' '.join(argv)}: {r.stderr.strip()}")
+
+    threads = [threading.Thread(target=copy, args=(j,)) for j in jobs]
+    for i in range(0, len(threads), 4):
+        for t in threads[i:i + 4]:
+            t.start()
+        for t in threads[i:i + 4]:
+            t.join()
+    if errors:
+        raise SystemExit("seeding with skopeo failed:\n" + "\n".join(errors))
+
+
+def build(static):
+    log("== cargo build --release")
+    r = subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    if r.returncode != 0 or not OURS.exists():
+        raise SystemExit("cargo build --release failed")
+    static_note = ""
+    if static:
+        log(f"== cargo build --release --target {MUSL_TARGET}")
+        r = subprocess.run(["cargo", "build", "--release", "--quiet", "--target", MUSL_TARGET], cwd=ROOT)
+        if r.returncode != 0:
+            static_note = "the static musl build failed; its size is not reported"
+    if static and not OURS_STATIC.exists() and not static_note:
+        static_note = f"no {OURS_STATIC.relative_to(ROOT)}"
+    return static_note
+
+
+def machine_info():
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, AttributeError):
+        pass
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu,
+        "kernel": f"{py_platform.system()} {py_platform.release()} {py_platform.machine()}",
+        "memory": mem,
+    }
+
+
+def cpu_busy_seconds():
+    """Total non-idle CPU time of the machine so far (from /proc/stat), in seconds."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(v) for v in fields[:8]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds():
+    self_ = os.times()
+    return self_.user + self_.system + self_.children_user + self_.children_system
+
+
+def fmt_ms(ms):
+    if ms is None:
+        return "-"
+    if ms < 10:
+        return f"{ms:.2f}"
+    if ms < 100:
+        return f"{ms:.1f}"
+    return f"{ms:.0f}"
+
+
+def main():
+    quick = env_flag("BENCH_QUICK")
+    runs = max(1, int(os.environ.get("BENCH_RUNS", "1" if quick else str(DEFAULT_RUNS))))
+    rtts = [int(v) for v in env_list("BENCH_RTTS", ["0", "50"] if quick else ["0", "10", "50"])]
+    ops = env_list("BENCH_OPS", list(OPERATIONS))
+    for op in ops:
+        if op not in OPERATIONS:
+            raise SystemExit(f"unknown operation {op!r} in BENCH_OPS; known: {', '.join(OPERATIONS)}")
+    static = not env_flag("BENCH_NO_STATIC") and os.environ.get("BENCH_STATIC", "1") != "0"
+    handshake = os.environ.get("BENCH_HANDSHAKE", "1") != "0"
+    out_file = Path(os.environ.get("BENCH_OUT") or (BENCH_DIR / ("RESULTS-quick.md" if quick else "RESULTS.md")))
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_start = os.getloadavg()
+    busy_start, own_start, wall_start = cpu_busy_seconds(), own_cpu_seconds(), time.monotonic()
+
+    static_note = build(static)
+
+    tools = [ManifestTool("ours", OURS)]
+    if static and OURS_STATIC.exists():
+        tools.append(ManifestTool("ours-static", OURS_STATIC))
+    go = os.environ.get("MANIFEST_TOOL_GO")
+    if go:
+        if not os.access(go, os.X_OK):
+            raise SystemExit(f"MANIFEST_TOOL_GO={go} is not an executable")
+        tools.append(ManifestTool("go", go))
+    missing = []
+    for cls, binary in ((DockerCli, "docker"), (Buildah, "buildah"), (Skopeo, "skopeo")):
+        if shutil.which(binary):
+            tools.append(cls())
+        else:
+            missing.append(binary)
+    tools.append(Spawn())
+    only = env_list("BENCH_TOOLS", None)
+    if only:
+        tools = [t for t in tools if t.name in only or t.name == "ours"]
+    if missing:
+        log(f"not installed, left out: {', '.join(missing)} (buildah: apt-get install buildah)")
+
+    head = run_quiet(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT).stdout.strip() or "?"
+    dirty = run_quiet(["git", "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], cwd=ROOT).stdout
+    versions = {
+        "source": f"commit {head}" + (" plus uncommitted changes in src/ or Cargo.*" if dirty.strip() else ""),
+        "manifest-tool (ours)": first_line([str(OURS), "--version"]),
+        "docker-registry": first_line(["docker-registry", "--version"]),
+        "rustc": first_line(["rustc", "--version"]),
+        "python": py_platform.python_version(),
+    }
+    for t in tools:
+        if t.name == "go":
+            versions["manifest-tool (Go)"] = first_line([t.binary, "--version"])
+        elif t.name in ("docker", "buildah", "skopeo"):
+            versions[t.name] = first_line([t.binary, "--version"])
+
+    work = Path(tempfile.mkdtemp(prefix="manifest-tool-bench-"))
+    log_dir = work / "out"
+    log_dir.mkdir()
+    (work / "empty-docker-config").mkdir()
+    (work / "docker-config").mkdir()
+    (work / "no-auth.json").write_text('{"auths":{}}\n')
+    registry = None
+    proxies = []
+
+    def cleanup(*_):
+        for p in proxies:
+            p.close()
+        if registry:
+            registry.stop()
+        if not env_flag("BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+
+    signal.signal(signal.SIGTERM, lambda *a: (cleanup(), sys.exit(143)))
+    cells = collections.OrderedDict()  # (rtt, op, tool) -> Cell
+    breakdowns = {}  # (op, tool) -> text, from the loopback run
+    try:
+        log(f"== registry and seed (work dir {work})")
+        registry = Registry(work / "registry")
+        seed(registry, work)
+        for rtt in rtts:
+            if rtt:
+                proxy = LatencyProxy(registry.port, rtt, handshake)
+                proxies.append(proxy)
+                host, net = proxy.host, f"rtt{rtt}"
+            else:
+                host, net = registry.host, "loopback"
+            for op in ops:
+                op_tools = [t for t in tools if op in t.ops]
+                n = runs * (5 if op == "version" else 1)
+                if op == "version" and rtt:
+                    continue  # no network involved: measured once, on loopback
+                log(f"== {net}: {op} ({n} runs x {', '.join(t.name for t in op_tools)})")
+                for t in op_tools:
+                    cells[(rtt, op, t.name)] = Cell()
+                for i in range(-1, n):  # -1: the untimed warm-up, which measures peak RSS
+                    shift = (i % len(op_tools)) if i >= 0 else 0
+                    order = op_tools[shift:] + op_tools[:shift]
+                    for t in order:
+                        cell = cells[(rtt, op, t.name)]
+                        if cell.error:
+                            continue
+                        ctx = Context(host, net, f"w" if i < 0 else str(i), work)
+                        try:
+                            sample = run_case(t, op, ctx, registry, log_dir, f"{net}-{op}-{t.name}-{i}", i < 0)
+                        except Failed as e:
+                            cell.error = str(e)
+                            log(f"   {t.name} FAILED: {e}")
+                            continue
+                        if i < 0:
+                            cell.rss_kib = sample.rss_kib
+                        else:
+                            cell.samples.append(sample)
+                            if rtt == rtts[0] and (op, t.name) not in breakdowns:
+                                breakdowns[(op, t.name)] = summarize_requests(sample.entries)
+                line = "   " + "  ".join(
+                    f"{t.name} {fmt_ms(cells[(rtt, op, t.name)].median_ms())} ms" for t in op_tools
+                )
+                log(line)
+    finally:
+        for p in proxies:
+            p.close()
+        if registry:
+            registry.stop()
+        if sys.exc_info()[0] is not None and not env_flag("BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+
+    wall = time.monotonic() - wall_start
+    busy = cpu_busy_seconds() - busy_start
+    own = own_cpu_seconds() - own_start
+    load_end = os.getloadavg()
+    others_cores = max(0.0, (busy - own) / wall) if wall > 0 else 0.0
+
+    report = render(
+        cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions, static_note,
+        started, wall, load_start, load_end, others_cores,
+    )
+    print(report["table"])
+    out_file.write_text(report["markdown"])
+    log(f"== wrote {out_file.relative_to(ROOT) if out_file.is_relative_to(ROOT) else out_file}")
+    if env_flag("BENCH_KEEP"):
+        log(f"== kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions, static_note,
+           started, wall, load_start, load_end, others_cores):
+    header = ["network", "operation", "tool", "median ms", "spread ms", "× ours", "RTTs",
+              "requests", "peak RSS MiB"]
+    rows = []
+    errors = []
+    for rtt in rtts:
+        for op in ops:
+            if op == "version" and rtt:
+                continue
+            ours = cells.get((rtt, op, "ours"))
+            ours_ms = ours.median_ms() if ours else None
+            for t in tools:
+                cell = cells.get((rtt, op, t.name))
+                if cell is None:
+                    continue
+                net = "loopback" if rtt == 0 else f"{rtt} ms RTT"
+                if cell.error:
+                    rows.append([net, op, t.name, "failed", "", "", "", "", ""])
+                    errors.append(f"{net} {op} {t.name}: {cell.error}")
+                    continue
+                ms = cell.median_ms()
+                spread = cell.spread_ms()
+                ratio = f"{ms / ours_ms:.2f}" if ms and ours_ms else "-"
+                rtts_ = f"{ms / rtt:.1f}" if rtt and ms else ""
+                req = cell.requests()
+                rows.append([
+                    net, op, t.name, fmt_ms(ms),
+                    f"{fmt_ms(spread[0])}–{fmt_ms(spread[1])}" if spread else "-",
+                    ratio, rtts_,
+                    "" if op == "version" else (f"{req:g}" if req is not None else "-"),
+                    f"{cell.rss_mib():.1f}" if cell.samples else "-",
+                ])
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    numeric = {3, 4, 5, 6, 7, 8}
+
+    def line(r):
+        return "  ".join(str(v).rjust(widths[i]) if i in numeric else str(v).ljust(widths[i])
+                         for i, v in enumerate(r))
+
+    table = "\n".join([line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
+
+    m = machine_info()
+    sizes = []
+    for label, path in (("ours, release (glibc, dynamic)", OURS), ("ours, static musl", OURS_STATIC)):
+        if path.exists():
+            size = path.stat().st_size
+            sizes.append(f"- {label}: {size:,} bytes ({size / 1e6:.2f} MB, {size / 2**20:.2f} MiB) "
+                         f"— `{path.relative_to(ROOT)}`")
+    if static_note:
+        sizes.append(f"- static musl: {static_note}")
+    shared = load_start[0] > 0.5 or others_cores > 0.25
+    md = []
+    md.append("# `make bench` results" + (" (BENCH_QUICK smoke run)" if quick else ""))
+    md.append("")
+    md.append(f"- date: {started.strftime('%Y-%m-%d %H:%M UTC')}, {wall / 60:.1f} min")
+    md.append(f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']}, {m['kernel']}")
+    md.append(f"- load average at start {load_start[0]:.2f} / {load_start[1]:.2f} / {load_start[2]:.2f}, "
+              f"at end {load_end[0]:.2f} / {load_end[1]:.2f} / {load_end[2]:.2f}; CPU used by other "
+              f"processes during the run: {others_cores:.2f} cores on average")
+    if shared:
+        md.append("- **the machine was shared** with other jobs during this run: timings are noisy "
+                  "(the spread column shows how much); request counts and sizes are not affected")
+    md.append(f"- runs: {runs} timed per cell (`version`: {runs * 5}) after one untimed warm-up run "
+              "(which measures the peak RSS), tools alternating")
+    md.append(f"- networks: " + ", ".join("loopback" if r == 0 else f"{r} ms RTT" for r in rtts)
+              + (" (latency proxy: rtt/2 each way per chunk" + (", + 1 RTT per new connection for the "
+                 "TCP handshake)" if handshake else ", no handshake model)") if any(rtts) else ""))
+    md.append("")
+    md.append("## Versions")
+    md.append("")
+    for k, v in versions.items():
+        md.append(f"- {k}: {v}")
+    md.append("")
+    md.append("## Binary size")
+    md.append("")
+    md.extend(sizes)
+    md.append("")
+    md.append("## Results")
+    md.append("")
+    md.append("median ms = median wall time of the whole operation (a peer's several commands "
+              "added up); spread = interquartile range (min–max under 4 runs); × ours = median / "
+              "ours' median; RTTs = median / round-trip time; requests = HTTP requests in the "
+              "registry's access log per run (median); peak RSS = largest maximum resident set "
+              "size (GNU time's %M) of the operation's commands, in the warm-up run. Times "
+              "include spawning the process (see the `spawn` row: /bin/true).")
+    md.append("")
+    md.append("| " + " | ".join(header) + " |")
+    md.append("|" + "|".join("---:" if i in numeric else "---" for i in range(len(header))) + "|")
+    for r in rows:
+        md.append("| " + " | ".join(str(v) for v in r) + " |")
+    md.append("")
+    md.append("## Operations")
+    md.append("")
+    for op in ops:
+        md.append(f"- `{op}`: {OPERATIONS[op]}")
+    md.append("")
+    md.append(f"## Requests per operation ({'loopback' if rtts and rtts[0] == 0 else 'first network'}, one run)")
+    md.append("")
+    for (op, tool), text in breakdowns.items():
+        if op != "version":
+            md.append(f"- {op} / {tool}: {text}")
+    if errors:
+        md.append("")
+        md.append("## Failures")
+        md.append("")
+        for e in errors:
+            md.append(f"- {e}")
+    md.append("")
+    md.append("Produced by `make bench` (bench/bench.py); see bench/README.md.")
+    md.append("")
+    return {"table": table, "markdown": "\n".join(md)}
+
+
+if __name__ == "__main__":
+    main()

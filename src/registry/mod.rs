@@ -73,13 +73,12 @@ impl Registry {
     pub fn get_manifest(&self, repository: &str, reference: &str) -> Result<Fetched> {
         self.want(repository, &["pull"]);
         let request = Request {
-            method: "GET",
-            url: self
-                .transport
-                .url(&format!("/v2/{repository}/manifests/{reference}")),
             accept: Some(manifest::ACCEPT_MANIFESTS),
-            content_type: None,
-            body: None,
+            ..Request::new(
+                "GET",
+                self.transport
+                    .url(&format!("/v2/{repository}/manifests/{reference}")),
+            )
         };
         let (headers, bytes) = self
             .transport
@@ -130,15 +129,11 @@ impl Registry {
     /// GET a small blob (an image config) whole, verifying its digest; at most `limit` bytes.
     pub fn get_blob(&self, repository: &str, digest: &str, limit: u64) -> Result<Vec<u8>> {
         self.want(repository, &["pull"]);
-        let request = Request {
-            method: "GET",
-            url: self
-                .transport
+        let request = Request::new(
+            "GET",
+            self.transport
                 .url(&format!("/v2/{repository}/blobs/{digest}")),
-            accept: None,
-            content_type: None,
-            body: None,
-        };
+        );
         let (_, bytes) = self
             .transport
             .send_and_read(limit, || self.execute(&request))
@@ -226,13 +221,13 @@ impl Registry {
     ) -> Result<()> {
         self.want(repository, &["pull", "push"]);
         let request = Request {
-            method: "PUT",
-            url: self
-                .transport
-                .url(&format!("/v2/{repository}/manifests/{reference}")),
-            accept: None,
             content_type: Some(media_type),
             body: Some(bytes),
+            ..Request::new(
+                "PUT",
+                self.transport
+                    .url(&format!("/v2/{repository}/manifests/{reference}")),
+            )
         };
         let response = self.execute(&request)?;
         let ours = manifest::sha256_digest(bytes);
@@ -251,15 +246,11 @@ impl Registry {
 
     /// Whether `repository` already has the blob (`HEAD`: 200 yes, 404 no).
     pub fn has_blob(&self, repository: &str, digest: &str) -> Result<bool> {
-        let request = Request {
-            method: "HEAD",
-            url: self
-                .transport
+        let request = Request::new(
+            "HEAD",
+            self.transport
                 .url(&format!("/v2/{repository}/blobs/{digest}")),
-            accept: None,
-            content_type: None,
-            body: None,
-        };
+        );
         match self.execute(&request) {
             Ok(_) => Ok(true),
             Err(Error::Status { status: 404, .. }) => Ok(false),
@@ -271,15 +262,12 @@ impl Registry {
     pub fn mount_blob(&self, repository: &str, digest: &str, from: &str) -> Result<Mount> {
         self.want(repository, &["pull", "push"]);
         self.want(from, &["pull"]);
-        let request = Request {
-            method: "POST",
-            url: self.transport.url(&format!(
+        let request = Request::new(
+            "POST",
+            self.transport.url(&format!(
                 "/v2/{repository}/blobs/uploads/?mount={digest}&from={from}"
             )),
-            accept: None,
-            content_type: None,
-            body: None,
-        };
+        );
         let response = self.execute(&request)?;
         match response.status().as_u16() {
             201 => Ok(Mount::Mounted),
@@ -297,15 +285,11 @@ impl Registry {
     /// Open an upload session in `repository`; returns its `Location`.
     pub fn start_upload(&self, repository: &str) -> Result<String> {
         self.want(repository, &["pull", "push"]);
-        let request = Request {
-            method: "POST",
-            url: self
-                .transport
+        let request = Request::new(
+            "POST",
+            self.transport
                 .url(&format!("/v2/{repository}/blobs/uploads/")),
-            accept: None,
-            content_type: None,
-            body: None,
-        };
+        );
         let response = self.execute(&request)?;
         header(&response, "location").ok_or_else(|| {
             Error::Invalid(format!(
@@ -341,28 +325,18 @@ impl Registry {
         let Ok(authorization) = self.authorization_for(&url) else {
             return;
         };
-        let request = Request {
-            method: "DELETE",
-            url,
-            accept: None,
-            content_type: None,
-            body: None,
-        };
+        let request = Request::new("DELETE", url);
         let _ = self.transport.send(&request, authorization.as_deref());
     }
 
     /// GET a blob as a stream, with its length; the caller reads it through.
     pub fn open_blob(&self, repository: &str, digest: &str) -> Result<(u64, Body)> {
         self.want(repository, &["pull"]);
-        let request = Request {
-            method: "GET",
-            url: self
-                .transport
+        let request = Request::new(
+            "GET",
+            self.transport
                 .url(&format!("/v2/{repository}/blobs/{digest}")),
-            accept: None,
-            content_type: None,
-            body: None,
-        };
+        );
         let response = self.execute(&request)?;
         let length = header(&response, "content-length")
             .and_then(|v| v.parse::<u64>().ok())

@@ -69,6 +69,19 @@ pub struct Request<'a> {
     pub body: Option<&'a [u8]>,
 }
 
+impl<'a> Request<'a> {
+    /// A request with no `Accept`, no body and no `Content-Type`.
+    pub fn new(method: &'static str, url: String) -> Request<'a> {
+        Request {
+            method,
+            url,
+            accept: None,
+            content_type: None,
+            body: None,
+        }
+    }
+}
+
 /// An HTTP client for one registry host.
 pub struct Transport {
     agent: Agent,

@@ -30,9 +30,13 @@ deps:
 	        $$(command -v docker >/dev/null || echo docker.io); \
 	fi
 
-# Every test: formatting, lints, unit tests and the integration tests against real registries.
-test: lint
+# Every test, on a fresh Debian machine too (it installs what it needs first): formatting,
+# lints, unit tests and the integration tests against real registries, then the release checks
+# (linux-arm64 built and run under qemu, signing, installer, workflow lint).
+test: deps lint
 	$(CARGO) test --all-targets
+	$(MAKE) --no-print-directory ci-cross-deps
+	$(MAKE) --no-print-directory ci-cross
 
 lint:
 	$(CARGO) fmt --check

@@ -48,6 +48,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A local file could not be read or written: the path and the OS's words.
+    pub fn io(path: &std::path::Path, error: std::io::Error) -> Error {
+        Error::Io {
+            path: path.display().to_string(),
+            detail: error.to_string(),
+        }
+    }
+
     /// Wrap this error with what the caller was doing ("fetching linux/arm64 from …").
     pub fn context(self, context: impl Into<String>) -> Error {
         Error::Context {

@@ -174,7 +174,7 @@ impl Layout {
         let empty = match fs::read_dir(root) {
             Ok(mut entries) => entries.next().is_none(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-            Err(e) => return Err(io_error(root, e)),
+            Err(e) => return Err(Error::io(root, e)),
         };
         if empty {
             Ok(Layout::planned(root))
@@ -195,7 +195,7 @@ impl Layout {
             return Ok(());
         }
         let blobs = self.root.join("blobs").join("sha256");
-        fs::create_dir_all(&blobs).map_err(|e| io_error(&blobs, e))?;
+        fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
         self.write_file_atomically(
             &self.index_path(),
             br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#,
@@ -243,7 +243,7 @@ impl Layout {
         let mut bytes = Vec::new();
         file.take(limit + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| io_error(&path, e))?;
+            .map_err(|e| Error::io(&path, e))?;
         if bytes.len() as u64 > limit {
             return Err(Error::TooLarge {
                 what: format!("blob {digest} in {}", self.root.display()),
@@ -270,7 +270,7 @@ impl Layout {
     pub fn open_blob(&self, digest: &str) -> Result<(u64, File)> {
         let path = self.blob_path(digest)?;
         let file = File::open(&path).map_err(|e| self.missing_blob(digest, &path, e))?;
-        let length = file.metadata().map_err(|e| io_error(&path, e))?.len();
+        let length = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         Ok((length, file))
     }
 
@@ -287,10 +287,10 @@ impl Layout {
         }
         self.ensure_created()?;
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let temp = temp_path(&dir);
         let result = (|| {
-            let mut file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
+            let mut file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
             let mut hasher = Sha256::new();
             let mut written = 0u64;
             let mut buffer = vec![0u8; 64 * 1024];
@@ -304,10 +304,10 @@ impl Layout {
                 }
                 hasher.update(&buffer[..n]);
                 file.write_all(&buffer[..n])
-                    .map_err(|e| io_error(&temp, e))?;
+                    .map_err(|e| Error::io(&temp, e))?;
                 written += n as u64;
             }
-            let found = format!("sha256:{}", hex(&hasher.finalize()));
+            let found = format!("sha256:{}", manifest::hex(&hasher.finalize()));
             if digest.starts_with("sha256:") && found != digest {
                 return Err(Error::DigestMismatch {
                     what: format!("blob written to {}", self.root.display()),
@@ -320,8 +320,8 @@ impl Layout {
                     "blob {digest}: expected {size} bytes, got {written}"
                 )));
             }
-            file.sync_all().map_err(|e| io_error(&temp, e))?;
-            fs::rename(&temp, &path).map_err(|e| io_error(&path, e))?;
+            file.sync_all().map_err(|e| Error::io(&temp, e))?;
+            fs::rename(&temp, &path).map_err(|e| Error::io(&path, e))?;
             sync_dir(&dir);
             Ok(())
         })();
@@ -370,7 +370,7 @@ impl Layout {
 
     fn read_index(&self) -> Result<serde_json::Value> {
         let path = self.index_path();
-        let bytes = fs::read(&path).map_err(|e| io_error(&path, e))?;
+        let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let index: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Invalid(format!("{}: not valid JSON: {e}", path.display())))?;
         if !index["manifests"].is_array() {
@@ -401,7 +401,7 @@ impl Layout {
                 self.root.display()
             ))
         } else {
-            io_error(path, e)
+            Error::io(path, e)
         }
     }
 
@@ -410,10 +410,10 @@ impl Layout {
         let dir = path.parent().unwrap_or(&self.root);
         let temp = temp_path(dir);
         let result = (|| {
-            let mut file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
-            file.write_all(bytes).map_err(|e| io_error(&temp, e))?;
-            file.sync_all().map_err(|e| io_error(&temp, e))?;
-            fs::rename(&temp, path).map_err(|e| io_error(path, e))?;
+            let mut file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
+            file.write_all(bytes).map_err(|e| Error::io(&temp, e))?;
+            file.sync_all().map_err(|e| Error::io(&temp, e))?;
+            fs::rename(&temp, path).map_err(|e| Error::io(path, e))?;
             sync_dir(dir);
             Ok(())
         })();
@@ -433,17 +433,6 @@ fn temp_path(dir: &Path) -> PathBuf {
 fn sync_dir(dir: &Path) {
     if let Ok(handle) = File::open(dir) {
         let _ = handle.sync_all();
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn io_error(path: &Path, error: std::io::Error) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        detail: error.to_string(),
     }
 }
 

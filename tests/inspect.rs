@@ -340,36 +340,22 @@ fn password_stdin_is_read_without_its_newline() {
     let home = TempDir::new("mt-stdin");
     let name = format!("{}/oci/app:index", reg.host());
     let ca = ca_of(reg);
-    let mut cmd = bare_command(&home);
-    cmd.args([
-        "--cacert",
-        &ca,
-        "--username",
-        USERNAME,
-        "--password-stdin",
-        "inspect",
-        "--format",
-        "verbatim",
-        &name,
-    ])
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(sha256_digest(&out.stdout), seeded.oci_index);
+    let run = support::outcome_with_stdin(
+        bare_command(&home).args([
+            "--cacert",
+            &ca,
+            "--username",
+            USERNAME,
+            "--password-stdin",
+            "inspect",
+            "--format",
+            "verbatim",
+            &name,
+        ]),
+        &format!("{PASSWORD}\n"),
+    )
+    .success();
+    assert_eq!(sha256_digest(&run.stdout), seeded.oci_index);
 }
 
 #[test]

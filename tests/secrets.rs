@@ -12,8 +12,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use support::{
     Fault, IDENTITY_TOKEN, Mode, Outcome, PASSWORD, Proxy, Registry, Rule, TempDir, USERNAME,
     bare_command, mode_flags, outcome, sha256_digest, shared, write_file,
@@ -126,29 +124,8 @@ fn run_with(reg: &Registry, source: Source, password: &str, args: &[&str]) -> Ou
     }
     cmd.args(args);
     match stdin {
-        Some(text) => run_with_stdin(&mut cmd, &text),
+        Some(text) => support::outcome_with_stdin(&mut cmd, &text),
         None => outcome(&mut cmd),
-    }
-}
-
-fn run_with_stdin(cmd: &mut Command, text: &str) -> Outcome {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 

@@ -658,7 +658,7 @@ fn tls_config(host: &str, options: &TransportOptions) -> Result<TlsConfig> {
 }
 
 fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| io_error(dir, e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == extension))
@@ -668,7 +668,7 @@ fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<Certificate<'static>>> {
-    let pem = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut certificates = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
@@ -692,20 +692,13 @@ fn read_certificates(path: &Path) -> Result<Vec<Certificate<'static>>> {
 }
 
 fn read_private_key(path: &Path) -> Result<PrivateKey<'static>> {
-    let pem = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     PrivateKey::from_pem(&pem).map_err(|_| {
         Error::Input(format!(
             "{}: contains no usable PEM private key",
             path.display()
         ))
     })
-}
-
-fn io_error(path: &Path, error: std::io::Error) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        detail: error.to_string(),
-    }
 }
 
 #[cfg(test)]

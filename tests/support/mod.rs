@@ -14,7 +14,9 @@ pub use proxy::{Fault, Hook, PLAIN_ON_TLS, Proxy, RetryAfter, Rule, Seen};
 pub use registry::Registry;
 pub use tempdir::TempDir;
 pub use token_server::{IDENTITY_TOKEN, TokenServer};
-pub use tool::{Outcome, bare_command, manifest_tool, mode_flags, outcome, write_file};
+pub use tool::{
+    Outcome, bare_command, manifest_tool, mode_flags, outcome, outcome_with_stdin, write_file,
+};
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

@@ -142,6 +142,29 @@ pub fn outcome(cmd: &mut Command) -> Outcome {
     }
 }
 
+/// Run a prepared command with `text` on its standard input.
+pub fn outcome_with_stdin(cmd: &mut Command, text: &str) -> Outcome {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {cmd:?}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        // The program may exit without reading its input; that is its answer, not ours.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for {cmd:?}: {e}"));
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Write `text` to `dir/name` and return the path as a string.
 pub fn write_file(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);

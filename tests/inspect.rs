@@ -247,6 +247,60 @@ fn inspect_of_a_list_is_one_request_per_manifest_and_one_token() {
 }
 
 #[test]
+fn a_second_run_remembers_the_auth_scheme_and_skips_the_challenge() {
+    let reg = Registry::start(Mode::TlsToken);
+    support::seed(&reg);
+    let home = TempDir::new("mt-schemes");
+    let name = format!("{}/docker/app:list", reg.host());
+    let run = |home: &TempDir| {
+        let mut cmd = bare_command(home);
+        cmd.args(support::mode_flags(&reg)).args(["inspect", &name]);
+        outcome(&mut cmd).success()
+    };
+    run(&home);
+    assert_eq!(
+        reg.access_log().len(),
+        8,
+        "first run: one 401, the list, six children"
+    );
+    let cache = home.path().join(".cache/manifest-tool/auth-schemes.json");
+    let remembered = std::fs::read_to_string(&cache).unwrap();
+    assert!(
+        remembered.contains("\"bearer\"") && remembered.contains("/token"),
+        "{remembered}"
+    );
+    assert!(!remembered.contains(PASSWORD), "no secret in the cache");
+
+    reg.clear_access_log();
+    reg.clear_token_requests();
+    run(&home);
+    let log = reg.access_log();
+    assert!(
+        !log.iter().any(|l| l.ends_with(" 401")),
+        "no challenge: {log:#?}"
+    );
+    assert_eq!(log.len(), 7, "{log:#?}");
+    assert_eq!(reg.token_requests().len(), 1);
+
+    // A wrong entry costs a 401, then the registry's own challenge is used.
+    std::fs::write(
+        &cache,
+        format!(r#"{{"https://{}": {{"scheme": "open"}}}}"#, reg.host()),
+    )
+    .unwrap();
+    reg.clear_access_log();
+    run(&home);
+    assert!(reg.access_log().iter().any(|l| l.ends_with(" 401")));
+    // A remembered plain-http realm for an https registry is not trusted with credentials.
+    let poisoned = format!(
+        r#"{{"https://{}": {{"scheme": "bearer", "realm": "http://127.0.0.1:9/token"}}}}"#,
+        reg.host()
+    );
+    std::fs::write(&cache, poisoned).unwrap();
+    run(&home);
+}
+
+#[test]
 fn credentials_come_from_docker_config_auths() {
     let (reg, seeded) = shared(Mode::TlsBasic);
     let home = TempDir::new("mt-cfg");

@@ -7,6 +7,7 @@
 
 use super::challenge::{Challenge, parse_challenges};
 use super::credentials::{Credential, DockerConfig, Found, Secret};
+use super::scheme_cache::{self, Known};
 use super::transport::{self, Request, Transport};
 use crate::error::{Error, Result};
 use base64::Engine;
@@ -42,6 +43,8 @@ pub struct Auth {
     found: OnceLock<std::result::Result<Found, String>>,
     /// Whether a token realm may be plain http for an https registry (`--plain-http`/`--insecure`).
     allow_http_realm: bool,
+    /// `scheme://host` of the registry: the key of its entry in the scheme cache.
+    origin: String,
     state: Mutex<State>,
 }
 
@@ -78,14 +81,37 @@ struct Token {
 
 impl Auth {
     /// Authentication for `registry`, finding credentials from `source` when first needed.
-    pub fn new(registry: &str, source: CredentialSource, allow_http_realm: bool) -> Auth {
-        Auth {
+    /// Its scheme starts as what the scheme cache remembers for `transport`'s origin, if the
+    /// remembered realm passes the same checks as a fresh challenge's.
+    pub fn new(
+        registry: &str,
+        source: CredentialSource,
+        allow_http_realm: bool,
+        transport: &Transport,
+    ) -> Auth {
+        let auth = Auth {
             registry: registry.to_string(),
             source,
             found: OnceLock::new(),
             allow_http_realm,
+            origin: transport.url(""),
             state: Mutex::new(State::default()),
-        }
+        };
+        let scheme = match scheme_cache::load(&auth.origin) {
+            Some(Known::Open) => Scheme::Open,
+            Some(Known::Basic) => Scheme::Basic,
+            Some(Known::Bearer { realm, service }) => match auth.check_realm(transport, &realm) {
+                Ok(realm) => Scheme::Bearer {
+                    realm,
+                    service,
+                    token: None,
+                },
+                Err(_) => Scheme::Unknown,
+            },
+            None => Scheme::Unknown,
+        };
+        auth.lock().scheme = scheme;
+        auth
     }
 
     /// Declare that the operation needs `actions` (e.g. `["pull", "push"]`) on `repository`, so
@@ -136,6 +162,7 @@ impl Auth {
         let mut state = self.lock();
         if matches!(state.scheme, Scheme::Unknown) {
             state.scheme = Scheme::Open;
+            scheme_cache::store(&self.origin, &Known::Open);
         }
     }
 
@@ -182,6 +209,13 @@ impl Auth {
             }
             let wanted = scope_strings(&state.wanted);
             let token = self.fetch_token(transport, &realm, service.as_deref(), &wanted)?;
+            scheme_cache::store(
+                &self.origin,
+                &Known::Bearer {
+                    realm: realm.clone(),
+                    service: service.clone(),
+                },
+            );
             state.scheme = Scheme::Bearer {
                 realm,
                 service,
@@ -193,12 +227,13 @@ impl Auth {
             .iter()
             .any(|c| matches!(c, Challenge::Basic { .. }))
         {
-            if matches!(state.scheme, Scheme::Basic) {
-                return Err(self.refused(transport, "credentials rejected"));
-            }
             if self.credential()?.is_none() {
                 return Err(self.refused(transport, "authentication required"));
             }
+            if matches!(state.scheme, Scheme::Basic) {
+                return Err(self.refused(transport, "credentials rejected"));
+            }
+            scheme_cache::store(&self.origin, &Known::Basic);
             state.scheme = Scheme::Basic;
             return Ok(());
         }
@@ -215,6 +250,7 @@ impl Auth {
             Scheme::Bearer {
                 token: Some(token), ..
             } => Some(format!("Bearer {}", token.value.expose())),
+            Scheme::Basic => self.basic_header().ok().flatten(),
             _ => None,
         }
     }

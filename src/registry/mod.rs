@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod challenge;
 pub mod credentials;
+pub mod scheme_cache;
 pub mod transport;
 
 use crate::error::{Error, Result};
@@ -50,6 +51,7 @@ impl Registry {
             registry,
             credentials,
             options.plain_http || options.insecure,
+            &transport,
         );
         Ok(Registry {
             transport,

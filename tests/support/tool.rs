@@ -88,6 +88,7 @@ pub fn bare_command(home: &TempDir) -> Command {
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     for name in [
+        "XDG_CACHE_HOME",
         "SSL_CERT_FILE",
         "HTTP_PROXY",
         "HTTPS_PROXY",

@@ -85,18 +85,17 @@ impl Registry {
         let (headers, bytes) = self
             .transport
             .send_and_read(MAX_MANIFEST_BYTES, || self.execute(&request))
-            .map_err(|e| match e {
-                Error::TooLarge { limit, .. } => Error::TooLarge {
-                    what: format!("manifest {repository}:{reference}"),
-                    limit,
-                },
-                other => other,
-            })?;
+            .map_err(|e| too_large_as(e, format!("manifest {repository}:{reference}")))?;
         let content_type = header_value(&headers, "content-type");
         let announced = header_value(&headers, "docker-content-digest");
         let digest = manifest::sha256_digest(&bytes);
         if reference.contains(':') {
-            let found = manifest::digest_like(reference, &bytes);
+            // By digest: a sha256 reference is checked against the hash just computed.
+            let found = if reference.starts_with("sha256:") {
+                digest.clone()
+            } else {
+                manifest::digest_like(reference, &bytes)
+            };
             if found != reference {
                 return Err(Error::DigestMismatch {
                     what: format!("manifest {repository}@{reference} from {}", self.host()),
@@ -139,13 +138,7 @@ impl Registry {
         let (_, bytes) = self
             .transport
             .send_and_read(limit, || self.execute(&request))
-            .map_err(|e| match e {
-                Error::TooLarge { limit, .. } => Error::TooLarge {
-                    what: format!("blob {repository}@{digest}"),
-                    limit,
-                },
-                other => other,
-            })?;
+            .map_err(|e| too_large_as(e, format!("blob {repository}@{digest}")))?;
         let found = manifest::digest_like(digest, &bytes);
         if found != digest {
             return Err(Error::DigestMismatch {
@@ -376,6 +369,14 @@ impl Registry {
         } else {
             Ok(None)
         }
+    }
+}
+
+/// Name what was too large in a [`Error::TooLarge`]; other errors pass unchanged.
+fn too_large_as(error: Error, what: String) -> Error {
+    match error {
+        Error::TooLarge { limit, .. } => Error::TooLarge { what, limit },
+        other => other,
     }
 }
 

@@ -15,8 +15,9 @@ What it does, in order:
      TCP proxy that every tool goes through) and each operation, runs every tool once untimed
      (warm-up, which measures peak RSS through GNU time), then BENCH_RUNS times, alternating
      the tools' order, timing each command with wait4(2);
-  4. counts the registry's access-log lines of each run (= HTTP requests), and prints one table
-     (operation x tool -> median ms, spread, ratio to ours, requests, peak RSS), which it also
+  4. counts the registry's access-log lines of each run (= HTTP requests), sums up how long the
+     registry was busy answering them (from its own logged durations), and prints one table
+     (operation x tool -> median ms, spread, ratio to ours, requests, registry ms, peak RSS), which it also
      writes to bench/RESULTS.md with the date, the machine and the tool versions.
 
 The operations:
@@ -24,8 +25,9 @@ The operations:
                  (ours/Go default text output; `docker manifest inspect -v`)
   inspect-raw    only the list's bytes (ours `--format verbatim`, `skopeo inspect --raw`,
                  `docker manifest inspect`)
-  push-platforms push a six-platform list into `bench/app` from the six tags of `bench/app`, the
-                 platforms given in the spec (docker cannot be told platforms: it always reads
+  push-platforms push a six-platform list into a new tag of `bench/app` (new each run, so that no
+                 tool can skip the PUT as already done: the Go tool HEADs the target first) from
+                 the six tags of `bench/app`, the platforms given in the spec (docker cannot be told platforms: it always reads
                  the configs; buildah gets --os/--arch/--variant/--os-version)
   push-configs   the same with no platform in the spec: filled from the image configs
   push-mounts    sources in six other repositories (`bench/src-<tag>`), target a new repository
@@ -221,6 +223,34 @@ class Registry:
                 entries.append((m.group(1), m.group(2), m.group(3)))
         return entries
 
+    def busy_since(self, offset):
+        """How long the registry was busy answering requests logged after byte `offset`: the
+        union of the intervals [end - duration, end] of its "response completed" app-log lines,
+        in seconds. No client can make the same requests of this registry in less."""
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+        intervals = []
+        for line in text.splitlines():
+            if 'msg="response completed' not in line:
+                continue
+            end = re.match(r'time="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z"', line)
+            took = re.search(r'http\.response\.duration="?([0-9.µunms]+)"?', line)
+            if not end or not took:
+                continue
+            stamp = datetime.datetime.strptime(end.group(1), "%Y-%m-%dT%H:%M:%S")
+            end_s = stamp.replace(tzinfo=datetime.timezone.utc).timestamp() + float("0." + (end.group(2) or "0"))
+            intervals.append((end_s - go_duration_seconds(took.group(1)), end_s))
+        busy, reach = 0.0, None
+        for start, end in sorted(intervals):
+            if reach is None or start > reach:
+                busy += end - start
+                reach = end
+            elif end > reach:
+                busy += end - reach
+                reach = end
+        return busy
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -230,6 +260,12 @@ class Registry:
                 self.proc.kill()
                 self.proc.wait()
         self.log_file.close()
+
+
+def go_duration_seconds(text):
+    """A Go duration as the registry logs it (`693.113µs`, `1.86ms`, `1.2s`), in seconds."""
+    units = {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ns|µs|us|ms|s|m)", text))
 
 
 def request_kind(method, path, status):
@@ -463,7 +499,7 @@ class ManifestTool:
             target = f"{ctx.host}/bench/mnt-{self.name}-{ctx.net}-{ctx.run_id}:list"
             sources = [(src_other(ctx, p[0]), p) for p in PLATFORMS]
         else:
-            target = f"{ctx.host}/bench/app:{op}-{self.name}"
+            target = f"{ctx.host}/bench/app:{op}-{self.name}-{ctx.net}-{ctx.run_id}"
             sources = [(src_same(ctx, p[0]), p) for p in PLATFORMS]
         with_platforms = op in ("push-platforms", "push-mounts")
         spec = ctx.work / f"spec-{self.name}-{op}-{ctx.net}.yaml"
@@ -511,7 +547,7 @@ class DockerCli:
             target = f"{ctx.host}/bench/mnt-docker-{ctx.net}-{ctx.run_id}:list"
             sources = [src_other(ctx, p[0]) for p in PLATFORMS]
         else:
-            target = f"{ctx.host}/bench/app:{op}-docker"
+            target = f"{ctx.host}/bench/app:{op}-docker-{ctx.net}-{ctx.run_id}"
             sources = [src_same(ctx, p[0]) for p in PLATFORMS]
         rm = [[d, "manifest", "rm", target]]
         timed = [
@@ -551,7 +587,7 @@ class Buildah:
             target = f"{ctx.host}/bench/mnt-buildah-{ctx.net}-{ctx.run_id}:list"
             sources = [(src_other(ctx, p[0]), p) for p in PLATFORMS]
         else:
-            target = f"{ctx.host}/bench/app:{op}-buildah"
+            target = f"{ctx.host}/bench/app:{op}-buildah-{ctx.net}-{ctx.run_id}"
             sources = [(src_same(ctx, p[0]), p) for p in PLATFORMS]
         timed = [b + ["manifest", "create", name]]
         for image, (_tag, os_, arch, variant, osversion) in sources:
@@ -608,10 +644,11 @@ class Spawn:
 
 
 class Sample:
-    def __init__(self, seconds, rss_kib, entries):
+    def __init__(self, seconds, rss_kib, entries, registry_seconds):
         self.seconds = seconds
         self.rss_kib = rss_kib  # None unless measured (the warm-up run)
         self.entries = entries
+        self.registry_seconds = registry_seconds  # the registry's busy time (Registry.busy_since)
 
 
 class Cell:
@@ -638,6 +675,10 @@ class Cell:
         counts = [len(s.entries) for s in self.samples]
         return statistics.median(counts) if counts else None
 
+    def registry_ms(self):
+        busy = [s.registry_seconds for s in self.samples if s.entries]
+        return statistics.median(busy) * 1000 if busy else None
+
     def rss_mib(self):
         return self.rss_kib / 1024 if self.rss_kib else None
 
@@ -659,9 +700,10 @@ def run_case(tool, op, ctx, registry, log_dir, label, with_rss):
     finally:
         registry.settle()
         entries = registry.requests_since(offset)
+        busy = registry.busy_since(offset)
         for argv in post:
             subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, cwd=ctx.work)
-    return Sample(seconds, rss, entries)
+    return Sample(seconds, rss, entries, busy)
 
 
 def seed(registry, work):
@@ -905,7 +947,7 @@ def main():
 def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions, static_note,
            started, wall, load_start, load_end, others_cores):
     header = ["network", "operation", "tool", "median ms", "spread ms", "× ours", "RTTs",
-              "requests", "peak RSS MiB"]
+              "requests", "registry ms", "peak RSS MiB"]
     rows = []
     errors = []
     for rtt in rtts:
@@ -920,7 +962,7 @@ def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions
                     continue
                 net = "loopback" if rtt == 0 else f"{rtt} ms RTT"
                 if cell.error:
-                    rows.append([net, op, t.name, "failed", "", "", "", "", ""])
+                    rows.append([net, op, t.name, "failed", "", "", "", "", "", ""])
                     errors.append(f"{net} {op} {t.name}: {cell.error}")
                     continue
                 ms = cell.median_ms()
@@ -933,10 +975,11 @@ def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions
                     f"{fmt_ms(spread[0])}–{fmt_ms(spread[1])}" if spread else "-",
                     ratio, rtts_,
                     "" if op == "version" else (f"{req:g}" if req is not None else "-"),
+                    "" if op == "version" else fmt_ms(cell.registry_ms()),
                     f"{cell.rss_mib():.1f}" if cell.samples else "-",
                 ])
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    numeric = {3, 4, 5, 6, 7, 8}
+    numeric = {3, 4, 5, 6, 7, 8, 9}
 
     def line(r):
         return "  ".join(str(v).rjust(widths[i]) if i in numeric else str(v).ljust(widths[i])
@@ -953,7 +996,9 @@ def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions
                          f"— `{path.relative_to(ROOT)}`")
     if static_note:
         sizes.append(f"- static musl: {static_note}")
-    shared = load_start[0] > 0.5 or others_cores > 0.25
+    # The load average at the start counts the cargo build just before, so only the CPU time
+    # other processes used during the run says whether the machine was shared.
+    shared = others_cores > 0.25
     md = []
     md.append("# `make bench` results" + (" (BENCH_QUICK smoke run)" if quick else ""))
     md.append("")
@@ -985,7 +1030,10 @@ def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions
     md.append("median ms = median wall time of the whole operation (a peer's several commands "
               "added up); spread = interquartile range (min–max under 4 runs); × ours = median / "
               "ours' median; RTTs = median / round-trip time; requests = HTTP requests in the "
-              "registry's access log per run (median); peak RSS = largest maximum resident set "
+              "registry's access log per run (median); registry ms = how long the registry was busy "
+              "answering those requests (the union of the request intervals in its log: start = "
+              "end − its own `http.response.duration`), median — what no client making the same "
+              "requests of this registry can go below; peak RSS = largest maximum resident set "
               "size (GNU time's %M) of the operation's commands, in the warm-up run. Times "
               "include spawning the process (see the `spawn` row: /bin/true).")
     md.append("")

@@ -45,6 +45,8 @@ const MAX_ERROR_BODY: u64 = 64 * 1024;
 /// like a dropped connection). Default 30 s; connecting has its own limit of 10 s.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Each connection's input buffer, which is also the largest response header accepted.
+const RESPONSE_BUFFER: usize = 16 * 1024;
 /// Environment variable overriding [`IO_TIMEOUT`] (and [`CONNECT_TIMEOUT`] when shorter), in
 /// whole seconds, at least 1: `MANIFEST_TOOL_TIMEOUT_SECS=120` for a slow link, or `2` so that
 /// tests of a stalled registry finish in seconds. An unreadable value is ignored.
@@ -118,11 +120,17 @@ impl Transport {
             .timeout_per_write(Some(io_timeout()))
             .max_idle_connections(32)
             .max_idle_connections_per_host(16)
-            // ureq's 128 KiB buffers per connection, zero-filled on first use, were most of
-            // our memory and a sixth of inspect's CPU: 64 KiB still holds the largest response
-            // header ureq accepts, and requests are small or streamed.
-            .input_buffer_size(64 * 1024)
-            .output_buffer_size(16 * 1024)
+            // ureq zero-fills each connection's buffers on first use, byte by byte at our
+            // size-optimised opt-level: with a 64 KiB input buffer that was half of inspect's
+            // instructions (ureq's default is 128 KiB). 16 KiB holds any registry's response
+            // header (nginx, in front of most of them, refuses upstream headers over 4–8 KiB),
+            // and the header limit says so, so that a larger one is reported as such. Bodies
+            // are read 16 KiB at a time.
+            .input_buffer_size(RESPONSE_BUFFER)
+            .max_response_header_size(RESPONSE_BUFFER)
+            // Requests are a header (8 KiB holds a long bearer token) and small or streamed
+            // bodies.
+            .output_buffer_size(8 * 1024)
             .build();
         Ok(Transport {
             agent: config.new_agent(),

@@ -45,6 +45,12 @@ pub enum Content {
     },
 }
 
+/// Connections opened ahead of an inspect, before it is known whether the reference is a
+/// list: six, as many as browsers open to one host, which covers a list of six images on the
+/// first round trip after the list's own. An unused one costs the registry an idle connection
+/// until we exit; a longer list opens the rest when its children are fetched.
+const LIKELY_CHILDREN: usize = 6;
+
 /// Fetch what `format` needs to show `reference` (typed as `name`).
 pub fn fetch(store: &Store, reference: &ImageRef, name: &str, format: Format) -> Result<Inspected> {
     let Some(wanted) = reference.manifest_ref() else {
@@ -54,6 +60,13 @@ pub fn fetch(store: &Store, reference: &ImageRef, name: &str, format: Format) ->
         ));
     };
     store.want(&["pull"]);
+    if format != Format::Verbatim
+        && let Some(client) = store.registry_client()
+    {
+        // A list's children are fetched all at once: open their connections while the list
+        // itself is on its way.
+        client.preconnect(LIKELY_CHILDREN);
+    }
     let top = store
         .get_manifest(wanted)
         .map_err(|e| e.context(format!("fetching {name}")))?;

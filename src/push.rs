@@ -14,10 +14,11 @@ use crate::manifest::{
 };
 use crate::parallel::{self, MAX_IN_FLIGHT};
 use crate::platform;
-use crate::registry::{Connector, Fetched};
+use crate::registry::{Connector, Fetched, Registry};
 use crate::spec::{PushPlan, Source};
 use crate::store::{Access, Store};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// What a push produced: the list's digest, its bytes, and (for `--dry-run`) what it would
 /// have written.
@@ -54,6 +55,12 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
     target.want(&["pull", "push"]);
 
     let resolved = resolve_sources(plan, connector)?;
+    if !plan.dry_run {
+        // Stage 3's blob copies go to the target at once: open their connections while stage 2
+        // fetches configs.
+        let copies = expected_copies(&resolved, &target).min(MAX_IN_FLIGHT);
+        preconnect(std::iter::repeat_n(&target, copies));
+    }
     let mut members = collect_members(&resolved, &target)?;
     if members.is_empty() {
         return Err(Error::Input(
@@ -100,6 +107,9 @@ fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<
             Ok(store)
         })
         .collect();
+    // Every registry gets its connections opened now, while the first of them (or a token
+    // request) is still on its way.
+    preconnect(opened.iter().filter_map(|store| store.as_ref().ok()));
     let jobs: Vec<(&Source, Option<&Store>)> = plan
         .sources
         .iter()
@@ -131,6 +141,45 @@ fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<
         }
     }
     Ok(resolved)
+}
+
+/// Start opening connections ahead of a stage: `requests` names the store of each request the
+/// stage sends at once, and each registry gets that many connections (at most
+/// [`MAX_IN_FLIGHT`]), counting those already open.
+fn preconnect<'a>(requests: impl IntoIterator<Item = &'a Store>) {
+    let mut per_registry: Vec<(&Arc<Registry>, usize)> = Vec::new();
+    for store in requests {
+        let Some(client) = store.registry_client() else {
+            continue;
+        };
+        match per_registry
+            .iter_mut()
+            .find(|(c, _)| Arc::ptr_eq(c, client))
+        {
+            Some((_, count)) => *count += 1,
+            None => per_registry.push((client, 1)),
+        }
+    }
+    for (client, count) in per_registry {
+        client.preconnect(count.min(MAX_IN_FLIGHT));
+    }
+}
+
+/// How many blobs stage 3 will copy into the target, as far as stage 1 tells: the config and
+/// layers of each single image from another repository, and one per entry of a list from
+/// another repository (whose children are not fetched yet).
+fn expected_copies(resolved: &[Resolved], target: &Store) -> usize {
+    resolved
+        .iter()
+        .filter(|r| !r.from.same_place(target))
+        .map(
+            |r| match manifest::parse_manifest(&r.fetched.media_type, &r.fetched.bytes) {
+                Ok(Manifest::Image(image)) => 1 + image.layers().len(),
+                Ok(Manifest::Index(index)) => index.manifests.len(),
+                Err(_) => 0,
+            },
+        )
+        .sum()
 }
 
 /// What stage 2 must fetch for one resolved source.

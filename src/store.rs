@@ -79,6 +79,14 @@ impl Store {
         }
     }
 
+    /// The registry client this store talks to; `None` for a layout.
+    pub fn registry_client(&self) -> Option<&Arc<Registry>> {
+        match self {
+            Store::Registry { client, .. } => Some(client),
+            Store::Layout(_) => None,
+        }
+    }
+
     /// Declare the access an operation needs (registry token scopes); nothing for a layout.
     pub fn want(&self, actions: &[&str]) {
         if let Store::Registry {

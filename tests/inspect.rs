@@ -5,7 +5,7 @@
 mod support;
 
 use support::{
-    Mode, PASSWORD, Registry, TempDir, USERNAME, bare_command, manifest_tool, outcome,
+    Mode, PASSWORD, Registry, Relay, TempDir, USERNAME, bare_command, manifest_tool, outcome,
     sha256_digest, shared, write_file,
 };
 
@@ -244,6 +244,27 @@ fn inspect_of_a_list_is_one_request_per_manifest_and_one_token() {
     assert_eq!(child_gets, 6, "{log:#?}");
     assert_eq!(log.len(), 8, "no ping, no HEAD, no blob: {log:#?}");
     assert_eq!(reg.token_requests().len(), 1, "{:#?}", reg.token_requests());
+}
+
+#[test]
+fn inspect_of_a_six_image_list_opens_at_most_six_connections() {
+    // The six child GETs go out at once on connections opened while the list was on its way;
+    // none is opened twice, and none is left over beyond the six.
+    let reg = Registry::start(Mode::PlainHttp);
+    let seeded = support::seed(&reg);
+    let relay = Relay::start(&reg.host());
+    let name = format!("{}/docker/app:list", relay.host());
+    let home = TempDir::new("mt-conns");
+    let text = outcome(bare_command(&home).args(["--plain-http", "inspect", &name]))
+        .success()
+        .out();
+    assert!(text.contains(&seeded.docker_list), "{text}");
+    assert_eq!(reg.access_log().len(), 7, "{:#?}", reg.access_log());
+    let connections = relay.connections();
+    assert!(
+        (1..=6).contains(&connections),
+        "7 requests, 6 at once, over {connections} connections"
+    );
 }
 
 #[test]

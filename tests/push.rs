@@ -5,8 +5,8 @@
 mod support;
 
 use support::{
-    Fault, Mode, PLATFORM_TAGS, Proxy, Registry, TempDir, manifest_tool, sha256_digest, shared,
-    write_file,
+    Fault, Mode, PLATFORM_TAGS, Proxy, Registry, Relay, TempDir, bare_command, manifest_tool,
+    outcome, sha256_digest, shared, write_file,
 };
 
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -394,6 +394,33 @@ fn the_docker_cli_and_skopeo_read_a_cross_repository_push() {
         .collect();
     let expected: Vec<&str> = all_tags().iter().map(|t| seeded.digests_of(t).0).collect();
     assert_eq!(digests, expected);
+}
+
+#[test]
+fn a_cross_repository_push_opens_no_more_connections_than_its_widest_stage() {
+    // 12 mounts go out at once, so 12 connections are opened (most of them while the configs
+    // are fetched); every other stage reuses them.
+    let reg = Registry::start(Mode::PlainHttp);
+    support::seed(&reg);
+    let relay = Relay::start(&reg.host());
+    let host = relay.host();
+    let dir = TempDir::new("mt-conns");
+    let spec = spec_of(
+        &format!("{host}/team/conns:1.0"),
+        &format!("{host}/docker/app"),
+        &all_tags(),
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    reg.clear_access_log();
+    let home = TempDir::new("mt-home");
+    outcome(bare_command(&home).args(["--plain-http", "push", "from-spec", &file])).success();
+    let log = reg.access_log();
+    assert_eq!(log.len(), 31, "6 + 6 GETs, 12 mounts, 7 PUTs: {log:#?}");
+    let connections = relay.connections();
+    assert!(
+        (6..=12).contains(&connections),
+        "31 requests, at most 12 at once, over {connections} connections"
+    );
 }
 
 #[test]

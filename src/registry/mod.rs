@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod challenge;
 pub mod credentials;
+pub mod preconnect;
 pub mod scheme_cache;
 pub mod transport;
 
@@ -63,6 +64,12 @@ impl Registry {
     /// The host requests go to, for messages.
     pub fn host(&self) -> &str {
         &self.transport.host
+    }
+
+    /// Start opening connections so that about `wanted` are ready for the next stage's
+    /// concurrent requests (see [`preconnect`]); returns at once.
+    pub fn preconnect(&self, wanted: usize) {
+        self.transport.preconnect(wanted);
     }
 
     /// Declare the access the operation needs on `repository`, so one token covers it all.

@@ -4,11 +4,13 @@
 //! Authentication is not here: [`super::Registry`] asks [`super::auth::Auth`] for the
 //! `Authorization` value and passes it in.
 
+use super::preconnect::Preconnector;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use ureq::http::{self, HeaderMap, Response};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
 use ureq::{Agent, Body};
 
 /// How to talk to registries; comes from the global command-line flags.
@@ -87,6 +89,8 @@ impl<'a> Request<'a> {
 /// An HTTP client for one registry host.
 pub struct Transport {
     agent: Agent,
+    /// Opens connections to `scheme://host` ahead of need; `None` if that is no valid URI.
+    preconnector: Option<Preconnector>,
     /// `host[:port]` as used in URLs.
     pub host: String,
     /// `http` or `https`.
@@ -132,12 +136,29 @@ impl Transport {
             // bodies.
             .output_buffer_size(8 * 1024)
             .build();
+        let scheme = if options.plain_http { "http" } else { "https" };
+        let preconnector = Preconnector::new(scheme, host, &config, options.debug);
+        let agent = match &preconnector {
+            Some(preconnector) => {
+                Agent::with_parts(config, preconnector.connector(), DefaultResolver::default())
+            }
+            None => config.new_agent(),
+        };
         Ok(Transport {
-            agent: config.new_agent(),
+            agent,
+            preconnector,
             host: host.to_string(),
-            scheme: if options.plain_http { "http" } else { "https" },
+            scheme,
             debug: options.debug,
         })
+    }
+
+    /// Start opening connections to the registry so that about `wanted` are open when the next
+    /// stage sends that many requests at once; returns at once (see [`super::preconnect`]).
+    pub fn preconnect(&self, wanted: usize) {
+        if let Some(preconnector) = &self.preconnector {
+            preconnector.open(wanted);
+        }
     }
 
     /// `scheme://host` + `path`.

@@ -5,6 +5,7 @@
 mod images;
 mod proxy;
 mod registry;
+mod relay;
 mod tempdir;
 mod token_server;
 mod tool;
@@ -12,6 +13,7 @@ mod tool;
 pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
 pub use proxy::{Fault, Hook, PLAIN_ON_TLS, Proxy, RetryAfter, Rule, Seen};
 pub use registry::Registry;
+pub use relay::Relay;
 pub use tempdir::TempDir;
 pub use token_server::{IDENTITY_TOKEN, TokenServer};
 pub use tool::{

@@ -171,6 +171,8 @@ struct Shared {
     seen: Mutex<Vec<Seen>>,
     endless_bytes: AtomicU64,
     tls: Option<Arc<ServerConfig>>,
+    /// Held while one request is handled, for [`Proxy::serial`].
+    one_at_a_time: Option<Mutex<()>>,
 }
 
 /// A running proxy; stops when dropped.
@@ -195,9 +197,11 @@ impl Proxy {
         Proxy::launch(upstream, None, false)
     }
 
-    /// Like [`Proxy::transparent`], serving one connection at a time: the registry behind is
-    /// idle whenever a request reaches the proxy, and the other requests wait while a
-    /// [`Fault::Run`] hook runs (so that killing the registry never cuts a write half-way).
+    /// Like [`Proxy::transparent`], handling one request at a time (connections are accepted
+    /// and read concurrently, so a connection the client opened ahead of need holds nothing
+    /// up): the registry behind is idle whenever a request reaches it, and the other requests
+    /// wait while a [`Fault::Run`] hook runs (so that killing the registry never cuts a write
+    /// half-way).
     pub fn serial(upstream: &str) -> Proxy {
         Proxy::launch(upstream, None, true)
     }
@@ -247,6 +251,7 @@ impl Proxy {
             seen: Mutex::new(Vec::new()),
             endless_bytes: AtomicU64::new(0),
             tls,
+            one_at_a_time: serial.then(|| Mutex::new(())),
         });
         let (stop_flag, state) = (stop.clone(), shared.clone());
         let thread = std::thread::spawn(move || {
@@ -255,10 +260,6 @@ impl Proxy {
                     break;
                 }
                 let Ok(client) = stream else { continue };
-                if serial {
-                    serve(client, &state);
-                    continue;
-                }
                 let state = state.clone();
                 std::thread::spawn(move || serve(client, &state));
             }
@@ -429,6 +430,10 @@ fn choose(shared: &Shared, request: &Request) -> Option<Fault> {
 
 fn handle(client: &mut dyn ReadWrite, raw: &TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut request = read_request(client)?;
+    let _turn = shared
+        .one_at_a_time
+        .as_ref()
+        .map(|turn| turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
     let mut fault = choose(shared, &request);
     // A challenge only concerns requests without credentials; the others pass, unchanged but
     // for the credentials, which the registry behind does not want.

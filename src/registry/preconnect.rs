@@ -1,0 +1,400 @@
+//! Connections opened before the requests that will use them.
+//!
+//! A stage that sends N requests at once to a registry needs N connections, and each new one
+//! costs a TCP (and TLS) handshake: a round trip on the critical path, on top of the request's
+//! own. The pipeline knows before a stage starts how many requests it will send at once, so it
+//! asks for the connections early ([`Preconnector::open`]), while the previous stage is still
+//! waiting for its answers. They are opened on background threads and kept here.
+//!
+//! ureq asks its connector for a connection whenever its pool has no idle one. Our connector
+//! ([`OriginConnector`]) hands out a pre-opened connection to the registry's origin when there is
+//! one, waits for one that is being opened when there is such, and only then opens a new one.
+//! Connections to any other origin (a token server, a storage redirect) go straight through.
+//!
+//! Nothing is preconnected through an HTTP proxy: ureq sets up the `CONNECT` tunnel itself.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use ureq::Timeout;
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, Resolver};
+use ureq::unversioned::transport::time::{Duration as UreqDuration, Instant as UreqInstant};
+use ureq::unversioned::transport::{
+    ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+};
+
+/// A pre-opened connection that waited longer than this is closed instead of used: a server
+/// or a load balancer may be about to drop it (ureq keeps idle pooled ones 15 s).
+const MAX_WAIT_UNUSED: Duration = Duration::from_secs(10);
+
+/// Opens connections to one origin (scheme, host and port) ahead of need.
+#[derive(Debug, Clone)]
+pub struct Preconnector {
+    shared: Arc<Shared>,
+}
+
+/// The connector ureq's agent is built with: pre-opened connections first, else ureq's own.
+#[derive(Debug)]
+pub struct OriginConnector {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// `scheme://authority/` of the origin.
+    origin: Uri,
+    /// The agent's configuration (TLS, timeouts, buffer sizes).
+    config: Config,
+    /// ureq's own connector chain: TCP, then TLS for https.
+    inner: DefaultConnector,
+    state: Mutex<State>,
+    /// Signalled when a connection being opened is ready, or failed.
+    changed: Condvar,
+    debug: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Opened and not yet handed out, with when they were opened.
+    ready: Vec<(Instant, Box<dyn Transport>)>,
+    /// Being opened on a background thread.
+    opening: usize,
+    /// Requests waiting for one of those.
+    waiting: usize,
+    /// Connections to the origin opened so far, by either path, that are not known closed.
+    opened: usize,
+}
+
+impl Preconnector {
+    /// A preconnector for `scheme://authority`, opening connections as an agent with `config`
+    /// would. `debug` prints one line per connection opened ahead.
+    pub fn new(
+        scheme: &str,
+        authority: &str,
+        config: &Config,
+        debug: bool,
+    ) -> Option<Preconnector> {
+        let origin: Uri = format!("{scheme}://{authority}/").parse().ok()?;
+        Some(Preconnector {
+            shared: Arc::new(Shared {
+                origin,
+                config: config.clone(),
+                inner: DefaultConnector::default(),
+                state: Mutex::new(State::default()),
+                changed: Condvar::new(),
+                debug,
+            }),
+        })
+    }
+
+    /// The connector to build the agent with.
+    pub fn connector(&self) -> OriginConnector {
+        OriginConnector {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Start opening connections, so that about `wanted` are open to the origin (counting those
+    /// already open or being opened). Returns at once. A connection that cannot be opened is
+    /// simply not there: the request that needed it opens its own and reports the error.
+    pub fn open(&self, wanted: usize) {
+        let shared = &self.shared;
+        if !shared.is_direct(&shared.config) {
+            return;
+        }
+        let missing = {
+            let mut state = shared.lock();
+            let missing = wanted.saturating_sub(state.opened + state.opening);
+            state.opening += missing;
+            missing
+        };
+        for _ in 0..missing {
+            let worker = shared.clone();
+            let spawned = std::thread::Builder::new()
+                .name("preconnect".to_string())
+                .spawn(move || worker.open_one());
+            if spawned.is_err() {
+                shared.finish_opening(None);
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Open one connection (on a background thread) and keep it for the next request.
+    fn open_one(&self) {
+        let started = Instant::now();
+        let result = self.connect_now();
+        if self.debug {
+            match &result {
+                Ok(_) => eprintln!(
+                    "debug: opened a connection to {} ahead of need in {} ms",
+                    self.origin,
+                    started.elapsed().as_millis()
+                ),
+                Err(e) => eprintln!("debug: could not open a connection to {}: {e}", self.origin),
+            }
+        }
+        self.finish_opening(result.ok());
+    }
+
+    /// Record the end of one background opening, successful or not, and wake the waiters.
+    fn finish_opening(&self, connection: Option<Box<dyn Transport>>) {
+        let mut state = self.lock();
+        state.opening = state.opening.saturating_sub(1);
+        if let Some(connection) = connection {
+            state.opened += 1;
+            state.ready.push((Instant::now(), connection));
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// Resolve the origin and run ureq's connector chain on it, as ureq does for a request.
+    fn connect_now(&self) -> Result<Box<dyn Transport>, ureq::Error> {
+        let limit = self
+            .config
+            .timeouts()
+            .connect
+            .unwrap_or(Duration::from_secs(10));
+        let timeout = NextTimeout {
+            after: UreqDuration::Exact(limit),
+            reason: Timeout::Connect,
+            per_read: None,
+            per_write: None,
+        };
+        let resolver = DefaultResolver::default();
+        // Resolved on this thread: with a timeout, ureq's resolver would start another thread
+        // to wait on it.
+        let addrs = resolver.resolve(&self.origin, &self.config, NextTimeout::default())?;
+        let details = ConnectionDetails {
+            uri: &self.origin,
+            addrs,
+            config: &self.config,
+            request_level: false,
+            resolver: &resolver,
+            now: UreqInstant::now(),
+            timeout,
+            current_time: Arc::new(UreqInstant::now),
+            // Only used to reach a proxy, and nothing is preconnected through one.
+            run_connector: Arc::new(|_: &ConnectionDetails| {
+                Err(ureq::Error::ConnectProxyFailed(
+                    "no proxy when connecting ahead".to_string(),
+                ))
+            }),
+            // Our agent is never shut down from another thread.
+            register_shutdown: Arc::new(|_| Ok(())),
+        };
+        self.inner
+            .connect(&details, None)?
+            .ok_or(ureq::Error::ConnectionFailed)
+    }
+
+    /// A pre-opened connection, or one being opened (waited for), or `None`: open your own.
+    fn take(&self) -> Option<Box<dyn Transport>> {
+        let mut state = self.lock();
+        loop {
+            while let Some((opened_at, mut connection)) = state.ready.pop() {
+                // As ureq does before reusing a pooled connection: one the server closed in
+                // the meantime (a restart, an idle timeout) is not handed out.
+                if opened_at.elapsed() < MAX_WAIT_UNUSED && connection.is_open() {
+                    return Some(connection);
+                }
+                state.opened = state.opened.saturating_sub(1);
+                drop(connection);
+            }
+            if state.opening <= state.waiting {
+                return None;
+            }
+            state.waiting += 1;
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.waiting -= 1;
+        }
+    }
+
+    /// True when `config` reaches the origin without a proxy.
+    fn is_direct(&self, config: &Config) -> bool {
+        config
+            .proxy()
+            .is_none_or(|proxy| proxy.is_no_proxy(&self.origin))
+    }
+
+    /// True when `uri` is on this origin.
+    fn is_origin(&self, uri: &Uri) -> bool {
+        uri.scheme() == self.origin.scheme() && uri.authority() == self.origin.authority()
+    }
+}
+
+impl Connector<()> for OriginConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        let ours = self.shared.is_origin(details.uri) && self.shared.is_direct(details.config);
+        if ours && let Some(connection) = self.shared.take() {
+            return Ok(Some(connection));
+        }
+        let connection = self.shared.inner.connect(details, chained)?;
+        if ours && connection.is_some() {
+            self.shared.lock().opened += 1;
+        }
+        Ok(connection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// An HTTP server on loopback that answers every request on every connection with 200 and
+    /// counts the connections it accepted.
+    fn server() -> (String, Arc<Mutex<usize>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let accepted = Arc::new(Mutex::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                *count.lock().expect("count") += 1;
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let mut seen = Vec::new();
+                    while let Ok(n) = stream.read(&mut buf) {
+                        if n == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buf[..n]);
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                            if stream.write_all(answer).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    fn agent_for(addr: &str) -> (ureq::Agent, Preconnector) {
+        let config = ureq::Agent::config_builder().proxy(None).build();
+        let pre = Preconnector::new("http", addr, &config, false).expect("origin");
+        let agent = ureq::Agent::with_parts(config, pre.connector(), DefaultResolver::default());
+        (agent, pre)
+    }
+
+    fn wait_for(what: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !what() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn requests_use_the_connections_opened_ahead_and_open_no_more() {
+        let (addr, accepted) = server();
+        let (agent, pre) = agent_for(&addr);
+        pre.open(3);
+        wait_for(|| *accepted.lock().expect("count") == 3 && pre.shared.lock().ready.len() == 3);
+        assert_eq!(*accepted.lock().expect("count"), 3);
+
+        // Three requests at once need three connections: exactly the three opened ahead.
+        std::thread::scope(|scope| {
+            for _ in 0..3 {
+                scope.spawn(|| {
+                    let mut response = agent.get(format!("http://{addr}/x")).call().expect("get");
+                    assert_eq!(response.body_mut().read_to_string().expect("body"), "ok");
+                });
+            }
+        });
+        assert_eq!(*accepted.lock().expect("count"), 3);
+
+        // Asking again for three opens none: three are open.
+        pre.open(3);
+        assert_eq!(pre.shared.lock().opening, 0);
+        // Asking for five opens two more.
+        pre.open(5);
+        wait_for(|| *accepted.lock().expect("count") == 5);
+        assert_eq!(*accepted.lock().expect("count"), 5);
+    }
+
+    #[test]
+    fn a_request_waits_for_a_connection_being_opened_rather_than_opening_another() {
+        let (addr, accepted) = server();
+        let (agent, pre) = agent_for(&addr);
+        pre.open(1);
+        let mut response = agent.get(format!("http://{addr}/x")).call().expect("get");
+        assert_eq!(response.body_mut().read_to_string().expect("body"), "ok");
+        wait_for(|| pre.shared.lock().opening == 0);
+        assert_eq!(*accepted.lock().expect("count"), 1);
+    }
+
+    #[test]
+    fn other_origins_are_connected_as_usual() {
+        let (addr, _) = server();
+        let (other, other_accepted) = server();
+        let (agent, pre) = agent_for(&addr);
+        pre.open(2);
+        let mut response = agent.get(format!("http://{other}/x")).call().expect("get");
+        assert_eq!(response.body_mut().read_to_string().expect("body"), "ok");
+        assert_eq!(*other_accepted.lock().expect("count"), 1);
+    }
+
+    #[test]
+    fn a_connection_the_server_closed_is_not_handed_out() {
+        // A server that accepts and at once hangs up, then answers on later connections.
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let (agent, pre) = agent_for(&addr);
+        pre.open(1);
+        let (first, _) = listener.accept().expect("the connection opened ahead");
+        drop(first);
+        wait_for(|| pre.shared.lock().ready.len() == 1);
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("a new connection");
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        });
+        // Give the hang-up time to arrive.
+        std::thread::sleep(Duration::from_millis(50));
+        let mut response = agent.get(format!("http://{addr}/x")).call().expect("get");
+        assert_eq!(response.body_mut().read_to_string().expect("body"), "ok");
+    }
+
+    #[test]
+    fn a_refused_origin_leaves_requests_to_fail_on_their_own() {
+        // A port nothing listens on: bind, note it, close.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .to_string();
+        let (agent, pre) = agent_for(&addr);
+        pre.open(2);
+        let result = agent.get(format!("http://{addr}/x")).call();
+        assert!(
+            result.is_err(),
+            "a refused connection must fail the request"
+        );
+        wait_for(|| pre.shared.lock().opening == 0);
+        assert!(pre.shared.lock().ready.is_empty());
+    }
+}

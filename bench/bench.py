@@ -6,7 +6,8 @@ Python 3 standard library only (3.9+). Run from anywhere: `python3 bench/bench.p
 What it does, in order:
   1. `cargo build --release` (ours) and, unless BENCH_STATIC=0, the static musl build
      (`--target x86_64-unknown-linux-musl`), whose size is reported and which runs as a second
-     "ours-static" column when it exists;
+     "ours-static" column when it exists; "ours-cold" is the release build without its cache
+     of registries' auth schemes (MANIFEST_TOOL_NO_CACHE=1), as in a fresh CI container;
   2. starts Debian's `docker-registry serve` on 127.0.0.1 (plain HTTP, temp dir, access log
      captured), writes the test OCI layout with tests/support/make_layout.py and seeds it with
      skopeo as Docker v2s2: the six platform tags and the `multi` list into `bench/app`, and each
@@ -54,7 +55,8 @@ Environment:
                       bench/RESULTS-quick.md
   BENCH_RTTS=0,10,50  the networks, as round-trip times in ms (0 = loopback, no proxy)
   BENCH_OPS=a,b       only these operations (names above)
-  BENCH_TOOLS=a,b     only these tools (ours, ours-static, go, docker, buildah, skopeo, spawn)
+  BENCH_TOOLS=a,b     only these tools (ours, ours-cold, ours-static, go, docker, buildah,
+                      skopeo, spawn)
   BENCH_STATIC=0      do not build or run the static musl binary
   BENCH_HANDSHAKE=0   the proxy does not model the TCP handshake
   BENCH_OUT=FILE      write the results there instead of bench/RESULTS.md
@@ -479,12 +481,21 @@ class ManifestTool:
     def __init__(self, name, binary):
         self.name = name
         self.binary = str(binary)
-        self.ops = set(OPERATIONS) if name != "go" else set(OPERATIONS) - {"inspect-raw"}
+        self.ops = set(OPERATIONS)
+        if name == "go":
+            self.ops -= {"inspect-raw"}  # its --raw also fetches every child
+        if name.endswith("-cold"):
+            self.ops -= {"version"}  # no registry involved
 
     def env(self, work):
         env = dict(os.environ)
         env["DOCKER_CONFIG"] = str(work / "empty-docker-config")
         env["NO_COLOR"] = "1"
+        # Ours remembers each registry's auth scheme in its cache dir: a private one, filled by
+        # the warm-up run; "-cold" runs without it, as every run in a fresh CI container does.
+        env["XDG_CACHE_HOME"] = str(work / "cache")
+        if self.name.endswith("-cold"):
+            env["MANIFEST_TOOL_NO_CACHE"] = "1"
         return env
 
     def steps(self, op, ctx):
@@ -818,7 +829,7 @@ def main():
 
     static_note = build(static)
 
-    tools = [ManifestTool("ours", OURS)]
+    tools = [ManifestTool("ours", OURS), ManifestTool("ours-cold", OURS)]
     if static and OURS_STATIC.exists():
         tools.append(ManifestTool("ours-static", OURS_STATIC))
     go = os.environ.get("MANIFEST_TOOL_GO")

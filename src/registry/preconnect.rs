@@ -42,8 +42,9 @@ pub struct OriginConnector {
 
 #[derive(Debug)]
 struct Shared {
-    /// `scheme://authority/` of the origin.
-    origin: Uri,
+    /// `scheme://authority/` of the origin; `None` when that is no URI (every request then
+    /// fails on its own, and nothing is opened ahead).
+    origin: Option<Uri>,
     /// The agent's configuration (TLS, timeouts, buffer sizes).
     config: Config,
     /// ureq's own connector chain: TCP, then TLS for https.
@@ -69,23 +70,17 @@ struct State {
 impl Preconnector {
     /// A preconnector for `scheme://authority`, opening connections as an agent with `config`
     /// would. `debug` prints one line per connection opened ahead.
-    pub fn new(
-        scheme: &str,
-        authority: &str,
-        config: &Config,
-        debug: bool,
-    ) -> Option<Preconnector> {
-        let origin: Uri = format!("{scheme}://{authority}/").parse().ok()?;
-        Some(Preconnector {
+    pub fn new(scheme: &str, authority: &str, config: &Config, debug: bool) -> Preconnector {
+        Preconnector {
             shared: Arc::new(Shared {
-                origin,
+                origin: format!("{scheme}://{authority}/").parse().ok(),
                 config: config.clone(),
                 inner: DefaultConnector::default(),
                 state: Mutex::new(State::default()),
                 changed: Condvar::new(),
                 debug,
             }),
-        })
+        }
     }
 
     /// The connector to build the agent with.
@@ -130,16 +125,19 @@ impl Shared {
 
     /// Open one connection (on a background thread) and keep it for the next request.
     fn open_one(&self) {
+        let Some(origin) = &self.origin else {
+            self.finish_opening(None);
+            return;
+        };
         let started = Instant::now();
-        let result = self.connect_now();
+        let result = self.connect_now(origin);
         if self.debug {
             match &result {
                 Ok(_) => eprintln!(
-                    "debug: opened a connection to {} ahead of need in {} ms",
-                    self.origin,
+                    "debug: opened a connection to {origin} ahead of need in {} ms",
                     started.elapsed().as_millis()
                 ),
-                Err(e) => eprintln!("debug: could not open a connection to {}: {e}", self.origin),
+                Err(e) => eprintln!("debug: could not open a connection to {origin}: {e}"),
             }
         }
         self.finish_opening(result.ok());
@@ -158,7 +156,7 @@ impl Shared {
     }
 
     /// Resolve the origin and run ureq's connector chain on it, as ureq does for a request.
-    fn connect_now(&self) -> Result<Box<dyn Transport>, ureq::Error> {
+    fn connect_now(&self, origin: &Uri) -> Result<Box<dyn Transport>, ureq::Error> {
         let limit = self
             .config
             .timeouts()
@@ -173,9 +171,9 @@ impl Shared {
         let resolver = DefaultResolver::default();
         // Resolved on this thread: with a timeout, ureq's resolver would start another thread
         // to wait on it.
-        let addrs = resolver.resolve(&self.origin, &self.config, NextTimeout::default())?;
+        let addrs = resolver.resolve(origin, &self.config, NextTimeout::default())?;
         let details = ConnectionDetails {
-            uri: &self.origin,
+            uri: origin,
             addrs,
             config: &self.config,
             request_level: false,
@@ -222,16 +220,19 @@ impl Shared {
         }
     }
 
-    /// True when `config` reaches the origin without a proxy.
+    /// True when the origin is a URI and `config` reaches it without a proxy.
     fn is_direct(&self, config: &Config) -> bool {
-        config
-            .proxy()
-            .is_none_or(|proxy| proxy.is_no_proxy(&self.origin))
+        let Some(origin) = &self.origin else {
+            return false;
+        };
+        config.proxy().is_none_or(|proxy| proxy.is_no_proxy(origin))
     }
 
     /// True when `uri` is on this origin.
     fn is_origin(&self, uri: &Uri) -> bool {
-        uri.scheme() == self.origin.scheme() && uri.authority() == self.origin.authority()
+        self.origin.as_ref().is_some_and(|origin| {
+            uri.scheme() == origin.scheme() && uri.authority() == origin.authority()
+        })
     }
 }
 
@@ -296,7 +297,7 @@ mod tests {
 
     fn agent_for(addr: &str) -> (ureq::Agent, Preconnector) {
         let config = ureq::Agent::config_builder().proxy(None).build();
-        let pre = Preconnector::new("http", addr, &config, false).expect("origin");
+        let pre = Preconnector::new("http", addr, &config, false);
         let agent = ureq::Agent::with_parts(config, pre.connector(), DefaultResolver::default());
         (agent, pre)
     }

@@ -89,8 +89,8 @@ impl<'a> Request<'a> {
 /// An HTTP client for one registry host.
 pub struct Transport {
     agent: Agent,
-    /// Opens connections to `scheme://host` ahead of need; `None` if that is no valid URI.
-    preconnector: Option<Preconnector>,
+    /// Opens connections to `scheme://host` ahead of need.
+    preconnector: Preconnector,
     /// `host[:port]` as used in URLs.
     pub host: String,
     /// `http` or `https`.
@@ -138,12 +138,7 @@ impl Transport {
             .build();
         let scheme = if options.plain_http { "http" } else { "https" };
         let preconnector = Preconnector::new(scheme, host, &config, options.debug);
-        let agent = match &preconnector {
-            Some(preconnector) => {
-                Agent::with_parts(config, preconnector.connector(), DefaultResolver::default())
-            }
-            None => config.new_agent(),
-        };
+        let agent = Agent::with_parts(config, preconnector.connector(), DefaultResolver::default());
         Ok(Transport {
             agent,
             preconnector,
@@ -156,9 +151,7 @@ impl Transport {
     /// Start opening connections to the registry so that about `wanted` are open when the next
     /// stage sends that many requests at once; returns at once (see [`super::preconnect`]).
     pub fn preconnect(&self, wanted: usize) {
-        if let Some(preconnector) = &self.preconnector {
-            preconnector.open(wanted);
-        }
+        self.preconnector.open(wanted);
     }
 
     /// `scheme://host` + `path`.

@@ -13,6 +13,7 @@
 //!
 //! Nothing is preconnected through an HTTP proxy: ureq sets up the `CONNECT` tunnel itself.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use ureq::Timeout;
@@ -57,8 +58,8 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Opened and not yet handed out, with when they were opened.
-    ready: Vec<(Instant, Box<dyn Transport>)>,
+    /// Opened and not yet handed out, oldest first, with when they were opened.
+    ready: VecDeque<(Instant, Box<dyn Transport>)>,
     /// Being opened on a background thread.
     opening: usize,
     /// Requests waiting for one of those.
@@ -149,7 +150,7 @@ impl Shared {
         state.opening = state.opening.saturating_sub(1);
         if let Some(connection) = connection {
             state.opened += 1;
-            state.ready.push((Instant::now(), connection));
+            state.ready.push_back((Instant::now(), connection));
         }
         drop(state);
         self.changed.notify_all();
@@ -199,7 +200,8 @@ impl Shared {
     fn take(&self) -> Option<Box<dyn Transport>> {
         let mut state = self.lock();
         loop {
-            while let Some((opened_at, mut connection)) = state.ready.pop() {
+            // The oldest first, before it ages out (and the server's idle timer runs out).
+            while let Some((opened_at, mut connection)) = state.ready.pop_front() {
                 // As ureq does before reusing a pooled connection: one the server closed in
                 // the meantime (a restart, an idle timeout) is not handed out.
                 if opened_at.elapsed() < MAX_WAIT_UNUSED && connection.is_open() {
@@ -252,6 +254,9 @@ impl Connector<()> for OriginConnector {
         if ours && connection.is_some() {
             self.shared.lock().opened += 1;
         }
+        if self.shared.debug {
+            eprintln!("debug: opened a connection to {} on demand", details.uri);
+        }
         Ok(connection)
     }
 }
@@ -262,8 +267,8 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::TcpListener;
 
-    /// An HTTP server on loopback that answers every request on every connection with 200 and
-    /// counts the connections it accepted.
+    /// An HTTP server on loopback that answers every request with 200 and the number of the
+    /// connection it came on (`c0`, `c1`, … in the order accepted), and counts the connections.
     fn server() -> (String, Arc<Mutex<usize>>) {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr").to_string();
@@ -272,7 +277,11 @@ mod tests {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { return };
-                *count.lock().expect("count") += 1;
+                let number = {
+                    let mut count = count.lock().expect("count");
+                    *count += 1;
+                    *count - 1
+                };
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 4096];
                     let mut seen = Vec::new();
@@ -283,8 +292,12 @@ mod tests {
                         seen.extend_from_slice(&buf[..n]);
                         while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
                             seen.drain(..end + 4);
-                            let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-                            if stream.write_all(answer).is_err() {
+                            let body = format!("c{number}");
+                            let answer = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                                body.len()
+                            );
+                            if stream.write_all(answer.as_bytes()).is_err() {
                                 return;
                             }
                         }
@@ -300,6 +313,10 @@ mod tests {
         let pre = Preconnector::new("http", addr, &config, false);
         let agent = ureq::Agent::with_parts(config, pre.connector(), DefaultResolver::default());
         (agent, pre)
+    }
+
+    fn body_of(response: &mut ureq::http::Response<ureq::Body>) -> String {
+        response.body_mut().read_to_string().expect("body")
     }
 
     fn wait_for(what: impl Fn() -> bool) {
@@ -322,7 +339,7 @@ mod tests {
             for _ in 0..3 {
                 scope.spawn(|| {
                     let mut response = agent.get(format!("http://{addr}/x")).call().expect("get");
-                    assert_eq!(response.body_mut().read_to_string().expect("body"), "ok");
+                    assert!(body_of(&mut response).starts_with('c'));
                 });
             }
         });
@@ -338,12 +355,25 @@ mod tests {
     }
 
     #[test]
+    fn the_oldest_connection_opened_ahead_is_used_first() {
+        let (addr, accepted) = server();
+        let (agent, pre) = agent_for(&addr);
+        pre.open(1);
+        wait_for(|| pre.shared.lock().ready.len() == 1);
+        pre.open(3);
+        wait_for(|| pre.shared.lock().ready.len() == 3);
+        assert_eq!(*accepted.lock().expect("count"), 3);
+        let mut response = agent.get(format!("http://{addr}/x")).call().expect("get");
+        assert_eq!(body_of(&mut response), "c0");
+    }
+
+    #[test]
     fn a_request_waits_for_a_connection_being_opened_rather_than_opening_another() {
         let (addr, accepted) = server();
         let (agent, pre) = agent_for(&addr);
         pre.open(1);
         let mut response = agent.get(format!("http://{addr}/x")).call().expect("get");
-        assert_eq!(response.body_mut().read_to_string().expect("body"), "ok");
+        assert!(body_of(&mut response).starts_with('c'));
         wait_for(|| pre.shared.lock().opening == 0);
         assert_eq!(*accepted.lock().expect("count"), 1);
     }
@@ -355,7 +385,7 @@ mod tests {
         let (agent, pre) = agent_for(&addr);
         pre.open(2);
         let mut response = agent.get(format!("http://{other}/x")).call().expect("get");
-        assert_eq!(response.body_mut().read_to_string().expect("body"), "ok");
+        assert!(body_of(&mut response).starts_with('c'));
         assert_eq!(*other_accepted.lock().expect("count"), 1);
     }
 
@@ -378,7 +408,7 @@ mod tests {
         // Give the hang-up time to arrive.
         std::thread::sleep(Duration::from_millis(50));
         let mut response = agent.get(format!("http://{addr}/x")).call().expect("get");
-        assert_eq!(response.body_mut().read_to_string().expect("body"), "ok");
+        assert_eq!(body_of(&mut response), "ok");
     }
 
     #[test]

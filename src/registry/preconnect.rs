@@ -255,7 +255,15 @@ impl Connector<()> for OriginConnector {
             self.shared.lock().opened += 1;
         }
         if self.shared.debug {
-            eprintln!("debug: opened a connection to {} on demand", details.uri);
+            // Host and port only: a request's query may name the user (a token request's
+            // account), and an authority could carry a user name.
+            let uri = details.uri;
+            let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+            eprintln!(
+                "debug: opened a connection to {}://{}{port} on demand",
+                uri.scheme_str().unwrap_or("?"),
+                uri.host().unwrap_or("?")
+            );
         }
         Ok(connection)
     }

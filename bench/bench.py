@@ -88,6 +88,10 @@ BENCH_DIR = ROOT / "bench"
 OURS = ROOT / "target" / "release" / "manifest-tool"
 MUSL_TARGET = "x86_64-unknown-linux-musl"
 OURS_STATIC = ROOT / "target" / MUSL_TARGET / "release" / "manifest-tool"
+# The release binary as `make cross` builds it (rebuilt std, no unwind tables): its size is the
+# one the release ships. Reported with its --version, which names the commit it was built from.
+RELEASE_AMD64 = ROOT / "dist" / "manifest-tool-linux-amd64"
+RELEASE_LABEL = "ours, release binary of `make cross` (static musl, build-std)"
 
 # (tag, os, architecture, variant, os.version) of the six single-platform images of the layout.
 PLATFORMS = [
@@ -1000,13 +1004,19 @@ def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions
 
     m = machine_info()
     sizes = []
-    for label, path in (("ours, release (glibc, dynamic)", OURS), ("ours, static musl", OURS_STATIC)):
+    for label, path in (("ours, release (glibc, dynamic)", OURS), ("ours, static musl", OURS_STATIC),
+                        (RELEASE_LABEL, RELEASE_AMD64)):
         if path.exists():
             size = path.stat().st_size
-            sizes.append(f"- {label}: {size:,} bytes ({size / 1e6:.2f} MB, {size / 2**20:.2f} MiB) "
-                         f"— `{path.relative_to(ROOT)}`")
+            line = (f"- {label}: {size:,} bytes ({size / 1e6:.2f} MB, {size / 2**20:.2f} MiB) "
+                    f"— `{path.relative_to(ROOT)}`")
+            if path == RELEASE_AMD64:
+                line += f", {first_line([str(path), '--version'])}"
+            sizes.append(line)
     if static_note:
         sizes.append(f"- static musl: {static_note}")
+    if not RELEASE_AMD64.exists():
+        sizes.append(f"- {RELEASE_LABEL}: not built (`make cross` builds it)")
     # The load average at the start counts the cargo build just before, so only the CPU time
     # other processes used during the run says whether the machine was shared.
     shared = others_cores > 0.25

@@ -81,9 +81,18 @@ fuzz: fuzz-deps
 # Benchmark against docker manifest, buildah and skopeo on a local registry, on loopback and
 # through a latency-injecting proxy; writes bench/RESULTS.md. It reports, never fails on a
 # timing (bench/README.md). BENCH_RUNS=N runs per cell; BENCH_QUICK=1 for a smoke run.
-.PHONY: bench
-bench:
+# bench-deps adds the peers and GNU time (for peak RSS) that the test dependencies lack.
+.PHONY: bench bench-deps
+bench: deps bench-deps
 	python3 bench/bench.py
+
+bench-deps:
+	@if command -v buildah >/dev/null && [ -x /usr/bin/time ]; then echo "bench peers already installed"; else \
+	    echo "installing buildah and time for the benchmark"; \
+	    { apt-get update -qq && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah time; } || \
+	    echo "could not install buildah and time: the benchmark runs without them"; \
+	fi
 
 # --- Release binaries (issue 7): cross/ holds the scripts, cross/versions.env the pinned tools ---
 # The seven static binaries are built without a container engine: linux-arm64 on the stable

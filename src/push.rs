@@ -29,11 +29,12 @@ pub struct Pushed {
     pub writes: Vec<String>,
 }
 
-/// A source whose manifest has been fetched.
+/// A source whose manifest has been fetched (and parsed, once).
 struct Resolved<'a> {
     source: &'a Source,
     from: Store,
     fetched: Fetched,
+    manifest: Manifest,
 }
 
 /// One entry of the list we push, with what is needed to make it exist in the target.
@@ -120,7 +121,7 @@ fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<
         let wanted = source.reference.manifest_ref().unwrap_or_default();
         store.map(|store| store.get_manifest(wanted))
     });
-    let mut resolved = Vec::new();
+    let mut found = Vec::new();
     for ((source, opened), fetched) in plan.sources.iter().zip(opened).zip(fetched) {
         // `fetched` is `None` exactly when opening the store failed.
         let result = opened.and_then(|from| {
@@ -129,18 +130,26 @@ fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<
                 .map(|fetched| (from, fetched))
         });
         match result {
-            Ok((from, fetched)) => resolved.push(Resolved {
-                source,
-                from,
-                fetched,
-            }),
+            Ok((from, fetched)) => found.push((source, from, fetched)),
             Err(e) if plan.ignore_missing && e.is_not_found() => {
                 eprintln!("warning: skipping {}: {e} (--ignore-missing)", source.name);
             }
             Err(e) => return Err(e.context(format!("resolving source image {}", source.name))),
         }
     }
-    Ok(resolved)
+    found
+        .into_iter()
+        .map(|(source, from, fetched)| {
+            let manifest = manifest::parse_manifest(&fetched.media_type, &fetched.bytes)
+                .map_err(|e| e.context(format!("reading source image {}", source.name)))?;
+            Ok(Resolved {
+                source,
+                from,
+                fetched,
+                manifest,
+            })
+        })
+        .collect()
 }
 
 /// Start opening connections ahead of a stage: `requests` names the store of each request the
@@ -172,13 +181,10 @@ fn expected_copies(resolved: &[Resolved], target: &Store) -> usize {
     resolved
         .iter()
         .filter(|r| !r.from.same_place(target))
-        .map(
-            |r| match manifest::parse_manifest(&r.fetched.media_type, &r.fetched.bytes) {
-                Ok(Manifest::Image(image)) => 1 + image.layers().len(),
-                Ok(Manifest::Index(index)) => index.manifests.len(),
-                Err(_) => 0,
-            },
-        )
+        .map(|r| match &r.manifest {
+            Manifest::Image(image) => 1 + image.layers().len(),
+            Manifest::Index(index) => index.manifests.len(),
+        })
         .sum()
 }
 
@@ -195,10 +201,7 @@ enum Need<'a> {
 /// Stage 2: fetch configs (to fill platforms) and the child manifests of lists that must be
 /// copied, all at once; then turn every source into the list entries it contributes.
 fn collect_members(resolved: &[Resolved], target: &Store) -> Result<Vec<Member>> {
-    let needs = resolved
-        .iter()
-        .map(|r| plan_fetches(r, target))
-        .collect::<Result<Vec<_>>>()?;
+    let needs: Vec<Need> = resolved.iter().map(|r| plan_fetches(r, target)).collect();
     let results = parallel::map(&needs, MAX_IN_FLIGHT, |need| fetch_need(need, target));
     let mut members = Vec::new();
     for result in results {
@@ -207,10 +210,8 @@ fn collect_members(resolved: &[Resolved], target: &Store) -> Result<Vec<Member>>
     Ok(members)
 }
 
-fn plan_fetches<'a>(r: &'a Resolved<'a>, target: &Store) -> Result<Need<'a>> {
-    let parsed = manifest::parse_manifest(&r.fetched.media_type, &r.fetched.bytes)
-        .map_err(|e| e.context(format!("reading source image {}", r.source.name)))?;
-    Ok(match parsed {
+fn plan_fetches<'a>(r: &'a Resolved<'a>, target: &Store) -> Need<'a> {
+    match &r.manifest {
         Manifest::Image(image) => {
             let p = &r.source.platform;
             let complete = !p.os.is_empty()
@@ -222,12 +223,12 @@ fn plan_fetches<'a>(r: &'a Resolved<'a>, target: &Store) -> Result<Need<'a>> {
         }
         Manifest::Index(index) => {
             if r.from.same_place(target) {
-                Need::Nothing(r, index.manifests)
+                Need::Nothing(r, index.manifests.clone())
             } else {
-                Need::Children(r, index.manifests)
+                Need::Children(r, index.manifests.clone())
             }
         }
-    })
+    }
 }
 
 /// Fetch what one source needs and return its list entries.

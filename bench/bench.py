@@ -479,6 +479,17 @@ def src_other(ctx, tag):
     return f"{ctx.host}/bench/src-{tag}:latest"
 
 
+def push_target(ctx, op, tool):
+    """The target of a push run, which did not exist before the run (so no tool can skip its
+    PUT), and the six sources as (image, PLATFORMS entry): in other repositories for
+    `push-mounts`, else in the target's own."""
+    if op == "push-mounts":
+        target = f"{ctx.host}/bench/mnt-{tool}-{ctx.net}-{ctx.run_id}:list"
+        return target, [(src_other(ctx, p[0]), p) for p in PLATFORMS]
+    target = f"{ctx.host}/bench/app:{op}-{tool}-{ctx.net}-{ctx.run_id}"
+    return target, [(src_same(ctx, p[0]), p) for p in PLATFORMS]
+
+
 class ManifestTool:
     """Ours (and, with MANIFEST_TOOL_GO, the Go tool: the same command lines)."""
 
@@ -510,12 +521,7 @@ class ManifestTool:
             return [mt + ["inspect", f"{ctx.host}/bench/app:multi"]], [], []
         if op == "inspect-raw":
             return [mt + ["inspect", "--format", "verbatim", f"{ctx.host}/bench/app:multi"]], [], []
-        if op == "push-mounts":
-            target = f"{ctx.host}/bench/mnt-{self.name}-{ctx.net}-{ctx.run_id}:list"
-            sources = [(src_other(ctx, p[0]), p) for p in PLATFORMS]
-        else:
-            target = f"{ctx.host}/bench/app:{op}-{self.name}-{ctx.net}-{ctx.run_id}"
-            sources = [(src_same(ctx, p[0]), p) for p in PLATFORMS]
+        target, sources = push_target(ctx, op, self.name)
         with_platforms = op in ("push-platforms", "push-mounts")
         spec = ctx.work / f"spec-{self.name}-{op}-{ctx.net}.yaml"
         spec.write_text(spec_yaml(target, sources, with_platforms))
@@ -558,12 +564,8 @@ class DockerCli:
             return [[d, "manifest", "inspect", "--insecure", "-v", f"{ctx.host}/bench/app:multi"]], [], []
         if op == "inspect-raw":
             return [[d, "manifest", "inspect", "--insecure", f"{ctx.host}/bench/app:multi"]], [], []
-        if op == "push-mounts":
-            target = f"{ctx.host}/bench/mnt-docker-{ctx.net}-{ctx.run_id}:list"
-            sources = [src_other(ctx, p[0]) for p in PLATFORMS]
-        else:
-            target = f"{ctx.host}/bench/app:{op}-docker-{ctx.net}-{ctx.run_id}"
-            sources = [src_same(ctx, p[0]) for p in PLATFORMS]
+        target, sources = push_target(ctx, op, self.name)
+        sources = [image for image, _platform in sources]
         rm = [[d, "manifest", "rm", target]]
         timed = [
             [d, "manifest", "create", "--insecure", target] + sources,
@@ -598,12 +600,7 @@ class Buildah:
         if op == "version":
             return [[self.binary, "--version"]], [], []
         name = "benchlist"
-        if op == "push-mounts":
-            target = f"{ctx.host}/bench/mnt-buildah-{ctx.net}-{ctx.run_id}:list"
-            sources = [(src_other(ctx, p[0]), p) for p in PLATFORMS]
-        else:
-            target = f"{ctx.host}/bench/app:{op}-buildah-{ctx.net}-{ctx.run_id}"
-            sources = [(src_same(ctx, p[0]), p) for p in PLATFORMS]
+        target, sources = push_target(ctx, op, self.name)
         timed = [b + ["manifest", "create", name]]
         for image, (_tag, os_, arch, variant, osversion) in sources:
             add = b + ["manifest", "add", "--tls-verify=false"]

@@ -6,6 +6,7 @@
 //! `inspect` fetches and renders; `cli` turns arguments into a command.
 
 pub mod cli;
+pub mod debug;
 pub mod error;
 pub mod inspect;
 pub mod json;

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     match cli::parse(std::env::args_os().skip(1)).and_then(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            manifest_tool::debug::finish();
             let message = error.to_string().replace(['\n', '\r'], " ");
             eprintln!("manifest-tool failed with error: {message}");
             ExitCode::from(1)

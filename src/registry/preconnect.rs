@@ -134,11 +134,11 @@ impl Shared {
         let result = self.connect_now(origin);
         if self.debug {
             match &result {
-                Ok(_) => eprintln!(
-                    "debug: opened a connection to {origin} ahead of need in {} ms",
+                Ok(_) => crate::debug_line!(
+                    "opened a connection to {origin} ahead of need in {} ms",
                     started.elapsed().as_millis()
                 ),
-                Err(e) => eprintln!("debug: could not open a connection to {origin}: {e}"),
+                Err(e) => crate::debug_line!("could not open a connection to {origin}: {e}"),
             }
         }
         self.finish_opening(result.ok());
@@ -259,8 +259,8 @@ impl Connector<()> for OriginConnector {
             // account), and an authority could carry a user name.
             let uri = details.uri;
             let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
-            eprintln!(
-                "debug: opened a connection to {}://{}{port} on demand",
+            crate::debug_line!(
+                "opened a connection to {}://{}{port} on demand",
                 uri.scheme_str().unwrap_or("?"),
                 uri.host().unwrap_or("?")
             );

@@ -202,7 +202,7 @@ impl Transport {
             match wait {
                 Some(wait) if attempt < MAX_ATTEMPTS => {
                     if self.debug {
-                        eprintln!("debug: retrying in {} ms", wait.as_millis());
+                        crate::debug_line!("retrying in {} ms", wait.as_millis());
                     }
                     std::thread::sleep(wait);
                     attempt += 1;
@@ -229,8 +229,8 @@ impl Transport {
                 Err(BodyError::Cut(e)) if attempt < MAX_ATTEMPTS => {
                     let wait = backoff(attempt);
                     if self.debug {
-                        eprintln!(
-                            "debug: the answer was cut off ({e}); retrying in {} ms",
+                        crate::debug_line!(
+                            "the answer was cut off ({e}); retrying in {} ms",
                             wait.as_millis()
                         );
                     }
@@ -269,7 +269,7 @@ impl Transport {
                 authorization = None;
             }
             if self.debug {
-                eprintln!("debug: following the redirect to {}", without_query(&next));
+                crate::debug_line!("following the redirect to {}", without_query(&next));
             }
             url = next;
         }
@@ -312,12 +312,10 @@ impl Transport {
         if self.debug {
             let url = without_query(url);
             match &result {
-                Ok(response) => eprintln!(
-                    "debug: {} {url} -> {}",
-                    request.method,
-                    response.status().as_u16()
-                ),
-                Err(e) => eprintln!("debug: {} {url} -> {e}", request.method),
+                Ok(response) => {
+                    crate::debug_line!("{} {url} -> {}", request.method, response.status().as_u16())
+                }
+                Err(e) => crate::debug_line!("{} {url} -> {e}", request.method),
             }
         }
         result
@@ -346,8 +344,8 @@ impl Transport {
             .and_then(|r| self.agent.run(r));
         if self.debug {
             match &result {
-                Ok(response) => eprintln!("debug: PUT {url} -> {}", response.status().as_u16()),
-                Err(e) => eprintln!("debug: PUT {url} -> {e}"),
+                Ok(response) => crate::debug_line!("PUT {url} -> {}", response.status().as_u16()),
+                Err(e) => crate::debug_line!("PUT {url} -> {e}"),
             }
         }
         result.map_err(|e| self.network_error(e))

@@ -1,0 +1,34 @@
+//! `--debug` lines on stderr, from any thread, and the gate that ends them before the final line.
+//!
+//! Connections opened ahead of need are opened on threads that nothing joins (a connect can take
+//! seconds to fail, and a failed run must not wait for it), so such a thread could print its
+//! line after `main` printed the run's last one: the error line, which scripts and tests read as
+//! the last line of stderr. Every debug line goes through [`debug_line!`](crate::debug_line), and `main` calls [`finish`]
+//! before its last line: from then on, debug lines are dropped.
+
+use std::sync::Mutex;
+
+/// Whether debug lines are still printed; `false` once [`finish`] has been called.
+static OPEN: Mutex<bool> = Mutex::new(true);
+
+/// `debug_line!("format", args…)`: print `debug: <message>` on stderr through [`line`]. The
+/// caller decides whether `--debug` was given.
+#[macro_export]
+macro_rules! debug_line {
+    ($($arg:tt)*) => {
+        $crate::debug::line(format_args!($($arg)*))
+    };
+}
+
+/// Print `debug: <message>` on stderr, unless [`finish`] was called.
+pub fn line(message: std::fmt::Arguments) {
+    let open = OPEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if *open {
+        eprintln!("debug: {message}");
+    }
+}
+
+/// Stop printing debug lines. Returns once no thread is in the middle of printing one.
+pub fn finish() {
+    *OPEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = false;
+}

@@ -343,6 +343,74 @@ fn a_redirect_to_another_port_never_carries_the_credentials() {
     );
 }
 
+/// Signed URLs carry their credentials in the query: the registry's upload URLs (`_state`), a
+/// storage redirect's signature. `--debug` shows every request, and each URL without its query.
+#[test]
+fn debug_output_never_shows_a_urls_query() {
+    const SIGNATURE: &str = "X-Amz-Signature=f00dfeedsigned";
+    let (plain, _) = shared(Mode::PlainHttp);
+    let storage = Proxy::transparent(&plain.host());
+    let front = Proxy::transparent(&plain.host());
+    // Refused mounts make the push stream each blob: a GET (redirected to storage) and an
+    // upload (POST, then a PUT to the registry's upload URL).
+    front.inject(Rule::new("POST", "/blobs/uploads/", Fault::RefuseMounts));
+    front.inject(Rule::new(
+        "GET",
+        "/blobs/",
+        Fault::SignedRedirect {
+            base: format!("http://{}", storage.host()),
+            query: SIGNATURE.to_string(),
+        },
+    ));
+    let host = front.host();
+    let home = TempDir::new("mt-debug-query");
+    let spec = write_file(
+        home.path(),
+        "spec.yaml",
+        &format!(
+            "image: {host}/debug-query/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
+        ),
+    );
+    let run =
+        outcome(bare_command(&home).args(["--plain-http", "--debug", "push", "from-spec", &spec]))
+            .success();
+
+    let queries = |seen: Vec<support::Seen>, what: &str| {
+        seen.iter()
+            .filter(|s| s.request.contains(what) && s.request.contains('?'))
+            .count()
+    };
+    assert!(
+        queries(storage.seen(), SIGNATURE) > 0,
+        "{:?}",
+        storage.seen()
+    );
+    assert!(queries(front.seen(), "_state=") > 0, "{:?}", front.seen());
+    let debug: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("debug: "))
+        .collect();
+    for shown in [
+        format!(
+            "debug: following the redirect to http://{}/v2/docker/app/blobs/sha256:",
+            storage.host()
+        ),
+        format!("debug: PUT http://{host}/v2/debug-query/app/blobs/uploads/"),
+    ] {
+        assert!(
+            debug.iter().any(|l| l.starts_with(&shown)),
+            "no `{shown}` in\n{}",
+            run.stderr
+        );
+    }
+    let leaks: Vec<&&str> = debug.iter().filter(|l| l.contains('?')).collect();
+    assert!(leaks.is_empty(), "--debug shows a query: {leaks:#?}");
+    for secret in [SIGNATURE, "_state="] {
+        assert!(!run.stderr.contains(secret), "{secret} in\n{}", run.stderr);
+    }
+}
+
 /// An https registry whose token realm is plain http: credentials are not sent there unless
 /// `--insecure` says that this registry's transport is not to be trusted anyway.
 #[test]

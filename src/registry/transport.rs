@@ -343,6 +343,7 @@ impl Transport {
             .map_err(ureq::Error::from)
             .and_then(|r| self.agent.run(r));
         if self.debug {
+            let url = without_query(url);
             match &result {
                 Ok(response) => crate::debug_line!("PUT {url} -> {}", response.status().as_u16()),
                 Err(e) => crate::debug_line!("PUT {url} -> {e}"),

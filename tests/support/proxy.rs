@@ -49,6 +49,9 @@ pub enum Fault {
     /// Answer `307 Temporary Redirect` to this base URL followed by the request's own path and
     /// query; the registry never sees the request.
     RedirectTo(String),
+    /// Answer `307 Temporary Redirect` to `base` followed by the request's own path and then
+    /// `?query`, as a registry sends a blob GET to storage with a URL signed in its query.
+    SignedRedirect { base: String, query: String },
     /// Answer 401 with this `WWW-Authenticate` value to requests without `Authorization`;
     /// forward the others without it. Plays a registry that wants credentials.
     Challenge(String),
@@ -90,6 +93,7 @@ impl Fault {
             Fault::TruncateBody => "truncated body".to_string(),
             Fault::Stall(d) => format!("stall {} s", d.as_secs()),
             Fault::RedirectTo(base) => format!("307 to {base}"),
+            Fault::SignedRedirect { base, .. } => format!("307 to {base} with a signed query"),
             Fault::Challenge(_) => "401 challenge".to_string(),
             Fault::Endless { status, .. } => format!("{status} with an endless body"),
             Fault::Rewrite { .. } => "rewritten answer".to_string(),
@@ -521,6 +525,16 @@ fn handle(client: &mut dyn ReadWrite, raw: &TcpStream, shared: &Shared) -> std::
             )
             .as_bytes(),
         ),
+        Fault::SignedRedirect { base, query } => {
+            let path = request.target.split('?').next().unwrap_or_default();
+            client.write_all(
+                format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: {base}{path}?{query}\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+        }
         Fault::Challenge(challenge) => {
             let body =
                 r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;

@@ -49,6 +49,24 @@ fn expected_docker_list(entries: &[(String, usize, String)]) -> String {
     )
 }
 
+/// An OCI image index in the Go tool's layout, written out by hand from COMPAT's rules:
+/// two-space indent, entry keys in the order mediaType, digest, size, platform; no index
+/// `annotations` key when there are none; no trailing newline.
+fn expected_oci_index(entries: &[(String, usize, String)]) -> String {
+    let items: Vec<String> = entries
+        .iter()
+        .map(|(digest, size, platform)| {
+            format!(
+                "    {{\n      \"mediaType\": \"{OCI_MANIFEST}\",\n      \"digest\": \"{digest}\",\n      \"size\": {size},\n      \"platform\": {{\n{platform}\n      }}\n    }}"
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"application/vnd.oci.image.index.v1+json\",\n  \"manifests\": [\n{}\n  ]\n}}",
+        items.join(",\n")
+    )
+}
+
 /// (digest, size, platform block) of a seeded image in `repo`, as skopeo fetches it.
 fn entry(reg: &Registry, repo: &str, tag: &str) -> (String, usize, String) {
     let bytes = reg.skopeo_inspect_raw(&format!("{repo}:{tag}"));
@@ -186,6 +204,51 @@ manifests:
         String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:v2-style")),
         expected
     );
+}
+
+#[test]
+fn two_windows_entries_differing_only_in_os_version_are_both_pushed() {
+    // One Windows image per OS build is how Windows images are published: the same os and
+    // architecture, told apart only by os.version. Both entries carry the same os.features so
+    // that os.version is the only difference.
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let dir = TempDir::new("mt-osversions");
+    let spec = format!(
+        "image: {host}/docker/app:two-windows-builds
+manifests:
+  - image: {host}/docker/app:windows-amd64
+    platform:
+      architecture: amd64
+      os: windows
+      osversion: 10.0.17763.2565
+      osfeatures: [win32k]
+  - image: {host}/docker/app:linux-amd64
+    platform:
+      architecture: amd64
+      os: windows
+      osversion: 10.0.20348.2340
+      osfeatures: [win32k]
+"
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let run = manifest_tool(reg, &["push", "from-spec", &file]).success();
+    let windows = |version: &str| {
+        format!(
+            "        \"architecture\": \"amd64\",\n        \"os\": \"windows\",\n        \"os.version\": \"{version}\",\n        \"os.features\": [\n          \"win32k\"\n        ]"
+        )
+    };
+    let (ltsc2019, ltsc2019_size, _) = entry(reg, "docker/app", "windows-amd64");
+    let (ltsc2022, ltsc2022_size, _) = entry(reg, "docker/app", "linux-amd64");
+    let expected = expected_docker_list(&[
+        (ltsc2019, ltsc2019_size, windows("10.0.17763.2565")),
+        (ltsc2022, ltsc2022_size, windows("10.0.20348.2340")),
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:two-windows-builds")),
+        expected
+    );
+    assert_eq!(run.out(), digest_line(expected.as_bytes()));
 }
 
 #[test]
@@ -327,6 +390,28 @@ fn annotations_go_into_an_oci_index_and_are_refused_for_a_docker_list() {
         "nothing was sent: {:#?}",
         reg.access_log()
     );
+}
+
+#[test]
+fn push_type_oci_without_annotations_writes_the_go_tool_index_bytes() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let dir = TempDir::new("mt-oci-plain");
+    let tags = ["linux-amd64", "linux-arm-v7", "windows-amd64"];
+    let spec = spec_of(
+        &format!("{host}/oci/app:plain-index"),
+        &format!("{host}/oci/app"),
+        &tags,
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let run = manifest_tool(reg, &["push", "--type", "oci", "from-spec", &file]).success();
+    let entries: Vec<_> = tags.iter().map(|t| entry(reg, "oci/app", t)).collect();
+    let expected = expected_oci_index(&entries);
+    assert_eq!(
+        String::from_utf8_lossy(&reg.skopeo_inspect_raw("oci/app:plain-index")),
+        expected
+    );
+    assert_eq!(run.out(), digest_line(expected.as_bytes()));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod support;
 
 use support::{
-    Fault, Mode, PLATFORM_TAGS, Proxy, Registry, Relay, TempDir, bare_command, manifest_tool,
+    Fault, Mode, PLATFORM_TAGS, Proxy, Registry, Relay, Rule, TempDir, bare_command, manifest_tool,
     outcome, sha256_digest, shared, write_file,
 };
 
@@ -660,6 +660,56 @@ fn ignore_missing_skips_a_missing_source_with_a_warning() {
     let run = manifest_tool(reg, &["push", "from-spec", &file]);
     let line = run.fails_with("linux-mips64");
     assert!(line.contains("MANIFEST_UNKNOWN"), "{line}");
+}
+
+#[test]
+fn ignore_missing_still_fails_on_a_source_the_registry_refuses() {
+    // --ignore-missing is for sources that do not exist; a source the registry refuses (403,
+    // answered at once, never retried) must stop the push before anything is written.
+    let (reg, _) = shared(Mode::PlainHttp);
+    let proxy = Proxy::transparent(&reg.host());
+    proxy.inject(Rule::new(
+        "*",
+        "/v2/docker/app/manifests/linux-s390x",
+        Fault::Status(403),
+    ));
+    let host = proxy.host();
+    let dir = TempDir::new("mt-refused");
+    let spec = spec_of(
+        &format!("{host}/refused/app:1.0"),
+        &format!("{host}/docker/app"),
+        &["linux-amd64", "linux-s390x"],
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let run = manifest_tool(reg, &["push", "from-spec", "--ignore-missing", &file]);
+    let line = run.fails_with(&format!("{host}/docker/app:linux-s390x"));
+    assert!(line.contains("403"), "{line}");
+    assert!(!run.stderr.contains("warning: skipping"), "{}", run.stderr);
+    assert_eq!(
+        proxy.spoiled().len(),
+        1,
+        "the refusal is final: {:#?}",
+        proxy.spoiled()
+    );
+    let writes: Vec<String> = proxy
+        .seen()
+        .into_iter()
+        .map(|s| s.request)
+        .filter(|r| !r.starts_with("GET") && !r.starts_with("HEAD"))
+        .collect();
+    assert!(writes.is_empty(), "nothing may be written: {writes:#?}");
+    let read_back = reg
+        .skopeo()
+        .args(["inspect", "--raw"])
+        .args(reg.skopeo_tls_args())
+        .arg(format!("docker://{}/refused/app:1.0", reg.host()))
+        .output()
+        .unwrap();
+    assert!(
+        !read_back.status.success(),
+        "the target tag must not exist: {}",
+        String::from_utf8_lossy(&read_back.stdout)
+    );
 }
 
 #[test]

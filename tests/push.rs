@@ -596,6 +596,113 @@ fn a_push_across_registries_streams_the_blobs() {
 }
 
 #[test]
+fn layers_with_external_urls_are_never_copied() {
+    // Windows base layers are served from their own URLs and are not in the registry: a push
+    // into another repository mounts the config and the ordinary layers, and never asks the
+    // registry (or anybody) for a layer that has `urls`. One Docker image with a foreign layer
+    // and one OCI image with an ordinary layer type plus `urls`.
+    let reg = Registry::start(Mode::PlainHttp);
+    support::allow_layer_urls(&reg);
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/windows/base-layer.tar.gz",
+        elsewhere.local_addr().unwrap()
+    );
+    let direct = reg.host();
+    let mut foreign = Vec::new();
+    let mut copied = Vec::new();
+    // (tag, then the media types of the manifest, its config, its ordinary layer and its layer
+    // with `urls`)
+    let images = [
+        (
+            "docker",
+            DOCKER_MANIFEST,
+            "application/vnd.docker.container.image.v1+json",
+            "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        ),
+        (
+            "oci",
+            OCI_MANIFEST,
+            "application/vnd.oci.image.config.v1+json",
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        ),
+    ];
+    for (tag, manifest_type, config_type, layer_type, url_layer_type) in images {
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"windows","os.version":"10.0.17763.2565","config":{{"Labels":{{"test.image":"{tag}"}}}},"rootfs":{{"type":"layers","diff_ids":[]}}}}"#
+        );
+        let layer = format!("the one ordinary layer of {tag}");
+        let absent = format!("the {tag} base layer, never uploaded");
+        let config_digest = support::upload_blob(&direct, "urls/source", config.as_bytes());
+        let layer_digest = support::upload_blob(&direct, "urls/source", layer.as_bytes());
+        let absent_digest = sha256_digest(absent.as_bytes());
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": manifest_type,
+            "config": {"mediaType": config_type, "size": config.len(), "digest": config_digest},
+            "layers": [
+                {"mediaType": url_layer_type, "size": absent.len(), "digest": absent_digest, "urls": [url]},
+                {"mediaType": layer_type, "size": layer.len(), "digest": layer_digest},
+            ],
+        });
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        support::put_manifest(&direct, "urls/source", tag, manifest_type, &bytes);
+        foreign.push(absent_digest);
+        copied.extend([config_digest, layer_digest]);
+    }
+
+    let proxy = Proxy::transparent(&direct);
+    let host = proxy.host();
+    let dir = TempDir::new("mt-urls");
+    let spec = format!(
+        "image: {host}/urls/target:1.0
+manifests:
+  - image: {host}/urls/source:docker
+  - image: {host}/urls/source:oci
+    platform: {{os: windows, architecture: amd64, osversion: 10.0.20348.1}}
+"
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let run = manifest_tool(&reg, &["push", "--type", "oci", "from-spec", &file]).success();
+
+    let seen: Vec<String> = proxy.seen().into_iter().map(|s| s.request).collect();
+    for digest in &foreign {
+        let asked: Vec<&String> = seen
+            .iter()
+            .filter(|r| r.contains(digest.as_str()))
+            .collect();
+        assert!(asked.is_empty(), "{digest} has urls: {asked:#?}");
+    }
+    for digest in &copied {
+        let mounted = seen.iter().any(|r| {
+            r.starts_with("POST /v2/urls/target/blobs/uploads/")
+                && r.contains(&format!("mount={digest}"))
+        });
+        assert!(mounted, "{digest} is not mounted: {seen:#?}");
+    }
+    elsewhere.set_nonblocking(true).unwrap();
+    assert!(
+        elsewhere
+            .accept()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "nobody may fetch {url}"
+    );
+    let pushed = reg.skopeo_inspect_raw("urls/target:1.0");
+    assert_eq!(run.out(), digest_line(&pushed));
+    let index: serde_json::Value = serde_json::from_slice(&pushed).unwrap();
+    for child in index["manifests"].as_array().unwrap() {
+        let digest = child["digest"].as_str().unwrap();
+        assert_eq!(
+            sha256_digest(&reg.skopeo_inspect_raw(&format!("urls/target@{digest}"))),
+            digest,
+            "every child is in the target repository"
+        );
+    }
+}
+
+#[test]
 fn a_list_source_is_flattened_with_its_attestations_last() {
     let (reg, seeded) = shared(Mode::PlainHttp);
     let host = reg.host();

@@ -9,6 +9,7 @@ mod relay;
 mod tempdir;
 mod token_server;
 mod tool;
+mod upload;
 
 pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
 pub use proxy::{Fault, Hook, PLAIN_ON_TLS, Proxy, RetryAfter, Rule, Seen};
@@ -19,6 +20,7 @@ pub use token_server::{IDENTITY_TOKEN, TokenServer};
 pub use tool::{
     Outcome, bare_command, manifest_tool, mode_flags, outcome, outcome_with_stdin, write_file,
 };
+pub use upload::{allow_layer_urls, put_manifest, upload_blob};
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

@@ -5,8 +5,8 @@
 mod support;
 
 use support::{
-    Fault, Mode, PLATFORM_TAGS, Proxy, Registry, Relay, Rule, TempDir, bare_command, manifest_tool,
-    outcome, sha256_digest, shared, write_file,
+    Fault, Mode, PLATFORM_TAGS, Proxy, Registry, Relay, Rule, Seen, TempDir, bare_command,
+    manifest_tool, outcome, sha256_digest, shared, write_file,
 };
 
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -700,6 +700,51 @@ manifests:
             "every child is in the target repository"
         );
     }
+}
+
+#[test]
+fn a_second_push_across_registries_uploads_no_blob_the_target_has() {
+    let (source, _) = shared(Mode::PlainHttp);
+    let target = Registry::start(Mode::PlainHttp);
+    let proxy = Proxy::transparent(&target.host());
+    let dir = TempDir::new("mt-again");
+    let spec = spec_of(
+        &format!("{}/mirror/app:1.0", proxy.host()),
+        &format!("{}/docker/app", source.host()),
+        &["linux-amd64", "linux-arm64-v8", "windows-amd64"],
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let uploads = |requests: &[Seen]| -> Vec<String> {
+        requests
+            .iter()
+            .map(|s| s.request.clone())
+            .filter(|r| {
+                (r.starts_with("POST ") || r.starts_with("PUT ") || r.starts_with("PATCH "))
+                    && r.contains("/blobs/uploads/")
+            })
+            .collect()
+    };
+
+    let first = manifest_tool(&target, &["push", "from-spec", &file]).success();
+    let first_requests = proxy.seen();
+    assert_eq!(
+        uploads(&first_requests).len(),
+        12,
+        "the first push opens and completes an upload per config and layer: {first_requests:#?}",
+    );
+
+    let second = manifest_tool(&target, &["push", "from-spec", &file]).success();
+    let second_requests = proxy.seen().split_off(first_requests.len());
+    assert_eq!(
+        uploads(&second_requests),
+        Vec::<String>::new(),
+        "the target has every blob: {second_requests:#?}"
+    );
+    assert_eq!(second.out(), first.out());
+    assert_eq!(
+        second.out(),
+        digest_line(&target.skopeo_inspect_raw("mirror/app:1.0"))
+    );
 }
 
 #[test]

@@ -5,8 +5,8 @@
 mod support;
 
 use support::{
-    Mode, PASSWORD, Registry, Relay, TempDir, USERNAME, bare_command, manifest_tool, outcome,
-    sha256_digest, shared, write_file,
+    Fault, Mode, PASSWORD, Proxy, Registry, Relay, Rule, TempDir, USERNAME, bare_command,
+    manifest_tool, outcome, sha256_digest, shared, write_file,
 };
 
 #[test]
@@ -612,6 +612,50 @@ fn a_registry_serving_bytes_that_do_not_match_the_digest_is_an_error() {
     manifest_tool(&reg, &["inspect", &by_tag]).fails_with(&format!("expected digest {digest}"));
     let by_digest = format!("{}/docker/app@{digest}", reg.host());
     manifest_tool(&reg, &["inspect", &by_digest]).fails_with(&format!("expected digest {digest}"));
+}
+
+/// A manifest fetched by digest is checked against that digest, whatever the registry says of
+/// it: other bytes served with no `Docker-Content-Digest`, or with one that matches the bytes
+/// served (a lie the header check cannot see), are refused. Both for the image named by digest
+/// and for a child of a list, which is always fetched by digest.
+#[test]
+fn a_manifest_fetched_by_digest_must_hash_to_it_whatever_the_header_says() {
+    let (plain, seeded) = shared(Mode::PlainHttp);
+    let wanted = seeded.digests_of("linux-amd64").0;
+    let other = plain.skopeo_inspect_raw("docker/app:linux-arm64-v8");
+    for header in [None, Some(sha256_digest(&other))] {
+        let front = Proxy::transparent(&plain.host());
+        front.inject(Rule::new(
+            "GET",
+            &format!("/v2/docker/app/manifests/{wanted}"),
+            Fault::ServeManifest {
+                content_type: "application/vnd.docker.distribution.manifest.v2+json".to_string(),
+                digest_header: header.clone(),
+                body: other.clone(),
+            },
+        ));
+        let home = TempDir::new("mt-lying-digest");
+        for name in [
+            "docker/app:list".to_string(),
+            format!("docker/app@{wanted}"),
+        ] {
+            let run = outcome(
+                bare_command(&home)
+                    .arg("--plain-http")
+                    .args(["inspect", &format!("{}/{name}", front.host())]),
+            );
+            run.fails_with(&format!(
+                "expected digest {wanted}, content has {}",
+                sha256_digest(&other)
+            ));
+        }
+        assert_eq!(
+            front.spoiled().len(),
+            2,
+            "header {header:?}: {:?}",
+            front.seen()
+        );
+    }
 }
 
 fn ca_of(reg: &Registry) -> String {

@@ -73,6 +73,14 @@ pub enum Fault {
         content_type: String,
         body: String,
     },
+    /// Answer 200 with these bytes as a manifest of `content_type`, with `Docker-Content-Digest:
+    /// digest_header` when given; the registry never sees the request. Plays a registry that
+    /// serves other content than was asked for, and may announce a digest to match.
+    ServeManifest {
+        content_type: String,
+        digest_header: Option<String>,
+        body: Vec<u8>,
+    },
     /// Run the hook, then forward the request normally.
     Run(Hook),
 }
@@ -98,6 +106,7 @@ impl Fault {
             Fault::Endless { status, .. } => format!("{status} with an endless body"),
             Fault::Rewrite { .. } => "rewritten answer".to_string(),
             Fault::Respond { status, .. } => format!("{status} answered by the proxy"),
+            Fault::ServeManifest { .. } => "other content served".to_string(),
             Fault::Run(_) => "hook".to_string(),
         }
     }
@@ -120,6 +129,8 @@ pub enum RetryAfter {
 pub struct Rule {
     method: String,
     path: String,
+    /// Whether `path` must end the request's path rather than occur anywhere in its target.
+    at_end: bool,
     skip: usize,
     count: usize,
     fault: Fault,
@@ -132,9 +143,19 @@ impl Rule {
         Rule {
             method: method.to_string(),
             path: path.to_string(),
+            at_end: false,
             skip: 0,
             count: usize::MAX,
             fault,
+        }
+    }
+
+    /// Every request whose method is `method` (or any, with `"*"`) and whose path (the target
+    /// without its query) ends with `suffix`: `/manifests/1.0` is not `/manifests/1.0-x1`.
+    pub fn ending(method: &str, suffix: &str, fault: Fault) -> Rule {
+        Rule {
+            at_end: true,
+            ..Rule::new(method, suffix, fault)
         }
     }
 
@@ -151,7 +172,16 @@ impl Rule {
     }
 
     fn matches(&self, method: &str, target: &str) -> bool {
-        (self.method == "*" || self.method == method) && target.contains(&self.path)
+        let path_matches = if self.at_end {
+            target
+                .split('?')
+                .next()
+                .unwrap_or(target)
+                .ends_with(&self.path)
+        } else {
+            target.contains(&self.path)
+        };
+        (self.method == "*" || self.method == method) && path_matches
     }
 }
 
@@ -606,6 +636,24 @@ fn handle(client: &mut dyn ReadWrite, raw: &TcpStream, shared: &Shared) -> std::
             )
             .as_bytes(),
         ),
+        Fault::ServeManifest {
+            content_type,
+            digest_header,
+            body,
+        } => {
+            let digest = digest_header
+                .map(|d| format!("Docker-Content-Digest: {d}\r\n"))
+                .unwrap_or_default();
+            client.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{digest}\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            )?;
+            client.write_all(&body)
+        }
         Fault::Run(hook) => {
             hook();
             let answer = forward(&request, &shared.upstream)?;

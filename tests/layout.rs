@@ -321,6 +321,47 @@ fn a_corrupt_blob_is_an_error_and_nothing_is_half_written() {
     }
 }
 
+/// `index.json` is replaced by a rename, never rewritten in place: a reader (or a crash) sees the
+/// old index or the new one, whole. A hard link to the old file keeps the old bytes, which a
+/// write into the same file would change.
+#[test]
+fn index_json_is_replaced_whole_never_written_in_place() {
+    let dir = TempDir::new("mt-index-rename");
+    let target = dir.path().join("out");
+    let source = support::layout_dir();
+    let push = |tag: &str| {
+        let spec = layout_spec(
+            &format!("oci-layout://{}:{tag}", target.display()),
+            source,
+            &["linux-amd64"],
+        );
+        let file = write_file(dir.path(), &format!("{tag}.yaml"), &spec);
+        run(&["push", "from-spec", &file]).success();
+    };
+    push("v1");
+    let index = target.join("index.json");
+    let before = std::fs::read_to_string(&index).unwrap();
+    let old_link = dir.path().join("index.json.v1");
+    std::fs::hard_link(&index, &old_link).unwrap();
+
+    push("v2");
+    assert_eq!(
+        std::fs::read_to_string(&old_link).unwrap(),
+        before,
+        "the old index.json was written in place"
+    );
+    let after = std::fs::read_to_string(&index).unwrap();
+    assert_ne!(after, before);
+    // Both tags are in the new index, and nothing else was left beside it.
+    assert_eq!(skopeo_raw_oci(&target, "v2"), skopeo_raw_oci(&target, "v1"));
+    let mut top: Vec<String> = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["blobs", "index.json", "oci-layout"]);
+}
+
 #[test]
 fn a_read_only_target_fails_cleanly() {
     let dir = TempDir::new("mt-readonly");

@@ -38,6 +38,13 @@ test: deps lint
 	$(MAKE) --no-print-directory ci-cross-deps
 	$(MAKE) --no-print-directory ci-cross
 
+# Rewrite the generated tables of docs/reliability.md from a fresh run of the fault matrix and
+# the kill scenarios (tests/faults.rs); review the diff before committing it. `make test` only
+# checks them.
+.PHONY: reliability-doc
+reliability-doc: deps
+	$(CARGO) test --test faults -- --ignored --exact regenerate_reliability_doc
+
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings

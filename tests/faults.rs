@@ -7,14 +7,15 @@
 //!   tag is absent or still holds its previous digest, and no tag ever holds a list whose
 //!   children are missing.
 //!
-//! The outcomes are printed as a table and kept in `docs/reliability.md`: run with
-//! `UPDATE_RELIABILITY_DOC=1` to rewrite its generated sections; otherwise the test fails when
-//! they differ from what it observed, so the document cannot go stale.
+//! The outcomes are printed as a table and kept in `docs/reliability.md`; the tests fail when its
+//! generated sections differ from what they observed, so the document cannot go stale.
+//! `make reliability-doc` (never part of `make test`) runs the ignored test
+//! `regenerate_reliability_doc`, which rewrites those sections.
 
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use support::{
@@ -264,20 +265,23 @@ impl Step {
         )
     }
 
-    /// (method, path substring) of the requests to spoil.
-    fn pattern(self, names: &Names, setup: &Setup) -> (&'static str, String) {
-        match self {
-            Step::ListGet => ("GET", "/manifests/list".into()),
+    /// The rule that spoils this step's requests with `fault`. A tag PUT is matched by the end
+    /// of its path: the list's tag `1.0` must not also catch the extra tag `1.0-x1`.
+    fn rule(self, names: &Names, setup: &Setup, fault: Fault) -> Rule {
+        let tag_put = |tag: &str| Rule::ending("PUT", &format!("/manifests/{tag}"), fault.clone());
+        let (method, path) = match self {
+            Step::ListPut => return tag_put(&names.tag),
+            Step::TagPut => return tag_put(&names.extra_tags[0]),
+            Step::ListGet => ("GET", "/manifests/list".to_string()),
             Step::ChildGet => ("GET", "/manifests/sha256:".into()),
             Step::SourceGet => ("GET", "/manifests/sha256:".into()),
             Step::ConfigGet => ("GET", "/blobs/sha256:".into()),
-            Step::ListPut => ("PUT", format!("/manifests/{}", names.tag)),
             Step::MountPost | Step::UploadPost => ("POST", "/blobs/uploads/".into()),
             Step::ChildPut => ("PUT", "/manifests/sha256:".into()),
             Step::BlobGet => ("GET", format!("/blobs/{}", setup.layer)),
             Step::BlobPut => ("PUT", "/blobs/uploads/".into()),
-            Step::TagPut => ("PUT", format!("/manifests/{}", names.extra_tags[0])),
-        }
+        };
+        Rule::new(method, &path, fault)
     }
 }
 
@@ -446,8 +450,7 @@ fn run_cell(cell: Cell) -> Result<Ended, String> {
     }
 
     let proxy = Proxy::transparent(&host);
-    let (method, path) = cell.step.pattern(&names, setup);
-    let mut rule = Rule::new(method, &path, cell.kind.fault());
+    let mut rule = cell.step.rule(&names, setup, cell.kind.fault());
     if cell.kind.once() {
         rule = rule.first(1);
     }
@@ -476,7 +479,7 @@ fn run_cell(cell: Cell) -> Result<Ended, String> {
     let spoiled = proxy.spoiled();
     drop(proxy);
     if spoiled.is_empty() {
-        return Err(format!("the fault hit no request ({method} {path})"));
+        return Err(format!("the fault hit no {}", cell.step.title()));
     }
     let context = || {
         format!(
@@ -577,6 +580,20 @@ fn generic(message: &str, host: &str) -> String {
 
 #[test]
 fn every_fault_at_every_step_recovers_or_fails_cleanly() {
+    check_doc("fault-matrix", &fault_matrix());
+}
+
+/// `make reliability-doc`: run the fault matrix and the kill scenarios (each asserting its
+/// contract, as in the tests above) and rewrite their sections of `docs/reliability.md`.
+#[test]
+#[ignore = "rewrites docs/reliability.md; run by `make reliability-doc`"]
+fn regenerate_reliability_doc() {
+    write_doc("fault-matrix", &fault_matrix());
+    write_doc("registry-killed", &registry_killed());
+}
+
+/// Run every cell of the matrix (panicking if any breaks the contract) and return its tables.
+fn fault_matrix() -> String {
     let started = Instant::now();
     setup(); // once, before the workers
     let queue = Mutex::new(cells());
@@ -623,7 +640,7 @@ fn every_fault_at_every_step_recovers_or_fails_cleanly() {
         started.elapsed()
     );
     assert!(broken.is_empty(), "broken runs:\n{}", broken.join("\n\n"));
-    check_doc("fault-matrix", &tables);
+    tables
 }
 
 /// The summary table (fault × operation) and the table of every run, as Markdown.
@@ -692,42 +709,66 @@ fn show(table: &str) {
     let _ = writeln!(std::io::stderr().lock(), "\n{table}");
 }
 
-/// Compare (or with `UPDATE_RELIABILITY_DOC=1` rewrite) the section `name` of
-/// `docs/reliability.md`, between `<!-- BEGIN name -->` and `<!-- END name -->`.
-fn check_doc(name: &str, text: &str) {
-    static DOC: Mutex<()> = Mutex::new(());
-    let _guard = DOC.lock().unwrap_or_else(|e| e.into_inner());
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reliability.md");
-    let doc = std::fs::read_to_string(&path).unwrap_or_default();
-    let (begin, end) = (
-        format!("<!-- BEGIN {name} (generated by tests/faults.rs) -->\n"),
-        format!("<!-- END {name} -->"),
-    );
-    let section = format!("{begin}{text}{end}");
-    let current = doc.find(&begin).and_then(|start| {
-        let stop = doc[start..].find(&end)? + start + end.len();
-        Some((start, stop))
-    });
-    if std::env::var_os("UPDATE_RELIABILITY_DOC").is_some() {
-        let updated = match current {
-            Some((start, stop)) => format!("{}{section}{}", &doc[..start], &doc[stop..]),
-            None => format!("{doc}\n{section}\n"),
-        };
-        std::fs::write(&path, updated).unwrap();
-        return;
+/// `docs/reliability.md`, the `<!-- BEGIN name … -->` and `<!-- END name -->` lines of its
+/// section `name`, and where that section is in the text (if it is there).
+struct DocSection {
+    path: PathBuf,
+    doc: String,
+    section: String,
+    found: Option<(usize, usize)>,
+}
+
+/// Serialises the tests that read or write `docs/reliability.md`.
+static DOC: Mutex<()> = Mutex::new(());
+
+impl DocSection {
+    fn of(name: &str, text: &str) -> DocSection {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reliability.md");
+        let doc = std::fs::read_to_string(&path).unwrap_or_default();
+        let (begin, end) = (
+            format!("<!-- BEGIN {name} (generated by tests/faults.rs) -->\n"),
+            format!("<!-- END {name} -->"),
+        );
+        let found = doc.find(&begin).and_then(|start| {
+            let stop = doc[start..].find(&end)? + start + end.len();
+            Some((start, stop))
+        });
+        DocSection {
+            path,
+            section: format!("{begin}{text}{end}"),
+            doc,
+            found,
+        }
     }
-    let Some((start, stop)) = current else {
+}
+
+/// Assert that the section `name` of `docs/reliability.md` says `text`.
+fn check_doc(name: &str, text: &str) {
+    let _guard = DOC.lock().unwrap_or_else(|e| e.into_inner());
+    let doc = DocSection::of(name, text);
+    let Some((start, stop)) = doc.found else {
         panic!(
-            "{} has no section {name}: run `UPDATE_RELIABILITY_DOC=1 cargo test --test faults`",
-            path.display()
+            "{} has no section {name}: run `make reliability-doc`",
+            doc.path.display()
         );
     };
     assert!(
-        doc[start..stop] == section,
-        "{} is stale (section {name}): run `UPDATE_RELIABILITY_DOC=1 cargo test --test faults` \
-         and review the diff\n--- observed\n{text}",
-        path.display()
+        doc.doc[start..stop] == doc.section,
+        "{} is stale (section {name}): run `make reliability-doc` and review the diff\n\
+         --- observed\n{text}",
+        doc.path.display()
     );
+}
+
+/// Replace (or append) the section `name` of `docs/reliability.md` with `text`.
+fn write_doc(name: &str, text: &str) {
+    let _guard = DOC.lock().unwrap_or_else(|e| e.into_inner());
+    let doc = DocSection::of(name, text);
+    let updated = match doc.found {
+        Some((start, stop)) => format!("{}{}{}", &doc.doc[..start], doc.section, &doc.doc[stop..]),
+        None => format!("{}\n{}\n", doc.doc, doc.section),
+    };
+    std::fs::write(&doc.path, updated).unwrap();
 }
 
 /// Where a registry is killed during a push, and whether it comes back at once.
@@ -789,6 +830,11 @@ const KILLS: [Kill; 5] = [
 /// registry stays down, and after the registry is back the target tag is absent.
 #[test]
 fn a_registry_killed_in_the_middle_of_a_push_recovers_or_fails_cleanly() {
+    check_doc("registry-killed", &registry_killed());
+}
+
+/// Run every kill scenario (panicking if one breaks the contract) and return their table.
+fn registry_killed() -> String {
     let setup = setup();
     let source = &setup.reg.host();
     let rows: Vec<String> = std::thread::scope(|s| {
@@ -803,7 +849,7 @@ fn a_registry_killed_in_the_middle_of_a_push_recovers_or_fails_cleanly() {
         table.push_str(&row);
     }
     show(&table);
-    check_doc("registry-killed", &table);
+    table
 }
 
 /// One kill scenario; returns its table row, panicking if the contract is broken.

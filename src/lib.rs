@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod debug;
+pub mod digest;
 pub mod error;
 pub mod inspect;
 pub mod json;

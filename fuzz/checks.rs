@@ -6,14 +6,13 @@
 //! `tests/fuzz_corpus.rs`, which runs every file of `fuzz/corpus/<target>/` through the same
 //! function on stable, so the corpus and past crashes are regression inputs of `cargo test`.
 
-use manifest_tool::cli::Format;
-use manifest_tool::inspect::{self, Content, Inspected};
+use manifest_tool::inspect::{self, Content, Format, Inspected};
 use manifest_tool::manifest::{self, Manifest};
 use manifest_tool::reference::{ImageRef, Reference};
 use manifest_tool::registry::Fetched;
 use manifest_tool::registry::challenge::{Challenge, parse_challenges};
 use manifest_tool::registry::credentials::{Credential, CredentialError, DockerConfig};
-use manifest_tool::registry::transport::parse_http_date;
+use manifest_tool::registry::retry::parse_http_date;
 use manifest_tool::spec;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};

@@ -6,7 +6,10 @@
 //! accepted, as the Go tool's flag parser accepts them.
 
 use crate::error::{Error, Result};
+use crate::inspect::Format;
+use crate::list::ListType;
 use crate::registry::credentials::Secret;
+use crate::spec::PushOptions;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -29,40 +32,6 @@ pub struct GlobalOptions {
     pub docker_cfg: Option<PathBuf>,
     /// `--cacert`: PEM file of CAs to trust instead of the bundled roots.
     pub cacert: Option<PathBuf>,
-}
-
-/// How `inspect` prints what it found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// The Go tool's human-readable layout (the default).
-    Text,
-    /// The Go tool's `--raw` JSON.
-    Raw,
-    /// The exact bytes the registry served.
-    Verbatim,
-    /// One JSON document with everything the text layout shows, for scripts.
-    Json,
-}
-
-/// The kind of list `push` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListType {
-    /// Docker manifest list v2.2 (the default, as in the Go tool).
-    Docker,
-    /// OCI image index.
-    Oci,
-}
-
-/// Options shared by both forms of `push`.
-#[derive(Debug, Clone)]
-pub struct PushOptions {
-    /// `--type`; `None` when not given: a Docker list for a registry target (as the Go tool),
-    /// an OCI index for an OCI layout target (the only kind skopeo and regctl read there).
-    pub list_type: Option<ListType>,
-    /// `--ignore-missing`: skip sources that cannot be resolved.
-    pub ignore_missing: bool,
-    /// `--dry-run`: resolve everything, write nothing.
-    pub dry_run: bool,
 }
 
 /// What to run.

@@ -4,7 +4,6 @@
 //! Fetching is at most three round trips deep after authentication: the manifest, then all child
 //! manifests of a list at once (or the config of a single image).
 
-use crate::cli::Format;
 use crate::error::{Error, Result};
 use crate::json::to_go_json;
 use crate::manifest::{
@@ -19,6 +18,19 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+/// How `inspect` prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The Go tool's human-readable layout (the default).
+    Text,
+    /// The Go tool's `--raw` JSON.
+    Raw,
+    /// The exact bytes the registry served.
+    Verbatim,
+    /// One JSON document with everything the text layout shows, for scripts.
+    Json,
+}
 
 /// What `inspect` fetched: the manifest as served and, depending on its kind, the child
 /// manifests of a list or the config of an image.

@@ -4,11 +4,19 @@
 //! escaping, and each struct's field order (below). The same input therefore gives the same
 //! digest with either tool.
 
-use crate::cli::ListType;
 use crate::json::to_go_json;
 use crate::manifest::{DOCKER_LIST, Descriptor, OCI_INDEX, Platform};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// The kind of list `push` writes (`--type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListType {
+    /// Docker manifest list v2.2 (the default for a registry target, as in the Go tool).
+    Docker,
+    /// OCI image index.
+    Oci,
+}
 
 /// The assembled list: its media type and exact bytes.
 #[derive(Debug, Clone)]

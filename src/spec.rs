@@ -1,14 +1,26 @@
 //! What to push: the YAML spec of `push from-spec` and the flags of `push from-args`, both turned
 //! into one [`PushPlan`]. The pipeline in `push.rs` does not know which of the two made it.
 
-use crate::cli::{ListType, PushOptions};
 use crate::error::{Error, Result};
+use crate::list::ListType;
 use crate::manifest::Platform;
 use crate::platform;
 use crate::reference::ImageRef;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Options shared by both forms of `push` (`push from-spec` and `push from-args`).
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// `--type`; `None` when not given: a Docker list for a registry target (as the Go tool),
+    /// an OCI index for an OCI layout target (the only kind skopeo and regctl read there).
+    pub list_type: Option<ListType>,
+    /// `--ignore-missing`: skip sources that cannot be resolved.
+    pub ignore_missing: bool,
+    /// `--dry-run`: resolve everything, write nothing.
+    pub dry_run: bool,
+}
 
 /// Everything the push pipeline needs, checked for what can be checked without a registry.
 #[derive(Debug, Clone)]

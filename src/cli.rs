@@ -1,9 +1,10 @@
 //! The command line: raw arguments in, one validated [`Cli`] out.
 //!
-//! lexopt reads the arguments one by one into [`RawArgs`], a one-to-one copy of what was typed;
-//! [`validate`] then checks which flags go with which command and builds the [`Command`]. Global
-//! flags may stand before or after the command, and Go-style single-dash long flags (`-raw`) are
-//! accepted, as the Go tool's flag parser accepts them.
+//! lexopt reads the arguments one by one into `RawArgs`, a one-to-one copy of what was typed,
+//! as the flag table [`FLAGS`] says (`cli/flags.rs`); `validate` then checks which flags go with
+//! which command and builds the [`Command`]. Global flags may stand before or after the command,
+//! and Go-style single-dash long flags (`-raw`) are accepted, as the Go tool's flag parser accepts
+//! them. The `--help` pages (`cli/help.rs`) list the flags from the same table.
 
 use crate::error::{Error, Result};
 use crate::inspect::Format;
@@ -12,6 +13,11 @@ use crate::registry::credentials::Secret;
 use crate::spec::PushOptions;
 use std::ffi::OsString;
 use std::path::PathBuf;
+
+mod flags;
+mod help;
+
+pub use flags::{FLAGS, Flag, Scope, Subcommand};
 
 /// Flags that apply to every command.
 #[derive(Debug, Clone, Default)]
@@ -37,8 +43,8 @@ pub struct GlobalOptions {
 /// What to run.
 #[derive(Debug, Clone)]
 pub enum Command {
-    /// Print this help text and exit 0.
-    Help(&'static str),
+    /// Print this help text (a page of `cli/help.rs`) and exit 0.
+    Help(String),
     /// Print the version and exit 0.
     Version,
     /// `inspect`.
@@ -86,174 +92,32 @@ struct RawArgs {
     tags: Vec<String>,
     annotations: Vec<String>,
     /// Flags seen, in order, to say which one does not fit a command.
-    seen: Vec<&'static str>,
+    seen: Vec<&'static Flag>,
 }
-
-/// Long flags that take a value.
-const VALUE_FLAGS: &[&str] = &[
-    "username",
-    "password",
-    "docker-cfg",
-    "cacert",
-    "format",
-    "type",
-    "platforms",
-    "template",
-    "target",
-    "tags",
-    "annotations",
-];
-/// Long flags that take no value.
-const SWITCH_FLAGS: &[&str] = &[
-    "debug",
-    "insecure",
-    "plain-http",
-    "password-stdin",
-    "raw",
-    "expand-config",
-    "ignore-missing",
-    "dry-run",
-    "help",
-    "version",
-];
 
 /// Parse the arguments after the program name.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli> {
-    let raw = read_raw(args.into_iter().map(go_style_long_flag))?;
+    let raw = flags::read_raw(args.into_iter().map(flags::go_style_long_flag))?;
     validate(raw)
 }
-
-/// Rewrite `-name` / `-name=value` to `--name…` when `name` is one of our long flags.
-fn go_style_long_flag(arg: OsString) -> OsString {
-    let Some(text) = arg.to_str() else {
-        return arg;
-    };
-    if text.starts_with("--") || !text.starts_with('-') || text.len() <= 2 {
-        return arg;
-    }
-    let name = text[1..].split('=').next().unwrap_or("");
-    if VALUE_FLAGS.contains(&name) || SWITCH_FLAGS.contains(&name) {
-        OsString::from(format!("-{text}"))
-    } else {
-        arg
-    }
-}
-
-fn read_raw(args: impl Iterator<Item = OsString>) -> Result<RawArgs> {
-    use lexopt::Arg::{Long, Short, Value};
-    let mut parser = lexopt::Parser::from_args(args);
-    let mut raw = RawArgs::default();
-    let usage = |e: lexopt::Error| Error::Usage(e.to_string());
-    while let Some(arg) = parser.next().map_err(usage)? {
-        match arg {
-            Short('h') | Long("help") => raw.help = true,
-            Short('v') | Long("version") => raw.version = true,
-            Long(name) => {
-                let name = SWITCH_FLAGS
-                    .iter()
-                    .chain(VALUE_FLAGS)
-                    .find(|known| **known == name)
-                    .copied()
-                    .ok_or_else(|| {
-                        Error::Usage(format!("flag provided but not defined: --{name}"))
-                    })?;
-                raw.seen.push(name);
-                if VALUE_FLAGS.contains(&name) {
-                    let value = parser
-                        .value()
-                        .map_err(|_| Error::Usage(format!("flag needs an argument: --{name}")))?;
-                    let value = value
-                        .into_string()
-                        .map_err(|_| Error::Usage(format!("--{name}: value is not valid UTF-8")))?;
-                    store_value(&mut raw, name, value)?;
-                } else {
-                    store_switch(&mut raw, name);
-                }
-            }
-            Short(c) => return Err(Error::Usage(format!("flag provided but not defined: -{c}"))),
-            Value(value) => raw.positionals.push(
-                value
-                    .into_string()
-                    .map_err(|_| Error::Usage("argument is not valid UTF-8".to_string()))?,
-            ),
-        }
-    }
-    Ok(raw)
-}
-
-fn store_switch(raw: &mut RawArgs, name: &str) {
-    match name {
-        "debug" => raw.global.debug = true,
-        "insecure" => raw.global.insecure = true,
-        "plain-http" => raw.global.plain_http = true,
-        "password-stdin" => raw.global.password_stdin = true,
-        "raw" => raw.raw = true,
-        "expand-config" => raw.expand_config = true,
-        "ignore-missing" => raw.ignore_missing = true,
-        _ => raw.dry_run = true,
-    }
-}
-
-fn store_value(raw: &mut RawArgs, name: &str, value: String) -> Result<()> {
-    match name {
-        "username" => raw.global.username = Some(value),
-        "password" => raw.global.password = Some(Secret::new(value)),
-        "docker-cfg" => raw.global.docker_cfg = Some(PathBuf::from(value)),
-        "cacert" => raw.global.cacert = Some(PathBuf::from(value)),
-        "format" => raw.format = Some(value),
-        "type" => raw.list_type = Some(value),
-        "template" => raw.template = Some(value),
-        "target" => raw.target = Some(value),
-        // String-slice flags: comma-separated and repeatable, as in the Go tool.
-        "platforms" => raw.platforms.extend(split_list(&value)),
-        "tags" => raw.tags.extend(split_list(&value)),
-        _ => raw.annotations.extend(split_list(&value)),
-    }
-    Ok(())
-}
-
-fn split_list(value: &str) -> impl Iterator<Item = String> + '_ {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-/// Flags each command accepts beyond the global ones.
-const INSPECT_FLAGS: &[&str] = &["raw", "expand-config", "format"];
-const PUSH_FLAGS: &[&str] = &["type", "ignore-missing", "dry-run"];
-const FROM_ARGS_FLAGS: &[&str] = &["platforms", "template", "target", "tags", "annotations"];
-const GLOBAL_FLAGS: &[&str] = &[
-    "debug",
-    "insecure",
-    "plain-http",
-    "username",
-    "password",
-    "password-stdin",
-    "docker-cfg",
-    "cacert",
-    "help",
-    "version",
-];
 
 fn validate(raw: RawArgs) -> Result<Cli> {
     let words: Vec<&str> = raw.positionals.iter().map(String::as_str).collect();
     let command = match words.as_slice() {
         [] if raw.version => Command::Version,
-        [] => Command::Help(MAIN_HELP),
-        ["help"] => Command::Help(MAIN_HELP),
-        ["help", "inspect"] => Command::Help(INSPECT_HELP),
-        ["help", "push", ..] => Command::Help(PUSH_HELP),
-        ["inspect", ..] if raw.help => Command::Help(INSPECT_HELP),
-        ["push", "from-spec", ..] if raw.help => Command::Help(FROM_SPEC_HELP),
-        ["push", "from-args", ..] if raw.help => Command::Help(FROM_ARGS_HELP),
-        ["push", ..] if raw.help => Command::Help(PUSH_HELP),
-        _ if raw.help => Command::Help(MAIN_HELP),
+        [] => Command::Help(help::text(&help::MAIN)),
+        ["help"] => Command::Help(help::text(&help::MAIN)),
+        ["help", "inspect"] => Command::Help(help::text(&help::INSPECT)),
+        ["help", "push", ..] => Command::Help(help::text(&help::PUSH)),
+        ["inspect", ..] if raw.help => Command::Help(help::text(&help::INSPECT)),
+        ["push", "from-spec", ..] if raw.help => Command::Help(help::text(&help::FROM_SPEC)),
+        ["push", "from-args", ..] if raw.help => Command::Help(help::text(&help::FROM_ARGS)),
+        ["push", ..] if raw.help => Command::Help(help::text(&help::PUSH)),
+        _ if raw.help => Command::Help(help::text(&help::MAIN)),
         _ if raw.version => Command::Version,
         ["inspect", rest @ ..] => inspect_command(&raw, rest)?,
         ["push", "from-spec", rest @ ..] => {
-            check_flags(&raw, "push from-spec", &[PUSH_FLAGS])?;
+            check_flags(&raw, Subcommand::PushFromSpec)?;
             let [file] = rest else {
                 return Err(Error::Usage(
                     "push from-spec takes exactly one argument: the YAML spec file".to_string(),
@@ -265,7 +129,7 @@ fn validate(raw: RawArgs) -> Result<Cli> {
             }
         }
         ["push", "from-args", rest @ ..] => {
-            check_flags(&raw, "push from-args", &[PUSH_FLAGS, FROM_ARGS_FLAGS])?;
+            check_flags(&raw, Subcommand::PushFromArgs)?;
             if let Some(extra) = rest.first() {
                 return Err(Error::Usage(format!(
                     "push from-args takes no arguments, got {extra:?}"
@@ -318,7 +182,7 @@ fn validate(raw: RawArgs) -> Result<Cli> {
 }
 
 fn inspect_command(raw: &RawArgs, rest: &[&str]) -> Result<Command> {
-    check_flags(raw, "inspect", &[INSPECT_FLAGS])?;
+    check_flags(raw, Subcommand::Inspect)?;
     let reference = match rest {
         [reference] => reference.to_string(),
         [] => {
@@ -380,104 +244,16 @@ fn push_options(raw: &RawArgs) -> Result<PushOptions> {
 }
 
 /// Refuse a flag that does not belong to `command`.
-fn check_flags(raw: &RawArgs, command: &str, allowed: &[&[&str]]) -> Result<()> {
-    for flag in &raw.seen {
-        if !GLOBAL_FLAGS.contains(flag) && !allowed.iter().any(|set| set.contains(flag)) {
-            return Err(Error::Usage(format!(
-                "flag --{flag} is not valid for {command}"
-            )));
-        }
+fn check_flags(raw: &RawArgs, command: Subcommand) -> Result<()> {
+    match raw.seen.iter().find(|flag| !flag.scope.accepts(command)) {
+        Some(flag) => Err(Error::Usage(format!(
+            "flag --{} is not valid for {}",
+            flag.long,
+            command.words()
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
-
-/// `manifest-tool --help`.
-pub const MAIN_HELP: &str = "\
-manifest-tool: inspect and push manifest list (multi-platform) images in OCI / Docker v2 registries
-
-Usage:
-  manifest-tool [global flags] inspect [--raw [--expand-config] | --format FMT] IMAGE
-  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] FILE.yaml
-  manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
-                --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...] [--ignore-missing]
-  manifest-tool --version | --help | help [COMMAND]
-
-Global flags (before or after the command):
-  --username USER        registry username
-  --password PASS        registry password
-  --password-stdin       read the registry password from standard input
-  --docker-cfg PATH      docker config directory or file (default $DOCKER_CONFIG or ~/.docker)
-  --insecure             do not verify TLS certificates
-  --plain-http           use http instead of https
-  --cacert FILE          trust the CAs in this PEM file instead of the bundled roots
-  --debug                print each registry request on stderr (never credentials)
-  -h, --help             show help
-  -v, --version          print the version
-";
-
-/// `manifest-tool inspect --help`.
-pub const INSPECT_HELP: &str = "\
-manifest-tool inspect: show an image manifest or manifest list
-
-Usage:
-  manifest-tool [global flags] inspect [flags] IMAGE
-
-IMAGE must include a tag or a digest (manifest-tool does not default to 'latest').
-
-Flags:
-  --raw               the Go tool's raw JSON output (child manifests expanded)
-  --expand-config     with --raw: include the full image config of a single image
-  --format FMT        text (default), raw (= --raw), verbatim (the exact bytes the registry
-                      served), json (one document with digests, sizes, platforms and layers)
-";
-
-/// `manifest-tool push --help`.
-pub const PUSH_HELP: &str = "\
-manifest-tool push: create and push a manifest list or OCI index
-
-Usage:
-  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] FILE.yaml
-  manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
-                --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
-
-Flags:
-  --type docker|oci   Docker manifest list (default) or OCI image index
-  --ignore-missing    skip sources that cannot be found, with a warning
-  --dry-run           resolve everything, write nothing; print the list that would be pushed
-";
-
-/// `manifest-tool push from-spec --help`.
-pub const FROM_SPEC_HELP: &str = "\
-manifest-tool push from-spec: push a manifest list described by a YAML file
-
-Usage:
-  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] FILE.yaml
-
-The YAML file:
-  image: registry:5000/app:1.0          # the list to push
-  tags: ['1', 'latest']                 # optional extra tags
-  annotations: {key: value}             # optional, --type oci only
-  manifests:
-    - image: registry:5000/app:1.0-arm64
-      platform: {architecture: arm64, os: linux, variant: v8}   # optional: read from the image
-";
-
-/// `manifest-tool push from-args --help`.
-pub const FROM_ARGS_HELP: &str = "\
-manifest-tool push from-args: push a manifest list named by a template
-
-Usage:
-  manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
-                --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
-                [--ignore-missing] [--dry-run]
-
-Flags:
-  --platforms P,...   os/arch[/variant] of each source, e.g. linux/amd64,linux/arm/v7
-  --template T        source image name with the placeholders OS, ARCH and VARIANT
-  --target IMAGE      the list to push
-  --tags t1,t2        extra tags for the list
-  --annotations k=v   index annotations (--type oci only); repeatable or comma-separated
-";
 
 #[cfg(test)]
 mod tests {
@@ -598,22 +374,186 @@ mod tests {
 
     #[test]
     fn help_and_version() {
-        assert!(matches!(
-            parse_words(&[]).unwrap().command,
-            Command::Help(MAIN_HELP)
-        ));
+        let help_of = |words: &[&str]| match parse_words(words).unwrap().command {
+            Command::Help(text) => text,
+            other => panic!("{words:?}: {other:?}"),
+        };
+        assert_eq!(help_of(&[]), help::text(&help::MAIN));
         assert!(matches!(
             parse_words(&["-v"]).unwrap().command,
             Command::Version
         ));
-        assert!(matches!(
-            parse_words(&["inspect", "--help"]).unwrap().command,
-            Command::Help(INSPECT_HELP)
-        ));
-        assert!(matches!(
-            parse_words(&["help", "push"]).unwrap().command,
-            Command::Help(PUSH_HELP)
-        ));
+        assert_eq!(help_of(&["inspect", "--help"]), help::text(&help::INSPECT));
+        assert_eq!(help_of(&["help", "push"]), help::text(&help::PUSH));
+        assert_eq!(
+            help_of(&["push", "from-spec", "x.yaml", "-help"]),
+            help::text(&help::FROM_SPEC)
+        );
+        assert_eq!(
+            help_of(&["push", "from-args", "-h"]),
+            help::text(&help::FROM_ARGS)
+        );
+    }
+
+    #[test]
+    fn every_flag_has_help_and_names_of_its_own() {
+        let mut longs = std::collections::HashSet::new();
+        let mut shorts = std::collections::HashSet::new();
+        for flag in FLAGS {
+            assert!(!flag.help.trim().is_empty(), "--{} has no help", flag.long);
+            assert!(
+                flag.long.len() > 1 && !flag.long.starts_with('-'),
+                "{:?} is not a long name",
+                flag.long
+            );
+            assert!(
+                longs.insert(flag.long),
+                "two flags are named --{}",
+                flag.long
+            );
+            if let Some(short) = flag.short {
+                assert!(shorts.insert(short), "two flags are named -{short}");
+            }
+            assert_ne!(flag.value_name(), Some(""), "--{}", flag.long);
+        }
+    }
+
+    #[test]
+    fn every_flag_is_in_the_help_of_each_command_that_accepts_it() {
+        let lists = |page: &help::Page, flag: &Flag| {
+            let first = flag.help.lines().next().unwrap_or_default();
+            help::text(page).lines().any(|line| {
+                line.strip_prefix("  ")
+                    .and_then(|rest| rest.strip_prefix(&flag.usage()))
+                    .is_some_and(|rest| rest.starts_with("  ") && rest.trim_start() == first)
+            })
+        };
+        let pages = [
+            (Subcommand::Inspect, &help::INSPECT),
+            (Subcommand::PushFromSpec, &help::FROM_SPEC),
+            (Subcommand::PushFromArgs, &help::FROM_ARGS),
+        ];
+        for flag in FLAGS {
+            let usage = flag.usage();
+            match flag.scope {
+                Scope::Global => assert!(lists(&help::MAIN, flag), "{usage} not in --help"),
+                Scope::Push => assert!(lists(&help::PUSH, flag), "{usage} not in push --help"),
+                Scope::Inspect | Scope::PushFromArgs => {}
+            }
+            for (command, page) in pages {
+                if flag.scope != Scope::Global && flag.scope.accepts(command) {
+                    assert!(
+                        lists(page, flag),
+                        "{usage} not in {} --help",
+                        command.words()
+                    );
+                }
+            }
+        }
+        for (command, page) in pages {
+            assert!(page.scopes.iter().all(|scope| scope.accepts(command)));
+        }
+    }
+
+    #[test]
+    fn help_text_starts_two_spaces_after_the_longest_flag() {
+        for flag in FLAGS {
+            assert!(
+                2 + flag.usage().len() + 2 <= help::HELP_COLUMN,
+                "{}",
+                flag.usage()
+            );
+        }
+    }
+
+    #[test]
+    fn inspect_help_is_its_intro_then_its_flags() {
+        let expected = "\
+manifest-tool inspect: show an image manifest or manifest list
+
+Usage:
+  manifest-tool [global flags] inspect [flags] IMAGE
+
+IMAGE must include a tag or a digest (manifest-tool does not default to 'latest').
+
+Flags:
+  --raw               the Go tool's raw JSON output (child manifests expanded)
+  --expand-config     with --raw: include the full image config of a single image
+  --format FMT        text (default), raw (= --raw), verbatim (the exact bytes the registry
+                      served), json (one document with digests, sizes, platforms and layers)
+";
+        assert_eq!(help::text(&help::INSPECT), expected);
+    }
+
+    /// The raw args after reading `words`, one field a line, without the list of flags seen.
+    fn raw_fields(words: &[&str]) -> Vec<String> {
+        let mut raw = flags::read_raw(words.iter().map(OsString::from)).unwrap();
+        raw.seen.clear();
+        format!("{raw:#?}")
+            .lines()
+            .map(|line| line.trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_switch_sets_its_own_field_and_nothing_else() {
+        let untouched = raw_fields(&[]);
+        for flag in FLAGS.iter().filter(|flag| flag.value_name().is_none()) {
+            let set = raw_fields(&[&format!("--{}", flag.long)]);
+            let changed: Vec<&String> = set
+                .iter()
+                .zip(&untouched)
+                .filter(|(now, before)| now != before)
+                .map(|(now, _)| now)
+                .collect();
+            let own = format!("{}: true,", flag.long.replace('-', "_"));
+            assert_eq!(changed, [&own.as_str()], "--{}", flag.long);
+        }
+    }
+
+    #[test]
+    fn each_value_flag_stores_somewhere_of_its_own() {
+        let mut stored = vec![raw_fields(&[])];
+        for flag in FLAGS.iter().filter(|flag| flag.value_name().is_some()) {
+            let fields = raw_fields(&[&format!("--{}", flag.long), "v"]);
+            assert!(
+                !stored.contains(&fields),
+                "--{} stored v where another flag does",
+                flag.long
+            );
+            stored.push(fields);
+        }
+    }
+
+    #[test]
+    fn dry_run_and_ignore_missing_each_set_only_their_option() {
+        let options = |flag: &str| match parse_words(&["push", "from-spec", flag, "f.yaml"])
+            .unwrap()
+            .command
+        {
+            Command::PushFromSpec { options, .. } => (options.dry_run, options.ignore_missing),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(options("--dry-run"), (true, false));
+        assert_eq!(options("--ignore-missing"), (false, true));
+    }
+
+    #[test]
+    fn every_flag_also_works_with_one_dash_as_in_go() {
+        for flag in FLAGS {
+            let go = go_style(&format!("-{}", flag.long));
+            assert_eq!(go, format!("--{}", flag.long));
+            let go = go_style(&format!("-{}=x", flag.long));
+            assert_eq!(go, format!("--{}=x", flag.long));
+        }
+        assert_eq!(go_style("-bogus"), "-bogus");
+        assert_eq!(go_style("-h"), "-h");
+    }
+
+    fn go_style(arg: &str) -> String {
+        flags::go_style_long_flag(OsString::from(arg))
+            .into_string()
+            .unwrap()
     }
 
     #[test]

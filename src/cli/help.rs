@@ -1,0 +1,118 @@
+//! The `--help` pages: hand-written usage and prose, then the flags each command accepts,
+//! generated from [`FLAGS`] so that a flag's help is written once.
+
+use super::flags::{FLAGS, Scope};
+
+/// One page of help.
+#[derive(Debug)]
+pub(super) struct Page {
+    /// The title, usage lines and any prose, ending with a blank line.
+    intro: &'static str,
+    /// The heading of the flag list.
+    heading: &'static str,
+    /// Whose flags the page lists, in this order.
+    pub(super) scopes: &'static [Scope],
+}
+
+/// Where a flag's help starts: three columns past the longest flag, `--docker-cfg PATH`.
+pub(super) const HELP_COLUMN: usize = 22;
+
+/// The text of `page`.
+pub(super) fn text(page: &Page) -> String {
+    let mut text = format!("{}{}\n", page.intro, page.heading);
+    for scope in page.scopes {
+        for flag in FLAGS.iter().filter(|flag| flag.scope == *scope) {
+            let mut lines = flag.help.lines();
+            let first = lines.next().unwrap_or_default();
+            let usage = format!("  {}", flag.usage());
+            text.push_str(&format!("{usage:<HELP_COLUMN$}{first}\n"));
+            for line in lines {
+                text.push_str(&format!("{:HELP_COLUMN$}{line}\n", ""));
+            }
+        }
+    }
+    text
+}
+
+/// `manifest-tool --help`.
+pub(super) const MAIN: Page = Page {
+    intro: "\
+manifest-tool: inspect and push manifest list (multi-platform) images in OCI / Docker v2 registries
+
+Usage:
+  manifest-tool [global flags] inspect [--raw [--expand-config] | --format FMT] IMAGE
+  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] FILE.yaml
+  manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
+                --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...] [--ignore-missing]
+  manifest-tool --version | --help | help [COMMAND]
+
+",
+    heading: "Global flags (before or after the command):",
+    scopes: &[Scope::Global],
+};
+
+/// `manifest-tool inspect --help`.
+pub(super) const INSPECT: Page = Page {
+    intro: "\
+manifest-tool inspect: show an image manifest or manifest list
+
+Usage:
+  manifest-tool [global flags] inspect [flags] IMAGE
+
+IMAGE must include a tag or a digest (manifest-tool does not default to 'latest').
+
+",
+    heading: "Flags:",
+    scopes: &[Scope::Inspect],
+};
+
+/// `manifest-tool push --help`.
+pub(super) const PUSH: Page = Page {
+    intro: "\
+manifest-tool push: create and push a manifest list or OCI index
+
+Usage:
+  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] FILE.yaml
+  manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
+                --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
+
+",
+    heading: "Flags:",
+    scopes: &[Scope::Push],
+};
+
+/// `manifest-tool push from-spec --help`.
+pub(super) const FROM_SPEC: Page = Page {
+    intro: "\
+manifest-tool push from-spec: push a manifest list described by a YAML file
+
+Usage:
+  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] FILE.yaml
+
+The YAML file:
+  image: registry:5000/app:1.0          # the list to push
+  tags: ['1', 'latest']                 # optional extra tags
+  annotations: {key: value}             # optional, --type oci only
+  manifests:
+    - image: registry:5000/app:1.0-arm64
+      platform: {architecture: arm64, os: linux, variant: v8}   # optional: read from the image
+
+",
+    heading: "Flags:",
+    scopes: &[Scope::Push],
+};
+
+/// `manifest-tool push from-args --help`.
+pub(super) const FROM_ARGS: Page = Page {
+    intro: "\
+manifest-tool push from-args: push a manifest list named by a template
+
+Usage:
+  manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
+                --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
+                [--ignore-missing] [--dry-run]
+
+",
+    heading: "Flags:",
+    scopes: &[Scope::PushFromArgs, Scope::Push],
+};

@@ -1,0 +1,85 @@
+//! Fetch what a format needs to show a reference. At most three round trips deep after
+//! authentication: the manifest, then all child manifests of a list at once (or the config of a
+//! single image).
+
+use super::{Content, Format, Inspected};
+use crate::error::{Error, Result};
+use crate::manifest::{self, ImageManifest, Index, MAX_CONFIG_BYTES, Manifest};
+use crate::parallel;
+use crate::reference::ImageRef;
+use crate::store::Store;
+
+/// Connections opened ahead of an inspect, before it is known whether the reference is a
+/// list: six, as many as browsers open to one host, which covers a list of six images on the
+/// first round trip after the list's own. An unused one costs the registry an idle connection
+/// until we exit; a longer list opens the rest when its children are fetched.
+const LIKELY_CHILDREN: usize = 6;
+
+/// Fetch what `format` needs to show `reference` (typed as `name`).
+pub fn fetch(store: &Store, reference: &ImageRef, name: &str, format: Format) -> Result<Inspected> {
+    let Some(wanted) = reference.manifest_ref() else {
+        return Err(Error::Input(
+            "image reference must include a tag or a digest; manifest-tool does not default to 'latest'"
+                .to_string(),
+        ));
+    };
+    store.want(&["pull"]);
+    if format != Format::Verbatim
+        && let Some(client) = store.registry_client()
+    {
+        // A list's children are fetched all at once: open their connections while the list
+        // itself is on its way.
+        client.preconnect(LIKELY_CHILDREN);
+    }
+    let top = store
+        .get_manifest(wanted)
+        .map_err(|e| e.context(format!("fetching {name}")))?;
+    let parsed = manifest::parse_manifest(&top.media_type, &top.bytes)?;
+    let content = match parsed {
+        Manifest::Index(index) => {
+            let children = if format == Format::Verbatim {
+                Vec::new()
+            } else {
+                fetch_children(store, &index)?
+            };
+            Content::List { index, children }
+        }
+        Manifest::Image(image) => {
+            let config = if format == Format::Verbatim {
+                None
+            } else {
+                let bytes = store
+                    .get_blob(&image.config.digest, MAX_CONFIG_BYTES)
+                    .map_err(|e| e.context(format!("fetching the config of {name}")))?;
+                Some(bytes)
+            };
+            Content::Image {
+                manifest: image,
+                config,
+            }
+        }
+    };
+    Ok(Inspected {
+        name: name.to_string(),
+        top,
+        content,
+    })
+}
+
+/// Fetch every image manifest a list points to, all at once, keeping the list's order.
+fn fetch_children(store: &Store, index: &Index) -> Result<Vec<Option<ImageManifest>>> {
+    parallel::map(&index.manifests, parallel::MAX_IN_FLIGHT, |entry| {
+        if !manifest::is_image(&entry.media_type) {
+            return Ok(None);
+        }
+        let child = store
+            .get_manifest(&entry.digest)
+            .map_err(|e| e.context(format!("fetching list entry {}", entry.digest)))?;
+        match manifest::parse_manifest(&child.media_type, &child.bytes)? {
+            Manifest::Image(image) => Ok(Some(*image)),
+            Manifest::Index(_) => Ok(None),
+        }
+    })
+    .into_iter()
+    .collect()
+}

@@ -82,16 +82,15 @@ impl Error {
     }
 
     /// True when trying again may work: the registry could not be reached or the connection
-    /// failed (`Network`), or it answered a status worth retrying (408, 429, 500, 502, 503,
-    /// 504, as the transport retries), below any context. For a caller that redoes a whole step the transport cannot
-    /// replay, such as streaming a blob into a new upload.
+    /// failed (`Network`), or it answered a status the retry policy retries
+    /// ([`crate::registry::retry::is_retryable_status`]), below any context. For a caller that
+    /// redoes a whole step the transport cannot replay, such as streaming a blob into a new
+    /// upload.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Context { source, .. } => source.is_transient(),
             Error::Network { .. } => true,
-            Error::Status { status, .. } => {
-                matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
-            }
+            Error::Status { status, .. } => crate::registry::retry::is_retryable_status(*status),
             _ => false,
         }
     }

@@ -8,10 +8,9 @@ use crate::reference::ImageRef;
 use crate::registry::{Connector, Fetched, Mount, Registry};
 use std::io::Read;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// How often a streamed blob upload is started, at most (as often as a request is sent).
-const STREAM_ATTEMPTS: u32 = 4;
+const STREAM_ATTEMPTS: u32 = crate::registry::retry::MAX_ATTEMPTS;
 
 /// What a store is opened for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,7 +245,7 @@ impl Store {
                     if attempt >= STREAM_ATTEMPTS || !e.is_transient() {
                         return Err(e);
                     }
-                    std::thread::sleep(Duration::from_millis(250 << (attempt - 1)));
+                    std::thread::sleep(crate::registry::retry::backoff(attempt));
                     attempt += 1;
                 }
             }

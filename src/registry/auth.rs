@@ -7,6 +7,7 @@
 
 use super::challenge::{Challenge, parse_challenges};
 use super::credentials::{Credential, DockerConfig, Found, Secret};
+use super::location;
 use super::scheme_cache::{self, Known};
 use super::transport::{self, Request, Transport};
 use crate::error::{Error, Result};
@@ -396,14 +397,14 @@ impl Auth {
                 transport,
                 &format!(
                     "token server {} answered {status}",
-                    transport::host_of_url(realm)
+                    location::host_of_url(realm)
                 ),
             ));
         }
         if status != 200 {
             return Err(transport::status_error(response).context(format!(
                 "getting a token from {}",
-                transport::host_of_url(realm)
+                location::host_of_url(realm)
             )));
         }
         let body = transport::read_limited(response, MAX_TOKEN_BODY)

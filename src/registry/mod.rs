@@ -1,14 +1,18 @@
 //! One registry, spoken to over the distribution API: fetch manifests and blobs.
 //!
-//! [`Registry`] puts the pieces together: [`transport`] sends requests (TLS, retries), [`auth`]
-//! answers challenges, [`credentials`] finds what to answer with. Each operation is one request
+//! [`Registry`] puts the pieces together: [`transport`] sends requests, with [`tls`] settings,
+//! the [`retry`] policy and [`location`] arithmetic; [`auth`] answers challenges, [`credentials`]
+//! finds what to answer with. Each operation is one request
 //! when the registry lets it be (no `/v2/` ping, no HEAD before a GET).
 
 pub mod auth;
 pub mod challenge;
 pub mod credentials;
+pub mod location;
 pub mod preconnect;
+pub mod retry;
 pub mod scheme_cache;
+pub mod tls;
 pub mod transport;
 
 use crate::error::{Error, Result};
@@ -371,7 +375,7 @@ impl Registry {
     /// registry behind a TLS-terminating proxy may hand out), which would put the credentials
     /// on the wire in the clear.
     fn authorization_for(&self, url: &str) -> Result<Option<String>> {
-        if transport::same_origin(url, &self.transport.url("/")) {
+        if location::same_origin(url, &self.transport.url("/")) {
             self.auth.authorization(&self.transport)
         } else {
             Ok(None)

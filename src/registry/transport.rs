@@ -1,15 +1,18 @@
-//! The HTTP side of one registry: the ureq agent (TLS, proxy, timeouts), sending a request with
-//! retries, and turning error answers into [`Error`]s.
+//! The HTTP side of one registry: the ureq agent (TLS, proxy, timeouts), sending a request
+//! with retries and redirects, reading bodies with a size limit, and turning error answers into
+//! [`Error`]s.
 //!
+//! Each concern the sending leans on has its own module: [`super::tls`] for certificates,
+//! [`super::retry`] for when to try again, [`super::location`] for URLs, `Location`s and origins.
 //! Authentication is not here: [`super::Registry`] asks [`super::auth::Auth`] for the
 //! `Authorization` value and passes it in.
 
 use super::preconnect::Preconnector;
+use super::{location, retry, tls};
 use crate::error::{Error, Result};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::path::PathBuf;
+use std::time::Duration;
 use ureq::http::{self, HeaderMap, Response};
-use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::{Agent, Body};
 
@@ -32,13 +35,6 @@ pub struct TransportOptions {
 /// Default root of docker's per-registry certificate directories.
 pub const DEFAULT_CERTS_D: &str = "/etc/docker/certs.d";
 
-/// Requests that fail with a connection error or a retryable status are tried this many times.
-const MAX_ATTEMPTS: u32 = 4;
-/// First pause between attempts; doubled each time up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(4);
-/// A `Retry-After` longer than this is not waited for: we fail and say when to try again.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Redirects followed for one request (GET and HEAD only).
 const MAX_REDIRECTS: usize = 10;
 /// Limit for error bodies we read to show the registry's message.
@@ -66,10 +62,15 @@ fn io_timeout() -> Duration {
 
 /// One request to send: everything but authentication.
 pub struct Request<'a> {
+    /// `GET`, `HEAD`, `PUT`, `POST` or `DELETE`.
     pub method: &'static str,
+    /// The absolute URL.
     pub url: String,
+    /// The `Accept` header, if any.
     pub accept: Option<&'a str>,
+    /// The `Content-Type` header, if any.
     pub content_type: Option<&'a str>,
+    /// The body, if any (a POST without one still says `Content-Length: 0`).
     pub body: Option<&'a [u8]>,
 }
 
@@ -101,15 +102,6 @@ pub struct Transport {
 impl Transport {
     /// Build the client for `host` (as in a URL: `name[:port]` or `[v6]:port`).
     pub fn new(host: &str, options: &TransportOptions) -> Result<Transport> {
-        // Plain http needs no CA files read (a token realm or redirect on https still gets
-        // the bundled roots, and --insecure).
-        let tls = if options.plain_http {
-            TlsConfig::builder()
-                .disable_verification(options.insecure)
-                .build()
-        } else {
-            tls_config(host, options)?
-        };
         let config = Agent::config_builder()
             .http_status_as_error(false)
             // Redirects are followed by `send_once`, which keeps `Authorization` only within one
@@ -118,7 +110,7 @@ impl Transport {
             .max_redirects(0)
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
             .user_agent(concat!("manifest-tool-rs/", env!("CARGO_PKG_VERSION")))
-            .tls_config(tls)
+            .tls_config(tls::config(host, options)?)
             .timeout_connect(Some(CONNECT_TIMEOUT.min(io_timeout())))
             .timeout_per_read(Some(io_timeout()))
             .timeout_per_write(Some(io_timeout()))
@@ -159,9 +151,9 @@ impl Transport {
         format!("{}://{}{}", self.scheme, self.host, path)
     }
 
-    /// Send, retrying 408/429/5xx and connection errors with capped exponential backoff (a
-    /// blob mount POST is not resent after a connection error: it may have taken effect, and
-    /// the caller checks the blob instead). Returns the final response, whatever its status.
+    /// Send, retrying as [`retry`] says: a retryable status always, a connection error unless
+    /// the request is a blob mount POST (it may have taken effect, and the caller checks the
+    /// blob instead). Returns the final response, whatever its status.
     pub fn send(&self, request: &Request, authorization: Option<&str>) -> Result<Response<Body>> {
         self.send_retrying(request, authorization, &self.host)
     }
@@ -177,30 +169,14 @@ impl Transport {
         loop {
             let outcome = self.send_once(request, authorization);
             let wait = match &outcome {
-                Ok(response) if is_retryable_status(response.status().as_u16()) => {
-                    let after = retry_after(response.headers());
-                    if let Some(after) = after
-                        && after > MAX_RETRY_AFTER
-                    {
-                        return Err(Error::Status {
-                            status: response.status().as_u16(),
-                            code: None,
-                            message: format!(
-                                "the registry asks to retry after {} s; not waiting that long{}",
-                                after.as_secs(),
-                                rate_limit_note(response.headers())
-                            ),
-                        });
-                    }
-                    Some(after.unwrap_or_else(|| backoff(attempt)))
+                Ok(response) => retry::wait_after(response, attempt)?,
+                Err(e) if may_resend(request) && retry::is_retryable_error(e) => {
+                    Some(retry::backoff(attempt))
                 }
-                Err(e) if may_resend(request) && is_retryable_transport(e) => {
-                    Some(backoff(attempt))
-                }
-                _ => None,
+                Err(_) => None,
             };
             match wait {
-                Some(wait) if attempt < MAX_ATTEMPTS => {
+                Some(wait) if attempt < retry::MAX_ATTEMPTS => {
                     if self.debug {
                         crate::debug_line!("retrying in {} ms", wait.as_millis());
                     }
@@ -226,8 +202,8 @@ impl Transport {
             let headers = response.headers().clone();
             match read_body(response, limit) {
                 Ok(bytes) => return Ok((headers, bytes)),
-                Err(BodyError::Cut(e)) if attempt < MAX_ATTEMPTS => {
-                    let wait = backoff(attempt);
+                Err(BodyError::Cut(e)) if attempt < retry::MAX_ATTEMPTS => {
+                    let wait = retry::backoff(attempt);
                     if self.debug {
                         crate::debug_line!(
                             "the answer was cut off ({e}); retrying in {} ms",
@@ -264,12 +240,15 @@ impl Transport {
             let Some(location) = location else {
                 return Ok(response);
             };
-            let next = resolve_url(&url, location);
-            if !same_origin(&next, &url) {
+            let next = location::resolve(&url, location);
+            if !location::same_origin(&next, &url) {
                 authorization = None;
             }
             if self.debug {
-                crate::debug_line!("following the redirect to {}", without_query(&next));
+                crate::debug_line!(
+                    "following the redirect to {}",
+                    location::without_query(&next)
+                );
             }
             url = next;
         }
@@ -310,7 +289,7 @@ impl Transport {
                 .and_then(|r| self.agent.run(r)),
         };
         if self.debug {
-            let url = without_query(url);
+            let url = location::without_query(url);
             match &result {
                 Ok(response) => {
                     crate::debug_line!("{} {url} -> {}", request.method, response.status().as_u16())
@@ -343,7 +322,7 @@ impl Transport {
             .map_err(ureq::Error::from)
             .and_then(|r| self.agent.run(r));
         if self.debug {
-            let url = without_query(url);
+            let url = location::without_query(url);
             match &result {
                 Ok(response) => crate::debug_line!("PUT {url} -> {}", response.status().as_u16()),
                 Err(e) => crate::debug_line!("PUT {url} -> {e}"),
@@ -359,7 +338,7 @@ impl Transport {
         request: &Request,
         authorization: Option<&str>,
     ) -> Result<Response<Body>> {
-        self.send_retrying(request, authorization, &host_of_url(&request.url))
+        self.send_retrying(request, authorization, &location::host_of_url(&request.url))
     }
 
     fn network_error(&self, error: ureq::Error) -> Error {
@@ -375,50 +354,7 @@ fn may_resend(request: &Request) -> bool {
     request.method != "POST" || !request.url.contains("mount=")
 }
 
-/// `location` (absolute, scheme-relative, absolute-path or relative) resolved against `base`.
-fn resolve_url(base: &str, location: &str) -> String {
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return location.to_string();
-    }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
-    if let Some(authority_and_path) = location.strip_prefix("//") {
-        return format!("{scheme}://{authority_and_path}");
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    if location.starts_with('/') {
-        return format!("{scheme}://{authority}{location}");
-    }
-    let path = without_query(&rest[authority.len()..]);
-    let directory = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-    format!("{scheme}://{authority}{directory}/{location}")
-}
-
-/// Whether two URLs have the same origin (scheme, host and port): where credentials meant for
-/// one may go.
-pub fn same_origin(a: &str, b: &str) -> bool {
-    origin(a) == origin(b)
-}
-
-/// The origin of a URL: scheme, lowercased host and port (the scheme's default when absent).
-fn origin(url: &str) -> (String, String, u16) {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let scheme = scheme.to_ascii_lowercase();
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    let default_port = if scheme == "http" { 80 } else { 443 };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.contains(']') => (host, port.parse().unwrap_or(default_port)),
-        _ => (authority, default_port),
-    };
-    (scheme, host.to_ascii_lowercase(), port)
-}
-
-/// A URL without its query and fragment: what `--debug` prints of it (a redirect to a CDN
-/// often carries a signature in its query).
-fn without_query(url: &str) -> &str {
-    url.split(['?', '#']).next().unwrap_or(url)
-}
-
+/// A failure to get an answer, as the user should read it.
 fn network_error(host: &str, error: ureq::Error) -> Error {
     let detail = match &error {
         ureq::Error::HostNotFound => "host not found".to_string(),
@@ -446,102 +382,6 @@ fn network_error(host: &str, error: ureq::Error) -> Error {
         host: host.to_string(),
         detail,
     }
-}
-
-/// The `host[:port]` of a URL, for messages.
-pub fn host_of_url(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
-}
-
-fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
-}
-
-fn is_retryable_transport(error: &ureq::Error) -> bool {
-    matches!(
-        error,
-        ureq::Error::Io(_)
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::Timeout(_)
-            | ureq::Error::Protocol(_)
-    )
-}
-
-fn backoff(attempt: u32) -> Duration {
-    let factor = 1u32 << attempt.saturating_sub(1).min(8);
-    (FIRST_BACKOFF * factor).min(MAX_BACKOFF)
-}
-
-/// Docker Hub's pull-limit headers, to explain a long `Retry-After`.
-fn rate_limit_note(headers: &HeaderMap) -> String {
-    let mut parts = Vec::new();
-    for name in ["ratelimit-limit", "ratelimit-remaining"] {
-        if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
-            parts.push(format!("{name}: {value}"));
-        }
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", parts.join(", "))
-    }
-}
-
-/// `Retry-After` as a duration: delay-seconds or an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("retry-after")?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = parse_http_date(value)?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
-/// Parse an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP dates take today.
-/// Fields out of range (a day of 32, an hour of 24, a year before 1970 or after 9999) make it
-/// no date: a server's header must never make the arithmetic overflow.
-pub fn parse_http_date(value: &str) -> Option<SystemTime> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    if parts.len() != 6 || parts[5] != "GMT" {
-        return None;
-    }
-    let in_range = |text: &str, range: std::ops::RangeInclusive<i64>| {
-        text.parse::<i64>().ok().filter(|n| range.contains(n))
-    };
-    let day = in_range(parts[1], 1..=31)?;
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| *m == parts[2])? as i64
-        + 1;
-    let year = in_range(parts[3], 1970..=9999)?;
-    let mut hms = parts[4].split(':');
-    let h = in_range(hms.next()?, 0..=23)?;
-    let m = in_range(hms.next()?, 0..=59)?;
-    let s = in_range(hms.next()?, 0..=60)?;
-    if hms.next().is_some() {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + h * 3600 + m * 60 + s;
-    let seconds = u64::try_from(seconds).ok()?;
-    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Read an error answer and turn it into [`Error::Status`] with the registry's own words.
@@ -620,7 +460,7 @@ fn read_body(response: Response<Body>, limit: u64) -> Result<Vec<u8>, BodyError>
         .read_to_vec()
         .map_err(|e| match e {
             ureq::Error::BodyExceedsLimit(_) => BodyError::TooLarge(limit),
-            e if is_retryable_transport(&e) => BodyError::Cut(e),
+            e if retry::is_retryable_error(&e) => BodyError::Cut(e),
             e => BodyError::Other(e),
         })
 }
@@ -638,137 +478,9 @@ pub fn read_limited(response: Response<Body>, limit: u64) -> Result<Vec<u8>> {
     })
 }
 
-/// TLS settings for one registry: verification, extra CAs and a client certificate.
-///
-/// Trust, in order: `--cacert`, else `$SSL_CERT_FILE`, else docker's `certs.d/<host>/*.crt`,
-/// else the bundled Mozilla roots. Like curl's `--cacert` and Go's `SSL_CERT_FILE`, a CA file
-/// replaces the roots rather than adding to them. `certs.d/<host>/client.cert` + `client.key`
-/// give a client certificate.
-fn tls_config(host: &str, options: &TransportOptions) -> Result<TlsConfig> {
-    let mut builder = TlsConfig::builder().disable_verification(options.insecure);
-    let host_dir = options.certs_d.join(host.replace(['[', ']'], ""));
-    let host_dir = if host_dir.is_dir() {
-        Some(host_dir)
-    } else {
-        let raw = options.certs_d.join(host);
-        raw.is_dir().then_some(raw)
-    };
-    let mut roots = Vec::new();
-    if let Some(file) = &options.cacert {
-        roots.extend(read_certificates(file)?);
-    } else if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
-        roots.extend(read_certificates(Path::new(&file))?);
-    } else if let Some(dir) = &host_dir {
-        for file in files_with_extension(dir, "crt")? {
-            roots.extend(read_certificates(&file)?);
-        }
-    }
-    if !roots.is_empty() {
-        builder = builder.root_certs(RootCerts::new_with_certs(&roots));
-    }
-    if let Some(dir) = &host_dir {
-        let cert = dir.join("client.cert");
-        let key = dir.join("client.key");
-        if cert.is_file() && key.is_file() {
-            let chain = read_certificates(&cert)?;
-            let key = read_private_key(&key)?;
-            builder = builder.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
-        }
-    }
-    Ok(builder.build())
-}
-
-fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == extension))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-fn read_certificates(path: &Path) -> Result<Vec<Certificate<'static>>> {
-    let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let mut certificates = Vec::new();
-    for item in ureq::tls::parse_pem(&pem) {
-        match item {
-            Ok(PemItem::Certificate(c)) => certificates.push(c),
-            Ok(_) => {}
-            Err(e) => {
-                return Err(Error::Input(format!(
-                    "{}: not a valid PEM certificate file: {e}",
-                    path.display()
-                )));
-            }
-        }
-    }
-    if certificates.is_empty() {
-        return Err(Error::Input(format!(
-            "{}: contains no PEM certificate",
-            path.display()
-        )));
-    }
-    Ok(certificates)
-}
-
-fn read_private_key(path: &Path) -> Result<PrivateKey<'static>> {
-    let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    PrivateKey::from_pem(&pem).map_err(|_| {
-        Error::Input(format!(
-            "{}: contains no usable PEM private key",
-            path.display()
-        ))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn http_dates_parse_to_the_right_instant() {
-        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
-        assert_eq!(secs, 784_111_777);
-        assert!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT").is_none());
-        assert!(parse_http_date("garbage").is_none());
-    }
-
-    #[test]
-    fn absurd_http_dates_are_refused_without_overflowing() {
-        for value in [
-            "Sun, 06 Nov 9223372036854775807 08:49:37 GMT",
-            "Sun, 06 Nov -9223372036854775808 08:49:37 GMT",
-            "Sun, 06 Nov 1994 9223372036854775807:00:00 GMT",
-            "Sun, 06 Nov 1994 08:-9223372036854775808:37 GMT",
-            "Sun, 9223372036854775807 Nov 1994 08:49:37 GMT",
-            "Sun, 32 Nov 1994 08:49:37 GMT",
-            "Sun, 06 Nov 1994 24:00:00 GMT",
-            "Sun, 06 Nov 1969 08:49:37 GMT",
-        ] {
-            assert_eq!(parse_http_date(value), None, "{value}");
-        }
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_or_a_date() {
-        let mut headers = HeaderMap::new();
-        headers.insert("retry-after", "3".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
-        headers.insert(
-            "retry-after",
-            "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
-        );
-        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
-    }
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        assert_eq!(backoff(1), Duration::from_millis(250));
-        assert_eq!(backoff(2), Duration::from_millis(500));
-        assert_eq!(backoff(10), MAX_BACKOFF);
-    }
 
     #[test]
     fn registry_error_bodies_give_code_and_message() {
@@ -779,38 +491,6 @@ mod tests {
             Some((Some("MANIFEST_UNKNOWN".into()), "manifest unknown".into()))
         );
         assert_eq!(registry_error_message(b"<html>"), None);
-    }
-
-    #[test]
-    fn redirect_locations_resolve_against_the_request_url() {
-        let base = "https://reg:5000/v2/a/blobs/sha256:1?x=1";
-        assert_eq!(
-            resolve_url(base, "https://cdn/b?sig=2"),
-            "https://cdn/b?sig=2"
-        );
-        assert_eq!(resolve_url(base, "//cdn:8443/b"), "https://cdn:8443/b");
-        assert_eq!(resolve_url(base, "/v2/other"), "https://reg:5000/v2/other");
-        assert_eq!(resolve_url(base, "x?y"), "https://reg:5000/v2/a/blobs/x?y");
-    }
-
-    #[test]
-    fn an_origin_is_scheme_host_and_port() {
-        assert_eq!(
-            origin("https://Reg.Example/v2/"),
-            origin("https://reg.example:443/x")
-        );
-        assert_ne!(
-            origin("http://127.0.0.1:5000/"),
-            origin("http://127.0.0.1:5001/")
-        );
-        assert_ne!(origin("http://reg/"), origin("https://reg/"));
-        assert!(!same_origin("https://reg:5000/v2/", "http://reg:5000/v2/a"));
-        assert!(same_origin(
-            "https://reg:5000/v2/",
-            "https://REG:5000/v2/a?b"
-        ));
-        assert_eq!(origin("http://[::1]:80/a").1, "[::1]");
-        assert_eq!(origin("http://[::1]/a").2, 80);
     }
 
     #[test]
@@ -832,11 +512,5 @@ mod tests {
             "POST",
             "https://r/v2/a/blobs/uploads/?mount=sha256:1&from=b"
         )));
-    }
-
-    #[test]
-    fn host_of_url_strips_scheme_and_path() {
-        assert_eq!(host_of_url("https://a:5000/v2/x?y"), "a:5000");
-        assert_eq!(host_of_url("http://[::1]:80/token"), "[::1]:80");
     }
 }

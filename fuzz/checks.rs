@@ -12,7 +12,7 @@ use manifest_tool::reference::{ImageRef, Reference};
 use manifest_tool::registry::Fetched;
 use manifest_tool::registry::challenge::{Challenge, parse_challenges};
 use manifest_tool::registry::credentials::{Credential, CredentialError, DockerConfig};
-use manifest_tool::registry::transport::parse_http_date;
+use manifest_tool::registry::retry::parse_http_date;
 use manifest_tool::spec;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};

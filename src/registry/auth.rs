@@ -352,11 +352,10 @@ impl Auth {
                 }
                 let body = form_encode(&form);
                 let request = Request {
-                    method: "POST",
-                    url: realm.to_string(),
                     accept: Some("application/json"),
                     content_type: Some("application/x-www-form-urlencoded"),
                     body: Some(body.as_bytes()),
+                    ..Request::new("POST", realm.to_string())
                 };
                 transport.send_elsewhere(&request, None)?
             }
@@ -382,11 +381,8 @@ impl Auth {
                     _ => None,
                 };
                 let request = Request {
-                    method: "GET",
-                    url,
                     accept: Some("application/json"),
-                    content_type: None,
-                    body: None,
+                    ..Request::new("GET", url)
                 };
                 transport.send_elsewhere(&request, authorization.as_deref())?
             }

@@ -268,12 +268,17 @@ impl Registry {
     pub fn mount_blob(&self, repository: &str, digest: &str, from: &str) -> Result<Mount> {
         self.want(repository, &["pull", "push"]);
         self.want(from, &["pull"]);
-        let request = Request::new(
-            "POST",
-            self.transport.url(&format!(
-                "/v2/{repository}/blobs/uploads/?mount={digest}&from={from}"
-            )),
-        );
+        let request = Request {
+            // A mount that took effect is found by the caller's HEAD of the blob, not by
+            // mounting again.
+            idempotent: false,
+            ..Request::new(
+                "POST",
+                self.transport.url(&format!(
+                    "/v2/{repository}/blobs/uploads/?mount={digest}&from={from}"
+                )),
+            )
+        };
         let response = self.execute(&request)?;
         match response.status().as_u16() {
             201 => Ok(Mount::Mounted),

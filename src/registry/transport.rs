@@ -72,10 +72,16 @@ pub struct Request<'a> {
     pub content_type: Option<&'a str>,
     /// The body, if any (a POST without one still says `Content-Length: 0`).
     pub body: Option<&'a [u8]>,
+    /// Whether the request may be sent again after a connection error, when it may or may not
+    /// have reached the server. True for all but a blob mount POST: opening an upload session
+    /// twice only leaves an unused session, which the registry expires, while a mount that took
+    /// effect is found by the caller's HEAD of the blob. A retryable status is retried either
+    /// way: the server answered that it did not do it. Default: true.
+    pub idempotent: bool,
 }
 
 impl<'a> Request<'a> {
-    /// A request with no `Accept`, no body and no `Content-Type`.
+    /// A request with no `Accept`, no body and no `Content-Type`, safe to send again.
     pub fn new(method: &'static str, url: String) -> Request<'a> {
         Request {
             method,
@@ -83,6 +89,7 @@ impl<'a> Request<'a> {
             accept: None,
             content_type: None,
             body: None,
+            idempotent: true,
         }
     }
 }
@@ -151,9 +158,9 @@ impl Transport {
         format!("{}://{}{}", self.scheme, self.host, path)
     }
 
-    /// Send, retrying as [`retry`] says: a retryable status always, a connection error unless
-    /// the request is a blob mount POST (it may have taken effect, and the caller checks the
-    /// blob instead). Returns the final response, whatever its status.
+    /// Send, retrying as [`retry`] says: a retryable status always, a connection error only
+    /// when the request is [`idempotent`](Request::idempotent). Returns the final response,
+    /// whatever its status.
     pub fn send(&self, request: &Request, authorization: Option<&str>) -> Result<Response<Body>> {
         self.send_retrying(request, authorization, &self.host)
     }
@@ -170,7 +177,7 @@ impl Transport {
             let outcome = self.send_once(request, authorization);
             let wait = match &outcome {
                 Ok(response) => retry::wait_after(response, attempt)?,
-                Err(e) if may_resend(request) && retry::is_retryable_error(e) => {
+                Err(e) if request.idempotent && retry::is_retryable_error(e) => {
                     Some(retry::backoff(attempt))
                 }
                 Err(_) => None,
@@ -346,14 +353,6 @@ impl Transport {
     }
 }
 
-/// Whether a request may be sent again after a connection error, when it may or may not have
-/// reached the server: all but a blob mount POST. Opening an upload session twice only leaves
-/// an unused session, which the registry expires; a mount that took effect is found by the
-/// caller's HEAD of the blob.
-fn may_resend(request: &Request) -> bool {
-    request.method != "POST" || !request.url.contains("mount=")
-}
-
 /// A failure to get an answer, as the user should read it.
 fn network_error(host: &str, error: ureq::Error) -> Error {
     let detail = match &error {
@@ -491,26 +490,5 @@ mod tests {
             Some((Some("MANIFEST_UNKNOWN".into()), "manifest unknown".into()))
         );
         assert_eq!(registry_error_message(b"<html>"), None);
-    }
-
-    #[test]
-    fn only_a_mount_post_is_not_resent_after_a_connection_error() {
-        let request = |method, url: &str| Request {
-            method,
-            url: url.to_string(),
-            accept: None,
-            content_type: None,
-            body: None,
-        };
-        assert!(may_resend(&request("GET", "https://r/v2/a/manifests/t")));
-        assert!(may_resend(&request("PUT", "https://r/v2/a/manifests/t")));
-        assert!(may_resend(&request(
-            "POST",
-            "https://r/v2/a/blobs/uploads/"
-        )));
-        assert!(!may_resend(&request(
-            "POST",
-            "https://r/v2/a/blobs/uploads/?mount=sha256:1&from=b"
-        )));
     }
 }

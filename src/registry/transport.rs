@@ -16,20 +16,36 @@ use ureq::http::{self, HeaderMap, Response};
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::{Agent, Body};
 
-/// How to talk to registries; comes from the global command-line flags.
-#[derive(Debug, Clone, Default)]
+/// How to talk to registries; comes from the global command-line flags. Each field's default
+/// is what [`TransportOptions::default`] gives.
+#[derive(Debug, Clone)]
 pub struct TransportOptions {
     /// `--insecure`: do not verify TLS certificates. Default: verify.
     pub insecure: bool,
     /// `--plain-http`: speak http instead of https. Default: https.
     pub plain_http: bool,
     /// `--debug`: print each request (method, URL, status) on stderr, never a header value.
+    /// Default: off.
     pub debug: bool,
-    /// `--cacert`: trust these CAs (PEM) instead of the bundled Mozilla roots.
+    /// `--cacert`: trust these CAs (PEM) instead of the bundled Mozilla roots. Default: none.
     pub cacert: Option<PathBuf>,
-    /// Docker's per-registry certificate directory root. Default: `/etc/docker/certs.d`
-    /// (overridable with `MANIFEST_TOOL_CERTS_D`, mainly for tests).
+    /// Docker's per-registry certificate directory root. Default: [`DEFAULT_CERTS_D`]
+    /// (`main` takes `MANIFEST_TOOL_CERTS_D` instead when set, mainly for tests).
     pub certs_d: PathBuf,
+}
+
+impl Default for TransportOptions {
+    /// Verify TLS with the bundled roots, https, no debug lines, docker's certs.d at
+    /// [`DEFAULT_CERTS_D`].
+    fn default() -> TransportOptions {
+        TransportOptions {
+            insecure: false,
+            plain_http: false,
+            debug: false,
+            cacert: None,
+            certs_d: PathBuf::from(DEFAULT_CERTS_D),
+        }
+    }
 }
 
 /// Default root of docker's per-registry certificate directories.
@@ -490,5 +506,13 @@ mod tests {
             Some((Some("MANIFEST_UNKNOWN".into()), "manifest unknown".into()))
         );
         assert_eq!(registry_error_message(b"<html>"), None);
+    }
+
+    #[test]
+    fn default_options_are_what_their_docs_say() {
+        let options = TransportOptions::default();
+        assert!(!options.insecure && !options.plain_http && !options.debug);
+        assert_eq!(options.cacert, None);
+        assert_eq!(options.certs_d, PathBuf::from("/etc/docker/certs.d"));
     }
 }

@@ -96,18 +96,42 @@ fn push(global: &GlobalOptions, plan: &spec::PushPlan) -> Result<()> {
     print(format!("Digest: {} {}\n", pushed.digest, pushed.list.bytes.len()).as_bytes())
 }
 
-/// Build the registry connector from the global flags. Command-line credentials are for
-/// `flags_registry` only (the registry of the image inspected or the list pushed).
+/// Build the registry connector from the global flags and the environment, which is read here
+/// and nowhere below. Command-line credentials are for `flags_registry` only (the registry of
+/// the image inspected or the list pushed).
 fn connector(global: &GlobalOptions, flags_registry: Option<&str>) -> Result<Connector> {
+    use manifest_tool::registry::credentials::ConfigLocation;
+    use manifest_tool::registry::scheme_cache::{NO_CACHE_ENV, SchemeCache};
+    use manifest_tool::registry::transport::{IO_TIMEOUT, TIMEOUT_ENV, parse_timeout};
+    use std::env::{var, var_os};
     let options = TransportOptions {
         insecure: global.insecure,
         plain_http: global.plain_http,
         debug: global.debug,
         cacert: global.cacert.clone(),
-        certs_d: std::env::var_os("MANIFEST_TOOL_CERTS_D")
+        ssl_cert_file: var_os("SSL_CERT_FILE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+        certs_d: var_os("MANIFEST_TOOL_CERTS_D")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CERTS_D)),
+        io_timeout: var(TIMEOUT_ENV)
+            .ok()
+            .and_then(|v| parse_timeout(&v))
+            .unwrap_or(IO_TIMEOUT),
+        // ALL_PROXY, HTTPS_PROXY, HTTP_PROXY (or lowercase), and NO_PROXY, as ureq reads them.
+        proxy: ureq::Proxy::try_from_env(),
     };
+    let docker_config = ConfigLocation::new(
+        global.docker_cfg.clone(),
+        var_os("DOCKER_CONFIG"),
+        var_os("HOME"),
+    );
+    let scheme_cache = SchemeCache::new(
+        var_os(NO_CACHE_ENV),
+        var_os("XDG_CACHE_HOME"),
+        var_os("HOME"),
+    );
     let password = if global.password_stdin {
         Some(read_password_stdin()?)
     } else {
@@ -135,7 +159,8 @@ fn connector(global: &GlobalOptions, flags_registry: Option<&str>) -> Result<Con
     Ok(Connector::new(
         options,
         flag_credentials,
-        global.docker_cfg.clone(),
+        docker_config,
+        scheme_cache,
     ))
 }
 

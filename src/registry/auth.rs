@@ -6,15 +6,14 @@
 //! each source repository, pull+push on the target), so one token serves the whole run.
 
 use super::challenge::{Challenge, parse_challenges};
-use super::credentials::{Credential, DockerConfig, Found, Secret};
+use super::credentials::{ConfigLocation, Credential, DockerConfig, Found, Secret};
 use super::location;
-use super::scheme_cache::{self, Known};
+use super::scheme_cache::{Known, SchemeCache};
 use super::transport::{self, Request, Transport};
 use crate::error::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use ureq::http::HeaderMap;
@@ -25,7 +24,7 @@ pub enum CredentialSource {
     /// `--username` / `--password` (or `--password-stdin`).
     Flags { username: String, password: Secret },
     /// Docker's `config.json`: the `--docker-cfg` path, else `$DOCKER_CONFIG`, else `~/.docker`.
-    DockerConfig(Option<PathBuf>),
+    DockerConfig(ConfigLocation),
 }
 
 /// Largest token answer we read.
@@ -46,6 +45,8 @@ pub struct Auth {
     allow_http_realm: bool,
     /// `scheme://host` of the registry: the key of its entry in the scheme cache.
     origin: String,
+    /// Where the registry's scheme is remembered between runs.
+    cache: SchemeCache,
     state: Mutex<State>,
 }
 
@@ -82,13 +83,14 @@ struct Token {
 
 impl Auth {
     /// Authentication for `registry`, finding credentials from `source` when first needed.
-    /// Its scheme starts as what the scheme cache remembers for `transport`'s origin, if the
-    /// remembered realm passes the same checks as a fresh challenge's.
+    /// Its scheme starts as what `cache` remembers for `transport`'s origin, if the remembered
+    /// realm passes the same checks as a fresh challenge's.
     pub fn new(
         registry: &str,
         source: CredentialSource,
         allow_http_realm: bool,
         transport: &Transport,
+        cache: SchemeCache,
     ) -> Auth {
         let auth = Auth {
             registry: registry.to_string(),
@@ -96,9 +98,10 @@ impl Auth {
             found: OnceLock::new(),
             allow_http_realm,
             origin: transport.url(""),
+            cache,
             state: Mutex::new(State::default()),
         };
-        let scheme = match scheme_cache::load(&auth.origin) {
+        let scheme = match auth.cache.load(&auth.origin) {
             Some(Known::Open) => Scheme::Open,
             Some(Known::Basic) => Scheme::Basic,
             Some(Known::Bearer { realm, service }) => match auth.check_realm(transport, &realm) {
@@ -163,7 +166,7 @@ impl Auth {
         let mut state = self.lock();
         if matches!(state.scheme, Scheme::Unknown) {
             state.scheme = Scheme::Open;
-            scheme_cache::store(&self.origin, &Known::Open);
+            self.cache.store(&self.origin, &Known::Open);
         }
     }
 
@@ -210,7 +213,7 @@ impl Auth {
             }
             let wanted = scope_strings(&state.wanted);
             let token = self.fetch_token(transport, &realm, service.as_deref(), &wanted)?;
-            scheme_cache::store(
+            self.cache.store(
                 &self.origin,
                 &Known::Bearer {
                     realm: realm.clone(),
@@ -234,7 +237,7 @@ impl Auth {
             if matches!(state.scheme, Scheme::Basic) {
                 return Err(self.refused(transport, "credentials rejected"));
             }
-            scheme_cache::store(&self.origin, &Known::Basic);
+            self.cache.store(&self.origin, &Known::Basic);
             state.scheme = Scheme::Basic;
             return Ok(());
         }
@@ -286,7 +289,7 @@ impl Auth {
             CredentialSource::Flags { username, password } => {
                 Ok(Found::from_flags(username.clone(), password.clone()))
             }
-            CredentialSource::DockerConfig(path) => DockerConfig::load(path.as_deref())
+            CredentialSource::DockerConfig(location) => DockerConfig::load(location)
                 .and_then(|config| config.lookup(&self.registry))
                 .map_err(|e| e.to_string()),
         });

@@ -263,16 +263,43 @@ struct AuthEntry {
     identity_token: Option<Secret>,
 }
 
+/// Where docker's `config.json` is looked for. `main` decides it from `--docker-cfg` and the
+/// environment ([`ConfigLocation::new`]); nothing below reads a variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigLocation {
+    /// `--docker-cfg`: a directory holding `config.json`, or else the file itself.
+    Flag(PathBuf),
+    /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`.
+    Default(PathBuf),
+    /// No `--docker-cfg`, and neither variable set: no config file, so no credentials from one.
+    Nowhere,
+}
+
+impl ConfigLocation {
+    /// `--docker-cfg` when given, else the file the values of `DOCKER_CONFIG` and `HOME` name
+    /// (an empty variable counts as unset).
+    pub fn new(
+        docker_cfg: Option<PathBuf>,
+        docker_config: Option<OsString>,
+        home: Option<OsString>,
+    ) -> ConfigLocation {
+        match (docker_cfg, default_config_file(docker_config, home)) {
+            (Some(given), _) => ConfigLocation::Flag(given),
+            (None, Some(file)) => ConfigLocation::Default(file),
+            (None, None) => ConfigLocation::Nowhere,
+        }
+    }
+}
+
 impl DockerConfig {
-    /// Reads docker's config. `docker_cfg` is the `--docker-cfg` value: a directory gets
-    /// `config.json` appended, anything else is the file itself. `None` means
-    /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`. A missing file is an empty
-    /// config; a file that cannot be read or is malformed is an error naming it.
-    pub fn load(docker_cfg: Option<&Path>) -> Result<DockerConfig, CredentialError> {
-        let path = match docker_cfg {
-            Some(given) if given.is_dir() => Some(given.join("config.json")),
-            Some(given) => Some(given.to_path_buf()),
-            None => default_config_file(env::var_os("DOCKER_CONFIG"), env::var_os("HOME")),
+    /// Reads docker's config from `location`. A `--docker-cfg` directory gets `config.json`
+    /// appended, anything else is the file itself. A missing file is an empty config; a file
+    /// that cannot be read or is malformed is an error naming it.
+    pub fn load(location: &ConfigLocation) -> Result<DockerConfig, CredentialError> {
+        let path = match location {
+            ConfigLocation::Flag(given) if given.is_dir() => Some(given.join("config.json")),
+            ConfigLocation::Flag(given) | ConfigLocation::Default(given) => Some(given.clone()),
+            ConfigLocation::Nowhere => None,
         };
         match path {
             Some(path) => DockerConfig::load_file(path),
@@ -618,6 +645,8 @@ pub fn run_helper_in(
     let program = format!("docker-credential-{helper}");
     let search = match path_var {
         Some(path_var) => Some(path_var.to_os_string()),
+        // `PATH` is looked up as `Command` itself would, at the moment a helper runs: the
+        // helper inherits the whole environment anyway, so it is not passed down from `main`.
         None => env::var_os("PATH"),
     };
     let Some(executable) = search.as_deref().and_then(|s| find_executable(&program, s)) else {
@@ -779,7 +808,8 @@ mod tests {
     fn config(name: &str, json: &str) -> (TempDir, DockerConfig) {
         let dir = TempDir::new(name);
         fs::write(dir.path().join("config.json"), json).expect("write config");
-        let config = DockerConfig::load(Some(dir.path())).expect("load config");
+        let config = DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf()))
+            .expect("load config");
         (dir, config)
     }
 
@@ -787,7 +817,7 @@ mod tests {
         let dir = TempDir::new(name);
         let file = dir.path().join("config.json");
         fs::write(&file, json).expect("write config");
-        match DockerConfig::load(Some(&file)) {
+        match DockerConfig::load(&ConfigLocation::Flag(file.clone())) {
             Ok(config) => panic!("{json} was accepted: {config:?}"),
             Err(error) => (dir, error.to_string()),
         }
@@ -918,9 +948,27 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
     }
 
     #[test]
+    fn docker_cfg_comes_before_the_environment() {
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            ConfigLocation::new(Some(PathBuf::from("/flag")), os("/cfg"), os("/home/u")),
+            ConfigLocation::Flag(PathBuf::from("/flag"))
+        );
+        assert_eq!(
+            ConfigLocation::new(None, os("/cfg"), os("/home/u")),
+            ConfigLocation::Default(PathBuf::from("/cfg/config.json"))
+        );
+        assert_eq!(
+            ConfigLocation::new(None, None, None),
+            ConfigLocation::Nowhere
+        );
+    }
+
+    #[test]
     fn a_missing_file_is_an_empty_config() {
         let dir = TempDir::new("missing");
-        let config = DockerConfig::load(Some(dir.path())).expect("load");
+        let config =
+            DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf())).expect("load");
         let found = lookup(&config, "127.0.0.1:5000");
         assert_eq!(found.credential, None);
         assert_eq!(
@@ -932,7 +980,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         );
 
         let file = dir.path().join("other.json");
-        let config = DockerConfig::load(Some(&file)).expect("load");
+        let config = DockerConfig::load(&ConfigLocation::Flag(file.clone())).expect("load");
         assert!(
             lookup(&config, "x")
                 .source
@@ -956,7 +1004,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
 
         let file = dir.path().join("renamed.json");
         fs::write(&file, &json).expect("write");
-        let by_file = DockerConfig::load(Some(&file)).expect("load");
+        let by_file = DockerConfig::load(&ConfigLocation::Flag(file.clone())).expect("load");
         let found = lookup(&by_file, "h:1");
         assert_eq!(found.credential, user("u", "p"));
         assert_eq!(
@@ -1044,7 +1092,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         let file = dir.path().join("config.json");
         fs::create_dir(&file).expect("mkdir");
         // The directory gets config.json appended, which is a directory too: it cannot be read.
-        let message = DockerConfig::load(Some(dir.path()))
+        let message = DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf()))
             .map(|_| ())
             .map_err(|e| e.to_string());
         let Err(message) = message else {
@@ -1343,7 +1391,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         let file = dir.path().join("config.json").display().to_string();
         let load = |json: String| {
             fs::write(dir.path().join("config.json"), json).expect("write config");
-            DockerConfig::load(Some(dir.path())).expect("load")
+            DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf())).expect("load")
         };
         let find = |config: &DockerConfig, registry: &str| {
             config.lookup_with(registry, &helpers).expect("lookup")

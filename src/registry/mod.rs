@@ -18,6 +18,8 @@ pub mod transport;
 use crate::error::{Error, Result};
 use crate::manifest::{self, MAX_MANIFEST_BYTES};
 use auth::{Auth, CredentialSource};
+use credentials::ConfigLocation;
+use scheme_cache::SchemeCache;
 use transport::{Request, Transport, TransportOptions};
 use ureq::Body;
 use ureq::http::Response;
@@ -44,12 +46,14 @@ pub struct Registry {
 
 impl Registry {
     /// A client for `registry` (as written in references: "docker.io", "127.0.0.1:5000"), spoken
-    /// to at `api_host` ("registry-1.docker.io" for Docker Hub).
+    /// to at `api_host` ("registry-1.docker.io" for Docker Hub), remembering its authentication
+    /// scheme in `cache`.
     pub fn new(
         registry: &str,
         api_host: &str,
         options: &TransportOptions,
         credentials: CredentialSource,
+        cache: SchemeCache,
     ) -> Result<Registry> {
         let transport = Transport::new(api_host, options)?;
         let auth = Auth::new(
@@ -57,6 +61,7 @@ impl Registry {
             credentials,
             options.plain_http || options.insecure,
             &transport,
+            cache,
         );
         Ok(Registry {
             transport,
@@ -424,23 +429,28 @@ pub struct Connector {
     options: TransportOptions,
     /// `--username`/`--password`, for the one registry they were given for.
     flag_credentials: Option<(String, CredentialSource)>,
-    docker_cfg: Option<std::path::PathBuf>,
+    /// Docker's `config.json`, for every other registry.
+    docker_config: ConfigLocation,
+    /// Where each registry's authentication scheme is remembered between runs.
+    scheme_cache: SchemeCache,
     clients: std::sync::Mutex<Vec<(String, std::sync::Arc<Registry>)>>,
 }
 
 impl Connector {
     /// A connector with the global transport options. `flag_credentials` are the command-line
     /// credentials and the registry (as written in references) they are for; every other
-    /// registry gets its credentials from docker's config (`docker_cfg`).
+    /// registry gets its credentials from docker's config (`docker_config`).
     pub fn new(
         options: TransportOptions,
         flag_credentials: Option<(String, CredentialSource)>,
-        docker_cfg: Option<std::path::PathBuf>,
+        docker_config: ConfigLocation,
+        scheme_cache: SchemeCache,
     ) -> Connector {
         Connector {
             options,
             flag_credentials,
-            docker_cfg,
+            docker_config,
+            scheme_cache,
             clients: std::sync::Mutex::new(Vec::new()),
         }
     }
@@ -456,13 +466,14 @@ impl Connector {
         }
         let credentials = match &self.flag_credentials {
             Some((for_registry, source)) if for_registry == registry => source.clone(),
-            _ => CredentialSource::DockerConfig(self.docker_cfg.clone()),
+            _ => CredentialSource::DockerConfig(self.docker_config.clone()),
         };
         let client = std::sync::Arc::new(Registry::new(
             registry,
             api_host,
             &self.options,
             credentials,
+            self.scheme_cache.clone(),
         )?);
         clients.push((registry.to_string(), client.clone()));
         Ok(client)

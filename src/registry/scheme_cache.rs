@@ -11,6 +11,7 @@
 //! Reading and writing are best effort: an unreadable or unwritable cache is ignored.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// How a registry answered the first request of an earlier run.
@@ -32,51 +33,68 @@ pub enum Known {
 /// The environment variable that turns the cache off.
 pub const NO_CACHE_ENV: &str = "MANIFEST_TOOL_NO_CACHE";
 
-/// What is remembered for `origin` (`https://host:port`), if anything.
-pub fn load(origin: &str) -> Option<Known> {
-    let text = std::fs::read(path()?).ok()?;
-    let mut all: BTreeMap<String, Known> = serde_json::from_slice(&text).ok()?;
-    all.remove(origin)
+/// The cache file, or none when the cache is off. `main` finds it from the environment
+/// ([`SchemeCache::new`]); nothing here reads a variable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemeCache {
+    file: Option<PathBuf>,
 }
 
-/// Remember `known` for `origin`, replacing what was there (best effort).
-pub fn store(origin: &str, known: &Known) {
-    let Some(path) = path() else { return };
-    let mut all: BTreeMap<String, Known> = std::fs::read(&path)
-        .ok()
-        .and_then(|text| serde_json::from_slice(&text).ok())
-        .unwrap_or_default();
-    if all.get(origin) == Some(known) {
-        return;
+impl SchemeCache {
+    /// The cache for the values of [`NO_CACHE_ENV`], `XDG_CACHE_HOME` and `HOME`: off when the
+    /// first is set to anything but empty or `0`, else under the first of the others that is
+    /// set and not empty, else off.
+    pub fn new(
+        no_cache: Option<OsString>,
+        xdg_cache_home: Option<OsString>,
+        home: Option<OsString>,
+    ) -> SchemeCache {
+        if no_cache.is_some_and(|v| !v.is_empty() && v != "0") {
+            return SchemeCache::default();
+        }
+        let base = xdg_cache_home
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                home.filter(|v| !v.is_empty())
+                    .map(|home| PathBuf::from(home).join(".cache"))
+            });
+        SchemeCache {
+            file: base.map(|base| base.join("manifest-tool").join("auth-schemes.json")),
+        }
     }
-    all.insert(origin.to_string(), known.clone());
-    let Ok(bytes) = serde_json::to_vec_pretty(&all) else {
-        return;
-    };
-    let Some(dir) = path.parent() else { return };
-    if std::fs::create_dir_all(dir).is_err() {
-        return;
-    }
-    // Write a temp file and rename it, so a concurrent run never reads half a file.
-    let temp = dir.join(format!(".auth-schemes-{}.tmp", std::process::id()));
-    if std::fs::write(&temp, bytes).is_ok() && std::fs::rename(&temp, &path).is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-}
 
-fn path() -> Option<PathBuf> {
-    if std::env::var_os(NO_CACHE_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
-        return None;
+    /// What is remembered for `origin` (`https://host:port`), if anything.
+    pub fn load(&self, origin: &str) -> Option<Known> {
+        let text = std::fs::read(self.file.as_ref()?).ok()?;
+        let mut all: BTreeMap<String, Known> = serde_json::from_slice(&text).ok()?;
+        all.remove(origin)
     }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|home| PathBuf::from(home).join(".cache"))
-        })?;
-    Some(base.join("manifest-tool").join("auth-schemes.json"))
+
+    /// Remember `known` for `origin`, replacing what was there (best effort).
+    pub fn store(&self, origin: &str, known: &Known) {
+        let Some(path) = &self.file else { return };
+        let mut all: BTreeMap<String, Known> = std::fs::read(path)
+            .ok()
+            .and_then(|text| serde_json::from_slice(&text).ok())
+            .unwrap_or_default();
+        if all.get(origin) == Some(known) {
+            return;
+        }
+        all.insert(origin.to_string(), known.clone());
+        let Ok(bytes) = serde_json::to_vec_pretty(&all) else {
+            return;
+        };
+        let Some(dir) = path.parent() else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        // Write a temp file and rename it, so a concurrent run never reads half a file.
+        let temp = dir.join(format!(".auth-schemes-{}.tmp", std::process::id()));
+        if std::fs::write(&temp, bytes).is_ok() && std::fs::rename(&temp, path).is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -99,5 +117,21 @@ mod tests {
             serde_json::from_str::<Known>(r#"{"scheme":"open"}"#).unwrap(),
             Known::Open
         );
+    }
+
+    #[test]
+    fn the_file_is_under_xdg_cache_home_else_home_unless_turned_off() {
+        let os = |s: &str| Some(OsString::from(s));
+        let file = |cache: SchemeCache| cache.file;
+        assert_eq!(
+            file(SchemeCache::new(None, os("/x"), os("/h"))),
+            Some(PathBuf::from("/x/manifest-tool/auth-schemes.json"))
+        );
+        assert_eq!(
+            file(SchemeCache::new(os("0"), os(""), os("/h"))),
+            Some(PathBuf::from("/h/.cache/manifest-tool/auth-schemes.json"))
+        );
+        assert_eq!(file(SchemeCache::new(os(""), None, None)), None);
+        assert_eq!(file(SchemeCache::new(os("1"), os("/x"), os("/h"))), None);
     }
 }

@@ -28,8 +28,8 @@ pub fn config(host: &str, options: &TransportOptions) -> Result<TlsConfig> {
     let mut roots = Vec::new();
     if let Some(file) = &options.cacert {
         roots.extend(read_certificates(file)?);
-    } else if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
-        roots.extend(read_certificates(Path::new(&file))?);
+    } else if let Some(file) = &options.ssl_cert_file {
+        roots.extend(read_certificates(file)?);
     } else if let Some(dir) = &host_dir {
         for file in files_with_extension(dir, "crt")? {
             roots.extend(read_certificates(&file)?);

@@ -14,10 +14,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 use ureq::http::{self, HeaderMap, Response};
 use ureq::unversioned::resolver::DefaultResolver;
-use ureq::{Agent, Body};
+use ureq::{Agent, Body, Proxy};
 
-/// How to talk to registries; comes from the global command-line flags. Each field's default
-/// is what [`TransportOptions::default`] gives.
+/// How to talk to registries: the global command-line flags, and what `main` read from the
+/// environment. Each field's default is what [`TransportOptions::default`] gives.
 #[derive(Debug, Clone)]
 pub struct TransportOptions {
     /// `--insecure`: do not verify TLS certificates. Default: verify.
@@ -29,21 +29,33 @@ pub struct TransportOptions {
     pub debug: bool,
     /// `--cacert`: trust these CAs (PEM) instead of the bundled Mozilla roots. Default: none.
     pub cacert: Option<PathBuf>,
+    /// `SSL_CERT_FILE`: trust these CAs (PEM) when there is no `--cacert`. Default: none.
+    pub ssl_cert_file: Option<PathBuf>,
     /// Docker's per-registry certificate directory root. Default: [`DEFAULT_CERTS_D`]
     /// (`main` takes `MANIFEST_TOOL_CERTS_D` instead when set, mainly for tests).
     pub certs_d: PathBuf,
+    /// How long one read or write on a connection may wait before the attempt fails (and is
+    /// retried like a dropped connection); connecting waits at most 10 s, or this when shorter.
+    /// Default: [`IO_TIMEOUT`] (`main` takes [`TIMEOUT_ENV`] instead when set).
+    pub io_timeout: Duration,
+    /// The proxy every connection goes through, with the hosts it is bypassed for. Default:
+    /// none (`main` takes the usual `*_PROXY` and `NO_PROXY` variables, as ureq reads them).
+    pub proxy: Option<Proxy>,
 }
 
 impl Default for TransportOptions {
     /// Verify TLS with the bundled roots, https, no debug lines, docker's certs.d at
-    /// [`DEFAULT_CERTS_D`].
+    /// [`DEFAULT_CERTS_D`], [`IO_TIMEOUT`], no proxy.
     fn default() -> TransportOptions {
         TransportOptions {
             insecure: false,
             plain_http: false,
             debug: false,
             cacert: None,
+            ssl_cert_file: None,
             certs_d: PathBuf::from(DEFAULT_CERTS_D),
+            io_timeout: IO_TIMEOUT,
+            proxy: None,
         }
     }
 }
@@ -55,9 +67,9 @@ pub const DEFAULT_CERTS_D: &str = "/etc/docker/certs.d";
 const MAX_REDIRECTS: usize = 10;
 /// Limit for error bodies we read to show the registry's message.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
-/// How long one read or write on a connection may wait before the attempt fails (and is retried
-/// like a dropped connection). Default 30 s; connecting has its own limit of 10 s.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default of [`TransportOptions::io_timeout`].
+pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest wait for a connection to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Each connection's input buffer, which is also the largest response header accepted.
 const RESPONSE_BUFFER: usize = 16 * 1024;
@@ -66,14 +78,15 @@ const RESPONSE_BUFFER: usize = 16 * 1024;
 /// tests of a stalled registry finish in seconds. An unreadable value is ignored.
 pub const TIMEOUT_ENV: &str = "MANIFEST_TOOL_TIMEOUT_SECS";
 
-/// The read/write timeout: [`TIMEOUT_ENV`] when set to a whole number of seconds, else
-/// [`IO_TIMEOUT`].
-fn io_timeout() -> Duration {
-    std::env::var(TIMEOUT_ENV)
+/// The read/write timeout a [`TIMEOUT_ENV`] value asks for: a whole number of seconds, at
+/// least 1; `None` for anything else.
+pub fn parse_timeout(value: &str) -> Option<Duration> {
+    value
+        .trim()
+        .parse::<u64>()
         .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|&secs| secs > 0)
-        .map_or(IO_TIMEOUT, Duration::from_secs)
+        .map(Duration::from_secs)
 }
 
 /// One request to send: everything but authentication.
@@ -134,9 +147,10 @@ impl Transport {
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
             .user_agent(concat!("manifest-tool-rs/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls::config(host, options)?)
-            .timeout_connect(Some(CONNECT_TIMEOUT.min(io_timeout())))
-            .timeout_per_read(Some(io_timeout()))
-            .timeout_per_write(Some(io_timeout()))
+            .proxy(options.proxy.clone())
+            .timeout_connect(Some(CONNECT_TIMEOUT.min(options.io_timeout)))
+            .timeout_per_read(Some(options.io_timeout))
+            .timeout_per_write(Some(options.io_timeout))
             .max_idle_connections(32)
             .max_idle_connections_per_host(16)
             // ureq zero-fills each connection's buffers on first use, byte by byte at our
@@ -509,10 +523,21 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_are_whole_positive_seconds() {
+        assert_eq!(parse_timeout(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_timeout("0"), None);
+        assert_eq!(parse_timeout("1.5"), None);
+        assert_eq!(parse_timeout(""), None);
+    }
+
+    #[test]
     fn default_options_are_what_their_docs_say() {
         let options = TransportOptions::default();
         assert!(!options.insecure && !options.plain_http && !options.debug);
         assert_eq!(options.cacert, None);
+        assert_eq!(options.ssl_cert_file, None);
         assert_eq!(options.certs_d, PathBuf::from("/etc/docker/certs.d"));
+        assert_eq!(options.io_timeout, Duration::from_secs(30));
+        assert!(options.proxy.is_none());
     }
 }

@@ -85,6 +85,29 @@ fuzz: fuzz-deps
 	        || exit 1; \
 	done
 
+# Mutation testing (cargo-mutants): small bugs put one at a time into the modules whose unit tests
+# run in seconds (.cargo/mutants.toml lists them), each checked against `cargo test --lib`.
+# Results go to mutants.out/; the last score and every survivor are in docs/mutants.md. Not part
+# of `make test` (about 20 minutes on two cores). MUTANTS_JOBS mutants are built at once.
+CARGO_MUTANTS_VERSION = 25.3.1
+MUTANTS_JOBS ?= 1
+
+.PHONY: mutants-deps mutants
+
+# cargo-mutants at the pinned version; skipped when that version is already installed.
+mutants-deps:
+	@cargo mutants --version 2>/dev/null | grep -q "$(CARGO_MUTANTS_VERSION)" || \
+	    $(CARGO) install cargo-mutants --version $(CARGO_MUTANTS_VERSION) --locked
+
+# The 4 GiB memory limit turns a mutant that makes a parser loop allocate forever into a quick
+# failure instead of a machine out of memory. cargo-mutants exits 3 when a mutant made the tests
+# hang, even if others were missed: a hang counts as caught, so only mutants.out/missed.txt fails.
+mutants: mutants-deps
+	@ulimit -v 4194304; $(CARGO) mutants --jobs $(MUTANTS_JOBS); rc=$$?; \
+	    if [ $$rc -eq 3 ] && [ ! -s mutants.out/missed.txt ]; then \
+	        echo "no mutant missed (the timeouts above made the tests hang, which counts as caught)"; \
+	    elif [ $$rc -eq 3 ]; then exit 2; else exit $$rc; fi
+
 # Benchmark against docker manifest, buildah and skopeo on a local registry, on loopback and
 # through a latency-injecting proxy; writes bench/RESULTS.md. It reports, never fails on a
 # timing (bench/README.md). BENCH_RUNS=N runs per cell; BENCH_QUICK=1 for a smoke run.

@@ -118,11 +118,11 @@ mod tests {
     #[test]
     fn escapes_html_characters_like_go() {
         let mut map = BTreeMap::new();
-        map.insert("k", "a<b>&c\u{2028}");
+        map.insert("k", "a<b>&c\u{2028}d\u{2029}");
         let bytes = to_go_json(&map, "  ");
         assert_eq!(
             String::from_utf8_lossy(&bytes),
-            "{\n  \"k\": \"a\\u003cb\\u003e\\u0026c\\u2028\"\n}"
+            "{\n  \"k\": \"a\\u003cb\\u003e\\u0026c\\u2028d\\u2029\"\n}"
         );
     }
 

@@ -222,6 +222,54 @@ mod tests {
     }
 
     #[test]
+    fn docker_list_entries_keep_their_annotations_and_drop_empty_ones() {
+        let mut annotated = entry(DOCKER_MANIFEST, "sha256:aa", 525, arm_with_features());
+        annotated.annotations = Some(BTreeMap::from([(
+            "org.example.note".to_string(),
+            "kept".to_string(),
+        )]));
+        let mut empty = entry(DOCKER_MANIFEST, "sha256:bb", 428, arm_with_features());
+        empty.annotations = Some(BTreeMap::new());
+        let list = assemble(ListType::Docker, &[annotated, empty], &BTreeMap::new());
+        let expected = r#"{
+  "schemaVersion": 2,
+  "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+  "manifests": [
+    {
+      "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+      "size": 525,
+      "digest": "sha256:aa",
+      "annotations": {
+        "org.example.note": "kept"
+      },
+      "platform": {
+        "architecture": "arm",
+        "os": "linux",
+        "variant": "v7",
+        "features": [
+          "sse"
+        ]
+      }
+    },
+    {
+      "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+      "size": 428,
+      "digest": "sha256:bb",
+      "platform": {
+        "architecture": "arm",
+        "os": "linux",
+        "variant": "v7",
+        "features": [
+          "sse"
+        ]
+      }
+    }
+  ]
+}"#;
+        assert_eq!(String::from_utf8(list.bytes).unwrap(), expected);
+    }
+
+    #[test]
     fn oci_index_bytes_match_the_go_layout() {
         let mut attestation = entry(
             OCI_MANIFEST,

@@ -307,6 +307,44 @@ mod tests {
     }
 
     #[test]
+    fn manifests_are_read_as_an_index_or_an_image_by_media_type() {
+        let index = br#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","size":7}]}"#;
+        for media_type in [OCI_INDEX, DOCKER_LIST] {
+            match parse_manifest(media_type, index) {
+                Ok(Manifest::Index(index)) => {
+                    let digests: Vec<&str> =
+                        index.manifests.iter().map(|d| d.digest.as_str()).collect();
+                    assert_eq!(digests, ["sha256:aa"], "{media_type}");
+                }
+                other => panic!("{media_type} read as {other:?}"),
+            }
+        }
+        let image = br#"{"schemaVersion":2,"config":{"mediaType":"c","digest":"sha256:cc","size":2},"layers":[{"mediaType":"l","digest":"sha256:dd","size":3}]}"#;
+        for media_type in [OCI_MANIFEST, DOCKER_MANIFEST] {
+            match parse_manifest(media_type, image) {
+                Ok(Manifest::Image(image)) => {
+                    assert_eq!(image.config.digest, "sha256:cc", "{media_type}");
+                    let digests: Vec<&str> =
+                        image.layers().iter().map(|d| d.digest.as_str()).collect();
+                    assert_eq!(digests, ["sha256:dd"], "{media_type}");
+                }
+                other => panic!("{media_type} read as {other:?}"),
+            }
+        }
+        let err = parse_manifest("text/html", image).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unsupported manifest media type \"text/html\""
+        );
+    }
+
+    #[test]
+    fn size_limits_are_4_mib_for_manifests_and_8_mib_for_configs() {
+        assert_eq!(MAX_MANIFEST_BYTES, 4_194_304);
+        assert_eq!(MAX_CONFIG_BYTES, 8_388_608);
+    }
+
+    #[test]
     fn media_type_comes_from_header_or_body_and_must_agree() {
         let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
         assert_eq!(
@@ -333,6 +371,15 @@ mod tests {
         );
         let image = br#"{"schemaVersion":2,"config":{"digest":"sha256:00","size":1},"layers":[]}"#;
         assert_eq!(media_type_of(None, image).unwrap(), OCI_MANIFEST);
+    }
+
+    #[test]
+    fn content_without_media_type_or_telling_fields_is_refused() {
+        let err = media_type_of(None, br#"{"schemaVersion":2}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "manifest has no media type and is neither an image nor an index"
+        );
     }
 
     #[test]

@@ -123,6 +123,9 @@ mod tests {
             ("linux", "arm64", "v9"),
             ("linux", "amd64", "v3"),
             ("linux", "riscv64", "rva22u64"),
+            ("linux", "ppc64le", "power9"),
+            ("aix", "ppc64", "power8"),
+            ("linux", "386", "sse2"),
             ("linux", "s390x", ""),
             ("windows", "amd64", ""),
         ] {

@@ -898,6 +898,35 @@ mod tests {
     }
 
     #[test]
+    fn image_refs_answer_for_registry_and_layout_images() {
+        let Ok(registry) = ImageRef::parse(&format!("registry:5000/app:1.0@{SHA256}")) else {
+            panic!("registry reference rejected");
+        };
+        assert_eq!(registry.registry(), Some("registry:5000"));
+        assert_eq!(registry.tag(), Some("1.0"));
+        assert_eq!(registry.digest(), Some(SHA256));
+        assert_eq!(registry.manifest_ref(), Some(SHA256));
+        let tagged = registry.with_tag("latest");
+        assert_eq!(tagged.to_string(), "registry:5000/app:latest");
+        assert_eq!(tagged.manifest_ref(), Some("latest"));
+
+        let Ok(layout) = ImageRef::parse("oci-layout://out:v1") else {
+            panic!("layout reference rejected");
+        };
+        assert_eq!(layout.registry(), None);
+        assert_eq!(layout.tag(), Some("v1"));
+        assert_eq!(layout.digest(), None);
+        assert_eq!(layout.manifest_ref(), Some("v1"));
+        assert_eq!(layout.with_tag("v2").to_string(), "oci-layout://out:v2");
+
+        let Ok(bare) = ImageRef::parse("app") else {
+            panic!("bare reference rejected");
+        };
+        assert_eq!(bare.to_string(), "docker.io/library/app");
+        assert_eq!(bare.manifest_ref(), None);
+    }
+
+    #[test]
     fn docker_hub_names_are_recognised_in_any_case() {
         for host in [
             "docker.io",

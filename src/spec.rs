@@ -361,6 +361,53 @@ manifests:
     }
 
     #[test]
+    fn from_args_annotations_are_trimmed_keys_and_whole_values() {
+        let plan = from_args(
+            &["linux/amd64".into()],
+            "r/a:ARCH",
+            "r/a:t",
+            &[],
+            &["a=b".into(), " k =v=w ".into()],
+            &options(ListType::Oci),
+        )
+        .unwrap();
+        assert_eq!(
+            plan.annotations,
+            BTreeMap::from([
+                ("a".to_string(), "b".to_string()),
+                ("k".to_string(), "v=w ".to_string()),
+            ])
+        );
+    }
+
+    #[test]
+    fn from_args_refuses_an_annotation_without_a_key() {
+        let err = from_args(
+            &["linux/amd64".into()],
+            "r/a:ARCH",
+            "r/a:t",
+            &[],
+            &[" =v".into()],
+            &options(ListType::Oci),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--annotations \" =v\" is not of the form key=value"
+        );
+    }
+
+    #[test]
+    fn a_spec_platform_with_only_an_os_is_refused() {
+        let text = "image: r/a:t\nmanifests:\n  - image: r/a:x\n    platform:\n      os: linux\n";
+        let err = from_spec_text(text, "s.yaml", &options(ListType::Docker)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "spec s.yaml: manifests[0]: platform of r/a:x: linux/ is not a known os/arch combination"
+        );
+    }
+
+    #[test]
     fn target_needs_a_tag_and_tags_must_be_valid() {
         let o = options(ListType::Docker);
         let err = from_args(&["linux/amd64".into()], "r/a:ARCH", "r/a", &[], &[], &o).unwrap_err();

@@ -427,6 +427,20 @@ mod tests {
     }
 
     #[test]
+    fn a_backslash_in_junk_escapes_only_inside_quotes() {
+        let header = r#"Bearer realm="r" junk "a\",b", service="s""#;
+        assert_eq!(
+            parse_challenges([header]),
+            vec![bearer("r", Some("s"), &[], None)]
+        );
+        let header = r#"Bearer realm="r" junk\, service="s""#;
+        assert_eq!(
+            parse_challenges([header]),
+            vec![bearer("r", Some("s"), &[], None)]
+        );
+    }
+
+    #[test]
     fn an_unterminated_quoted_string_is_dropped() {
         assert_eq!(
             parse_challenges([r#"Bearer realm="https://t/token"#]),

@@ -43,8 +43,15 @@ struct Member {
     descriptor: Descriptor,
     /// Where the manifest is now.
     from: Store,
-    /// Its bytes, when it must be copied into the target (else `None`).
-    bytes: Option<Vec<u8>>,
+    /// The manifest, when it must be copied into the target (else `None`).
+    copy: Option<Copied>,
+}
+
+/// A child manifest to copy into the target: its exact bytes, and the image they describe
+/// (parsed once, for its blobs).
+struct Copied {
+    bytes: Vec<u8>,
+    image: ImageManifest,
 }
 
 /// Run the whole pipeline for `plan`.
@@ -77,17 +84,17 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
     let list = list::assemble(plan.list_type, &descriptors, &plan.annotations);
     let digest = manifest::sha256_digest(&list.bytes);
 
-    let mut writes = Vec::new();
-    copy_blobs(&members, &target, plan.dry_run, &mut writes)?;
-    put_members(&members, &target, plan.dry_run, &mut writes)?;
-    let tag = plan.target.tag().unwrap_or_default();
-    writes.push(format!("PUT list {digest} as {}", plan.target));
+    let push = Push {
+        plan,
+        target: &target,
+        list: &list,
+        digest: &digest,
+    };
+    let stages = plan_writes(plan, &members);
+    let writes = stages.iter().flatten().map(|w| push.describe(w)).collect();
     if !plan.dry_run {
-        target
-            .put_manifest(tag, list.media_type, &list.bytes)
-            .map_err(|e| e.context(format!("pushing the list to {}", plan.target_name)))?;
+        push.execute(&stages)?;
     }
-    put_tags(plan, &target, &list, &mut writes)?;
     Ok(Pushed {
         digest,
         list,
@@ -251,7 +258,13 @@ fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
                     r.source.name
                 ))
             })?;
-            let copy = !r.from.same_place(target);
+            let copy = match &r.manifest {
+                Manifest::Image(image) if !r.from.same_place(target) => Some(Copied {
+                    bytes: r.fetched.bytes.clone(),
+                    image: (**image).clone(),
+                }),
+                _ => None,
+            };
             Ok(vec![Member {
                 descriptor: Descriptor {
                     media_type: r.fetched.media_type.clone(),
@@ -264,7 +277,7 @@ fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
                     artifact_type: None,
                 },
                 from: r.from.clone(),
-                bytes: copy.then(|| r.fetched.bytes.clone()),
+                copy,
             }])
         }
         Need::Nothing(r, entries) => Ok(entries
@@ -272,7 +285,7 @@ fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
             .map(|d| Member {
                 descriptor: d.clone(),
                 from: r.from.clone(),
-                bytes: None,
+                copy: None,
             })
             .collect()),
         Need::Children(r, entries) => {
@@ -286,16 +299,28 @@ fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
                 .zip(fetched)
                 .map(|(d, child)| {
                     let child = child?;
-                    if !manifest::is_image(&child.media_type) {
-                        return Err(Error::Unsupported(format!(
+                    let nested = || {
+                        Error::Unsupported(format!(
                             "source image {} contains a nested list ({}); only image manifests can be included",
                             r.source.name, d.digest
-                        )));
+                        ))
+                    };
+                    if !manifest::is_image(&child.media_type) {
+                        return Err(nested());
                     }
+                    let image = match manifest::parse_manifest(&child.media_type, &child.bytes)
+                        .map_err(|e| e.context(format!("reading {} of {}", d.digest, r.source.name)))?
+                    {
+                        Manifest::Image(image) => *image,
+                        Manifest::Index(_) => return Err(nested()),
+                    };
                     Ok(Member {
                         descriptor: d.clone(),
                         from: r.from.clone(),
-                        bytes: Some(child.bytes),
+                        copy: Some(Copied {
+                            bytes: child.bytes,
+                            image,
+                        }),
                     })
                 })
                 .collect()
@@ -350,67 +375,135 @@ fn check_platforms(members: &[Member]) -> Result<()> {
     Ok(())
 }
 
-/// A blob that must exist in the target repository before a child manifest is PUT there.
-struct BlobCopy<'a> {
-    digest: String,
-    size: u64,
-    from: &'a Store,
+/// One write of a push. `--dry-run` prints them; [`Push::execute`] makes them.
+enum Write<'a> {
+    /// Make a blob of a copied child exist in the target: mount within a registry, else copy.
+    Blob {
+        blob: &'a Descriptor,
+        from: &'a Store,
+    },
+    /// PUT a copied child manifest into the target by digest, with its original bytes.
+    Child {
+        descriptor: &'a Descriptor,
+        bytes: &'a [u8],
+    },
+    /// PUT the list under the target's tag.
+    List,
+    /// PUT the same list bytes under an extra tag.
+    Tag(&'a str),
 }
 
-/// Stage 3: make every blob of every copied child exist in the target repository: mount within
-/// a registry, stream across registries; never a blob the target already has.
-fn copy_blobs(
-    members: &[Member],
-    target: &Store,
-    dry_run: bool,
-    writes: &mut Vec<String>,
-) -> Result<()> {
+/// Stages 3 to 6 as writes, by stage: the writes of one stage go out at once, and a stage
+/// starts only when every write of the one before has succeeded. Blobs, then the children that
+/// need them, then the list that names the children, then the extra tags.
+fn plan_writes<'a>(plan: &'a PushPlan, members: &'a [Member]) -> Vec<Vec<Write<'a>>> {
+    let copies: Vec<(&Member, &Copied)> = members
+        .iter()
+        .filter_map(|m| m.copy.as_ref().map(|copy| (m, copy)))
+        .collect();
     let mut seen = BTreeSet::new();
-    let mut copies = Vec::new();
-    for member in members {
-        let Some(bytes) = &member.bytes else { continue };
-        let image: ImageManifest =
-            match manifest::parse_manifest(&member.descriptor.media_type, bytes)? {
-                Manifest::Image(image) => *image,
-                Manifest::Index(_) => continue,
-            };
-        for blob in std::iter::once(&image.config).chain(image.layers()) {
-            if !is_distributable(blob) || !seen.insert(blob.digest.clone()) {
-                continue;
+    let mut blobs = Vec::new();
+    for (member, copy) in &copies {
+        for blob in std::iter::once(&copy.image.config).chain(copy.image.layers()) {
+            if is_distributable(blob) && seen.insert(&blob.digest) {
+                blobs.push(Write::Blob {
+                    blob,
+                    from: &member.from,
+                });
             }
-            copies.push(BlobCopy {
-                digest: blob.digest.clone(),
-                size: blob.size,
-                from: &member.from,
-            });
         }
     }
-    for copy in &copies {
-        writes.push(format!(
-            "{} blob {} from {} into {}",
-            target.transfer_kind(copy.from),
-            copy.digest,
-            copy.from.describe(),
-            target.describe()
-        ));
+    let children = copies
+        .iter()
+        .map(|(member, copy)| Write::Child {
+            descriptor: &member.descriptor,
+            bytes: &copy.bytes,
+        })
+        .collect();
+    let tags = plan.tags.iter().map(|tag| Write::Tag(tag)).collect();
+    vec![blobs, children, vec![Write::List], tags]
+}
+
+/// What the writes of one push go to and carry.
+struct Push<'a> {
+    plan: &'a PushPlan,
+    target: &'a Store,
+    list: &'a AssembledList,
+    digest: &'a str,
+}
+
+impl Push<'_> {
+    /// Run the stages in order, each stage's writes at once; stop at the first stage that fails.
+    fn execute(&self, stages: &[Vec<Write>]) -> Result<()> {
+        for stage in stages {
+            parallel::map(stage, MAX_IN_FLIGHT, |write| self.write(write))
+                .into_iter()
+                .collect::<Result<()>>()?;
+        }
+        Ok(())
     }
-    if dry_run {
-        return Ok(());
+
+    /// One line saying what `write` does (or, with `--dry-run`, would do).
+    fn describe(&self, write: &Write) -> String {
+        let target = self.target.describe();
+        match write {
+            Write::Blob { blob, from } => format!(
+                "{} blob {} from {} into {target}",
+                self.target.transfer(from),
+                blob.digest,
+                from.describe()
+            ),
+            Write::Child { descriptor, .. } => {
+                format!("PUT manifest {} into {target}", descriptor.digest)
+            }
+            Write::List => format!("PUT list {} as {}", self.digest, self.plan.target),
+            Write::Tag(tag) => format!("PUT list as {}", self.plan.target.with_tag(tag)),
+        }
     }
-    parallel::map(&copies, MAX_IN_FLIGHT, |copy| {
-        target
-            .copy_blob_from(copy.from, &copy.digest, copy.size)
-            .map_err(|e| {
-                e.context(format!(
-                    "copying blob {} from {} to {}",
-                    copy.digest,
-                    copy.from.describe(),
-                    target.describe()
-                ))
-            })
-    })
-    .into_iter()
-    .collect()
+
+    fn write(&self, write: &Write) -> Result<()> {
+        let list = self.list;
+        match write {
+            Write::Blob { blob, from } => self
+                .target
+                .copy_blob_from(from, &blob.digest, blob.size)
+                .map_err(|e| {
+                    e.context(format!(
+                        "copying blob {} from {} to {}",
+                        blob.digest,
+                        from.describe(),
+                        self.target.describe()
+                    ))
+                }),
+            Write::Child { descriptor, bytes } => self
+                .target
+                .put_manifest(&descriptor.digest, &descriptor.media_type, bytes)
+                .map_err(|e| {
+                    e.context(format!(
+                        "pushing manifest {} to {}",
+                        descriptor.digest,
+                        self.target.describe()
+                    ))
+                }),
+            Write::List => self
+                .target
+                .put_manifest(
+                    self.plan.target.tag().unwrap_or_default(),
+                    list.media_type,
+                    &list.bytes,
+                )
+                .map_err(|e| e.context(format!("pushing the list to {}", self.plan.target_name))),
+            Write::Tag(tag) => self
+                .target
+                .put_manifest(tag, list.media_type, &list.bytes)
+                .map_err(|e| {
+                    e.context(format!(
+                        "pushing extra tag {}",
+                        self.plan.target.with_tag(tag)
+                    ))
+                }),
+        }
+    }
 }
 
 /// Foreign and non-distributable layers (and layers with external URLs) are never copied.
@@ -418,65 +511,6 @@ fn is_distributable(blob: &Descriptor) -> bool {
     let foreign =
         blob.media_type.contains("foreign") || blob.media_type.contains("nondistributable");
     !foreign && blob.urls.as_ref().is_none_or(Vec::is_empty)
-}
-
-/// Stage 4: PUT every copied child manifest into the target repository by digest, with its
-/// original bytes.
-fn put_members(
-    members: &[Member],
-    target: &Store,
-    dry_run: bool,
-    writes: &mut Vec<String>,
-) -> Result<()> {
-    let copies: Vec<(&Descriptor, &Vec<u8>)> = members
-        .iter()
-        .filter_map(|m| m.bytes.as_ref().map(|b| (&m.descriptor, b)))
-        .collect();
-    for (descriptor, _) in &copies {
-        writes.push(format!(
-            "PUT manifest {} into {}",
-            descriptor.digest,
-            target.describe()
-        ));
-    }
-    if dry_run {
-        return Ok(());
-    }
-    parallel::map(&copies, MAX_IN_FLIGHT, |(descriptor, bytes)| {
-        target
-            .put_manifest(&descriptor.digest, &descriptor.media_type, bytes)
-            .map_err(|e| {
-                e.context(format!(
-                    "pushing manifest {} to {}",
-                    descriptor.digest,
-                    target.describe()
-                ))
-            })
-    })
-    .into_iter()
-    .collect()
-}
-
-/// Stage 6: PUT the same list bytes under each extra tag.
-fn put_tags(
-    plan: &PushPlan,
-    target: &Store,
-    list: &AssembledList,
-    writes: &mut Vec<String>,
-) -> Result<()> {
-    for tag in &plan.tags {
-        writes.push(format!("PUT list as {}", plan.target.with_tag(tag)));
-    }
-    if plan.dry_run {
-        return Ok(());
-    }
-    parallel::map(&plan.tags, MAX_IN_FLIGHT, |tag| {
-        target
-            .put_manifest(tag, list.media_type, &list.bytes)
-            .map_err(|e| e.context(format!("pushing extra tag {}", plan.target.with_tag(tag))))
-    })
-    .into_iter()
-    .collect()
 }
 
 #[cfg(test)]

@@ -22,6 +22,25 @@ pub enum Access {
     Write,
 }
 
+/// How a blob gets from one store into another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// Within one registry: the registry links the blob into the target repository
+    /// (falling back to a copy if it refuses).
+    Mount,
+    /// Across registries or with a layout: the bytes are streamed from source to target.
+    Copy,
+}
+
+impl std::fmt::Display for Transfer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transfer::Mount => "mount",
+            Transfer::Copy => "copy",
+        })
+    }
+}
+
 /// One place images are read from or written to.
 #[derive(Clone)]
 pub enum Store {
@@ -160,8 +179,8 @@ impl Store {
         }
     }
 
-    /// How a blob gets here from `source`: "mount" within one registry, else "copy".
-    pub fn transfer_kind(&self, source: &Store) -> &'static str {
+    /// How a blob gets here from `source`: mounted within one registry, else copied.
+    pub fn transfer(&self, source: &Store) -> Transfer {
         match (self, source) {
             (
                 Store::Registry { registry_name, .. },
@@ -169,8 +188,8 @@ impl Store {
                     registry_name: from,
                     ..
                 },
-            ) if registry_name == from => "mount",
-            _ => "copy",
+            ) if registry_name == from => Transfer::Mount,
+            _ => Transfer::Copy,
         }
     }
 
@@ -186,7 +205,7 @@ impl Store {
                 repository: from, ..
             },
         ) = (self, source)
-            && self.transfer_kind(source) == "mount"
+            && self.transfer(source) == Transfer::Mount
         {
             match client.mount_blob(repository, digest, from) {
                 Ok(Mount::Mounted) => return Ok(()),

@@ -106,57 +106,56 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
 /// manifest at once. Under `--ignore-missing` a source that does not exist is skipped with a
 /// warning; any other failure stops the push.
 fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<Resolved<'a>>> {
-    let opened: Vec<Result<Store>> = plan
-        .sources
-        .iter()
-        .map(|source| {
-            let store = Store::open(connector, &source.reference, Access::Read)?;
-            store.want(&["pull"]);
-            Ok(store)
-        })
-        .collect();
-    // Every registry gets its connections opened now, while the first of them (or a token
-    // request) is still on its way.
-    preconnect(opened.iter().filter_map(|store| store.as_ref().ok()));
-    let jobs: Vec<(&Source, Option<&Store>)> = plan
-        .sources
-        .iter()
-        .zip(&opened)
-        .map(|(source, store)| (source, store.as_ref().ok()))
-        .collect();
-    let fetched = parallel::map(&jobs, MAX_IN_FLIGHT, |(source, store)| {
-        let wanted = source.reference.manifest_ref().unwrap_or_default();
-        store.map(|store| store.get_manifest(wanted))
-    });
-    let mut found = Vec::new();
-    for ((source, opened), fetched) in plan.sources.iter().zip(opened).zip(fetched) {
-        // `fetched` is `None` exactly when opening the store failed.
-        let result = opened.and_then(|from| {
-            fetched
-                .unwrap_or_else(|| Err(Error::Invalid("source store not open".to_string())))
-                .map(|fetched| (from, fetched))
-        });
-        match result {
-            Ok((from, fetched)) => found.push((source, from, fetched)),
-            Err(e) if plan.ignore_missing && e.is_not_found() => {
-                eprintln!("warning: skipping {}: {e} (--ignore-missing)", source.name);
+    let mut opened = Vec::new();
+    for source in &plan.sources {
+        match Store::open(connector, &source.reference, Access::Read) {
+            Ok(store) => {
+                store.want(&["pull"]);
+                opened.push((source, store));
             }
-            Err(e) => return Err(e.context(format!("resolving source image {}", source.name))),
+            Err(e) => skip_or_fail(plan, source, e)?,
         }
     }
-    found
-        .into_iter()
-        .map(|(source, from, fetched)| {
-            let manifest = manifest::parse_manifest(&fetched.media_type, &fetched.bytes)
-                .map_err(|e| e.context(format!("reading source image {}", source.name)))?;
-            Ok(Resolved {
-                source,
-                from,
-                fetched,
-                manifest,
-            })
-        })
-        .collect()
+    // Every registry gets its connections opened now, while the first of them (or a token
+    // request) is still on its way.
+    preconnect(opened.iter().map(|(_, store)| store));
+    let fetched = parallel::map(&opened, MAX_IN_FLIGHT, |(source, store)| {
+        let wanted = source.reference.manifest_ref().unwrap_or_default();
+        store.get_manifest(wanted)
+    });
+    let mut resolved = Vec::new();
+    for ((source, from), fetched) in opened.into_iter().zip(fetched) {
+        let fetched = match fetched {
+            Ok(fetched) => fetched,
+            Err(e) => {
+                skip_or_fail(plan, source, e)?;
+                continue;
+            }
+        };
+        let manifest = manifest::parse_manifest(&fetched.media_type, &fetched.bytes)
+            .map_err(|e| e.context(format!("reading source image {}", source.name)))?;
+        resolved.push(Resolved {
+            source,
+            from,
+            fetched,
+            manifest,
+        });
+    }
+    Ok(resolved)
+}
+
+/// A source that could not be opened or fetched: under `--ignore-missing`, one that does not
+/// exist is skipped with a warning; any other failure stops the push.
+fn skip_or_fail(plan: &PushPlan, source: &Source, error: Error) -> Result<()> {
+    if plan.ignore_missing && error.is_not_found() {
+        eprintln!(
+            "warning: skipping {}: {error} (--ignore-missing)",
+            source.name
+        );
+        Ok(())
+    } else {
+        Err(error.context(format!("resolving source image {}", source.name)))
+    }
 }
 
 /// Start opening connections ahead of a stage: `requests` names the store of each request the

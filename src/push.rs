@@ -14,11 +14,10 @@ use crate::manifest::{
 };
 use crate::parallel::{self, MAX_IN_FLIGHT};
 use crate::platform;
-use crate::registry::{Connector, Fetched, Registry};
+use crate::registry::{Connector, Fetched};
 use crate::spec::{PushPlan, Source};
 use crate::store::{Access, Store};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// What a push produced: the list's digest, its bytes, and (for `--dry-run`) what it would
 /// have written.
@@ -67,7 +66,7 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
         // Stage 3's blob copies go to the target at once: open their connections while stage 2
         // fetches configs.
         let copies = expected_copies(&resolved, &target).min(MAX_IN_FLIGHT);
-        preconnect(std::iter::repeat_n(&target, copies));
+        Store::preconnect(std::iter::repeat_n(&target, copies));
     }
     let mut members = collect_members(&resolved, &target)?;
     if members.is_empty() {
@@ -118,7 +117,7 @@ fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<
     }
     // Every registry gets its connections opened now, while the first of them (or a token
     // request) is still on its way.
-    preconnect(opened.iter().map(|(_, store)| store));
+    Store::preconnect(opened.iter().map(|(_, store)| store));
     let fetched = parallel::map(&opened, MAX_IN_FLIGHT, |(source, store)| {
         let wanted = source.reference.manifest_ref().unwrap_or_default();
         store.get_manifest(wanted)
@@ -155,28 +154,6 @@ fn skip_or_fail(plan: &PushPlan, source: &Source, error: Error) -> Result<()> {
         Ok(())
     } else {
         Err(error.context(format!("resolving source image {}", source.name)))
-    }
-}
-
-/// Start opening connections ahead of a stage: `requests` names the store of each request the
-/// stage sends at once, and each registry gets that many connections (at most
-/// [`MAX_IN_FLIGHT`]), counting those already open.
-fn preconnect<'a>(requests: impl IntoIterator<Item = &'a Store>) {
-    let mut per_registry: Vec<(&Arc<Registry>, usize)> = Vec::new();
-    for store in requests {
-        let Some(client) = store.registry_client() else {
-            continue;
-        };
-        match per_registry
-            .iter_mut()
-            .find(|(c, _)| Arc::ptr_eq(c, client))
-        {
-            Some((_, count)) => *count += 1,
-            None => per_registry.push((client, 1)),
-        }
-    }
-    for (client, count) in per_registry {
-        client.preconnect(count.min(MAX_IN_FLIGHT));
     }
 }
 

@@ -4,8 +4,10 @@
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::manifest::{self, Descriptor};
+use crate::parallel::MAX_IN_FLIGHT;
 use crate::reference::ImageRef;
-use crate::registry::{Connector, Fetched, Mount, Registry};
+use crate::registry::repository::Repository;
+use crate::registry::{Connector, Fetched, Mount};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -45,12 +47,7 @@ impl std::fmt::Display for Transfer {
 #[derive(Clone)]
 pub enum Store {
     /// A repository of a registry.
-    Registry {
-        /// The registry as written in references ("docker.io", "127.0.0.1:5000").
-        registry_name: String,
-        client: Arc<Registry>,
-        repository: String,
-    },
+    Registry(Repository),
     /// An OCI image layout directory.
     Layout(Arc<Layout>),
 }
@@ -59,11 +56,11 @@ impl Store {
     /// The store `image` lives in, opened for `access`.
     pub fn open(connector: &Connector, image: &ImageRef, access: Access) -> Result<Store> {
         match image {
-            ImageRef::Registry(reference) => Ok(Store::Registry {
-                registry_name: reference.registry.clone(),
-                client: connector.registry(&reference.registry, reference.api_host())?,
-                repository: reference.repository.clone(),
-            }),
+            ImageRef::Registry(reference) => Ok(Store::Registry(Repository::new(
+                connector.registry(&reference.registry, reference.api_host())?,
+                &reference.registry,
+                &reference.repository,
+            ))),
             ImageRef::Layout(layout) => {
                 let opened = match access {
                     Access::Read => Layout::open(&layout.path)?,
@@ -77,11 +74,7 @@ impl Store {
     /// `registry/repository` or `oci-layout://path`, for messages.
     pub fn describe(&self) -> String {
         match self {
-            Store::Registry {
-                registry_name,
-                repository,
-                ..
-            } => format!("{registry_name}/{repository}"),
+            Store::Registry(repository) => repository.to_string(),
             Store::Layout(layout) => {
                 format!("{}{}", crate::layout::SCHEME, layout.root().display())
             }
@@ -93,34 +86,44 @@ impl Store {
     pub fn same_place(&self, other: &Store) -> bool {
         match (self, other) {
             (Store::Layout(a), Store::Layout(b)) => a.root() == b.root(),
-            _ => self.describe() == other.describe(),
-        }
-    }
-
-    /// The registry client this store talks to; `None` for a layout.
-    pub fn registry_client(&self) -> Option<&Arc<Registry>> {
-        match self {
-            Store::Registry { client, .. } => Some(client),
-            Store::Layout(_) => None,
+            (Store::Registry(a), Store::Registry(b)) => a == b,
+            _ => false,
         }
     }
 
     /// Declare the access an operation needs (registry token scopes); nothing for a layout.
     pub fn want(&self, actions: &[&str]) {
-        if let Store::Registry {
-            client, repository, ..
-        } = self
-        {
-            client.want(repository, actions);
+        if let Store::Registry(repository) = self {
+            repository.want(actions);
+        }
+    }
+
+    /// Start opening connections for a stage that sends one request to each of `requests` at
+    /// once: each registry gets as many as requests go to it (at most [`MAX_IN_FLIGHT`]),
+    /// counting those already open. Layouts need none. Returns at once.
+    pub fn preconnect<'a>(requests: impl IntoIterator<Item = &'a Store>) {
+        let mut per_registry: Vec<(&Repository, usize)> = Vec::new();
+        for store in requests {
+            let Store::Registry(repository) = store else {
+                continue;
+            };
+            match per_registry
+                .iter_mut()
+                .find(|(r, _)| r.same_registry(repository))
+            {
+                Some((_, count)) => *count += 1,
+                None => per_registry.push((repository, 1)),
+            }
+        }
+        for (repository, count) in per_registry {
+            repository.preconnect(count.min(MAX_IN_FLIGHT));
         }
     }
 
     /// A manifest by tag or digest, verified against its digest.
     pub fn get_manifest(&self, reference: &str) -> Result<Fetched> {
         match self {
-            Store::Registry {
-                client, repository, ..
-            } => client.get_manifest(repository, reference),
+            Store::Registry(repository) => repository.get_manifest(reference),
             Store::Layout(layout) => {
                 let (digest, declared) = if reference.contains(':') {
                     (reference.to_string(), None)
@@ -145,9 +148,7 @@ impl Store {
     /// A small blob (an image config), whole and verified.
     pub fn get_blob(&self, digest: &str, limit: u64) -> Result<Vec<u8>> {
         match self {
-            Store::Registry {
-                client, repository, ..
-            } => client.get_blob(repository, digest, limit),
+            Store::Registry(repository) => repository.get_blob(digest, limit),
             Store::Layout(layout) => layout.read_blob(digest, limit),
         }
     }
@@ -155,9 +156,7 @@ impl Store {
     /// Write manifest bytes under a tag or by digest.
     pub fn put_manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
         match self {
-            Store::Registry {
-                client, repository, ..
-            } => client.put_manifest(repository, reference, media_type, bytes),
+            Store::Registry(repository) => repository.put_manifest(reference, media_type, bytes),
             Store::Layout(layout) => {
                 let digest = manifest::sha256_digest(bytes);
                 layout.write_manifest(&digest, bytes)?;
@@ -182,13 +181,9 @@ impl Store {
     /// How a blob gets here from `source`: mounted within one registry, else copied.
     pub fn transfer(&self, source: &Store) -> Transfer {
         match (self, source) {
-            (
-                Store::Registry { registry_name, .. },
-                Store::Registry {
-                    registry_name: from,
-                    ..
-                },
-            ) if registry_name == from => Transfer::Mount,
+            (Store::Registry(to), Store::Registry(from)) if to.same_registry(from) => {
+                Transfer::Mount
+            }
             _ => Transfer::Copy,
         }
     }
@@ -197,23 +192,16 @@ impl Store {
     /// is mounted; if the registry refuses the mount, or across registries and layouts, it is
     /// streamed (never held whole in memory). A blob already here is not transferred.
     pub fn copy_blob_from(&self, source: &Store, digest: &str, size: u64) -> Result<()> {
-        if let (
-            Store::Registry {
-                client, repository, ..
-            },
-            Store::Registry {
-                repository: from, ..
-            },
-        ) = (self, source)
+        if let (Store::Registry(to), Store::Registry(from)) = (self, source)
             && self.transfer(source) == Transfer::Mount
         {
-            match client.mount_blob(repository, digest, from) {
+            match to.mount_blob(digest, from) {
                 Ok(Mount::Mounted) => return Ok(()),
                 Ok(Mount::UploadOpened(location)) => {
-                    match stream_into(client, &location, source, digest, size) {
+                    match stream_into(to, &location, source, digest, size) {
                         Ok(()) => return Ok(()),
                         Err(e) => {
-                            client.cancel_upload(&location);
+                            to.cancel_upload(&location);
                             if !e.is_transient() {
                                 return Err(e);
                             }
@@ -226,9 +214,9 @@ impl Store {
             }
         }
         match self {
-            Store::Registry {
-                client, repository, ..
-            } => self.upload_with_retries(client, repository, source, digest, size),
+            Store::Registry(repository) => {
+                self.upload_with_retries(repository, source, digest, size)
+            }
             Store::Layout(layout) => {
                 if layout.has_blob(digest)? {
                     return Ok(());
@@ -245,8 +233,7 @@ impl Store {
     /// checking whether the registry got the blob after all. As many attempts as a request.
     fn upload_with_retries(
         &self,
-        client: &Registry,
-        repository: &str,
+        repository: &Repository,
         source: &Store,
         digest: &str,
         size: u64,
@@ -256,11 +243,11 @@ impl Store {
             if self.has_blob(digest)? {
                 return Ok(());
             }
-            let location = client.start_upload(repository)?;
-            match stream_into(client, &location, source, digest, size) {
+            let location = repository.start_upload()?;
+            match stream_into(repository, &location, source, digest, size) {
                 Ok(()) => return Ok(()),
                 Err(e) => {
-                    client.cancel_upload(&location);
+                    repository.cancel_upload(&location);
                     if attempt >= STREAM_ATTEMPTS || !e.is_transient() {
                         return Err(e);
                     }
@@ -273,9 +260,7 @@ impl Store {
 
     fn has_blob(&self, digest: &str) -> Result<bool> {
         match self {
-            Store::Registry {
-                client, repository, ..
-            } => client.has_blob(repository, digest),
+            Store::Registry(repository) => repository.has_blob(digest),
             Store::Layout(layout) => layout.has_blob(digest),
         }
     }
@@ -283,10 +268,8 @@ impl Store {
     /// A blob as a stream, with its length.
     fn open_blob(&self, digest: &str) -> Result<(u64, Box<dyn Read + Send>)> {
         match self {
-            Store::Registry {
-                client, repository, ..
-            } => {
-                let (length, body) = client.open_blob(repository, digest)?;
+            Store::Registry(repository) => {
+                let (length, body) = repository.open_blob(digest)?;
                 Ok((length, Box::new(body.into_reader())))
             }
             Store::Layout(layout) => {
@@ -299,7 +282,7 @@ impl Store {
 
 /// Stream `digest` from `source` into the registry upload session at `location`.
 fn stream_into(
-    client: &Registry,
+    repository: &Repository,
     location: &str,
     source: &Store,
     digest: &str,
@@ -307,7 +290,7 @@ fn stream_into(
 ) -> Result<()> {
     let (length, mut reader) = source.open_blob(digest)?;
     check_length(digest, size, length)?;
-    client.finish_upload(location, digest, &mut reader, length)
+    repository.finish_upload(location, digest, &mut reader, length)
 }
 
 fn check_length(digest: &str, expected: u64, found: u64) -> Result<()> {

@@ -24,12 +24,10 @@ pub fn fetch(store: &Store, reference: &ImageRef, name: &str, format: Format) ->
         ));
     };
     store.want(&["pull"]);
-    if format != Format::Verbatim
-        && let Some(client) = store.registry_client()
-    {
+    if format != Format::Verbatim {
         // A list's children are fetched all at once: open their connections while the list
         // itself is on its way.
-        client.preconnect(LIKELY_CHILDREN);
+        Store::preconnect(std::iter::repeat_n(store, LIKELY_CHILDREN));
     }
     let top = store
         .get_manifest(wanted)

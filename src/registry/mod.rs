@@ -10,6 +10,7 @@ pub mod challenge;
 pub mod credentials;
 pub mod location;
 pub mod preconnect;
+pub mod repository;
 pub mod retry;
 pub mod scheme_cache;
 pub mod tls;

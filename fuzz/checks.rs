@@ -150,7 +150,7 @@ pub fn manifest(data: &[u8]) {
         name: "registry.example:5000/fuzz/app:1".to_string(),
         top: Fetched {
             media_type,
-            digest: manifest::sha256_digest(top),
+            digest: manifest_tool::digest::Digest::sha256_of(top),
             bytes: top.to_vec(),
         },
         content,

@@ -7,9 +7,9 @@
 //! Every write goes to a temporary file in the destination directory, is fsynced, checked
 //! against its digest and renamed into place, so a crash never leaves half a blob or index.
 
+use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
-use crate::manifest::{self, Descriptor, MAX_MANIFEST_BYTES, OCI_INDEX};
-use sha2::{Digest, Sha256};
+use crate::manifest::{Descriptor, MAX_MANIFEST_BYTES, OCI_INDEX};
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ const LAYOUT_VERSION: &str = "1.0.0";
 pub struct LayoutRef {
     pub path: PathBuf,
     pub tag: Option<String>,
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
 }
 
 impl LayoutRef {
@@ -49,12 +49,7 @@ impl LayoutRef {
         if let Some((before, after)) = rest.rsplit_once('@')
             && after.contains(':')
         {
-            if !is_valid_digest(after) {
-                return Err(invalid(&format!(
-                    "{after:?} is not a valid sha256 or sha512 digest"
-                )));
-            }
-            digest = Some(after.to_string());
+            digest = Some(Digest::parse(after).map_err(|problem| invalid(&problem))?);
             rest = before;
         }
         let last_component_start = rest.rfind('/').map_or(0, |i| i + 1);
@@ -107,19 +102,6 @@ fn is_valid_tag(tag: &str) -> bool {
         .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
         && tag.len() <= 128
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// `sha256:<64 hex>` or `sha512:<128 hex>`, lowercase: the only digests we turn into paths.
-fn is_valid_digest(digest: &str) -> bool {
-    let Some((algorithm, hex)) = digest.split_once(':') else {
-        return false;
-    };
-    let length = match algorithm {
-        "sha256" => 64,
-        "sha512" => 128,
-        _ => return false,
-    };
-    hex.len() == length && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// An OCI image layout directory, open for reading and writing.
@@ -237,8 +219,8 @@ impl Layout {
     }
 
     /// Read a whole blob of at most `limit` bytes and check its digest.
-    pub fn read_blob(&self, digest: &str, limit: u64) -> Result<Vec<u8>> {
-        let path = self.blob_path(digest)?;
+    pub fn read_blob(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
+        let path = self.blob_path(digest);
         let file = File::open(&path).map_err(|e| self.missing_blob(digest, &path, e))?;
         let mut bytes = Vec::new();
         file.take(limit + 1)
@@ -250,38 +232,37 @@ impl Layout {
                 limit,
             });
         }
-        let found = manifest::digest_like(digest, &bytes);
-        if found != digest {
-            return Err(Error::DigestMismatch {
+        digest
+            .verify(&bytes)
+            .map_err(|found| Error::DigestMismatch {
                 what: format!("blob {} (corrupt layout)", path.display()),
                 expected: digest.to_string(),
-                found,
-            });
-        }
+                found: found.to_string(),
+            })?;
         Ok(bytes)
     }
 
     /// Read a manifest (at most 4 MiB) and check its digest.
-    pub fn read_manifest(&self, digest: &str) -> Result<Vec<u8>> {
+    pub fn read_manifest(&self, digest: &Digest) -> Result<Vec<u8>> {
         self.read_blob(digest, MAX_MANIFEST_BYTES)
     }
 
     /// Open a blob to stream it: its length and the file.
-    pub fn open_blob(&self, digest: &str) -> Result<(u64, File)> {
-        let path = self.blob_path(digest)?;
+    pub fn open_blob(&self, digest: &Digest) -> Result<(u64, File)> {
+        let path = self.blob_path(digest);
         let file = File::open(&path).map_err(|e| self.missing_blob(digest, &path, e))?;
         let length = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         Ok((length, file))
     }
 
     /// Whether the blob is present.
-    pub fn has_blob(&self, digest: &str) -> Result<bool> {
-        Ok(self.blob_path(digest)?.is_file())
+    pub fn has_blob(&self, digest: &Digest) -> Result<bool> {
+        Ok(self.blob_path(digest).is_file())
     }
 
     /// Write a blob from `reader`, checking its digest and size before it takes its place.
-    pub fn write_blob(&self, digest: &str, size: u64, reader: &mut dyn Read) -> Result<()> {
-        let path = self.blob_path(digest)?;
+    pub fn write_blob(&self, digest: &Digest, size: u64, reader: &mut dyn Read) -> Result<()> {
+        let path = self.blob_path(digest);
         if path.is_file() {
             return Ok(());
         }
@@ -291,7 +272,7 @@ impl Layout {
         let temp = temp_path(&dir);
         let result = (|| {
             let mut file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
-            let mut hasher = Sha256::new();
+            let mut hasher = Hasher::like(digest);
             let mut written = 0u64;
             let mut buffer = vec![0u8; 64 * 1024];
             loop {
@@ -307,12 +288,12 @@ impl Layout {
                     .map_err(|e| Error::io(&temp, e))?;
                 written += n as u64;
             }
-            let found = format!("sha256:{}", manifest::hex(&hasher.finalize()));
-            if digest.starts_with("sha256:") && found != digest {
+            let found = hasher.finish();
+            if found != *digest {
                 return Err(Error::DigestMismatch {
                     what: format!("blob written to {}", self.root.display()),
                     expected: digest.to_string(),
-                    found,
+                    found: found.to_string(),
                 });
             }
             if written != size {
@@ -332,7 +313,7 @@ impl Layout {
     }
 
     /// Write manifest bytes (already in memory) as a blob.
-    pub fn write_manifest(&self, digest: &str, bytes: &[u8]) -> Result<()> {
+    pub fn write_manifest(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
         self.write_blob(digest, bytes.len() as u64, &mut &bytes[..])
     }
 
@@ -386,15 +367,11 @@ impl Layout {
         self.root.join("index.json")
     }
 
-    fn blob_path(&self, digest: &str) -> Result<PathBuf> {
-        if !is_valid_digest(digest) {
-            return Err(Error::Invalid(format!("{digest:?} is not a valid digest")));
-        }
-        let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
-        Ok(self.root.join("blobs").join(algorithm).join(hex))
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join(digest.layout_path())
     }
 
-    fn missing_blob(&self, digest: &str, path: &Path, e: std::io::Error) -> Error {
+    fn missing_blob(&self, digest: &Digest, path: &Path, e: std::io::Error) -> Error {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::NotFound(format!(
                 "blob {digest} is not in OCI layout {}",
@@ -453,7 +430,7 @@ mod tests {
         assert_eq!((r.path, r.tag), (PathBuf::from("/srv/a:b/out"), None));
         let r = LayoutRef::parse(&format!("oci-layout://dir/x:1.0@{D}")).unwrap();
         assert_eq!(
-            (r.tag.as_deref(), r.digest.as_deref()),
+            (r.tag.as_deref(), r.digest.as_ref().map(Digest::as_str)),
             (Some("1.0"), Some(D))
         );
         let r = LayoutRef::parse("oci-layout://dir:x/").unwrap();
@@ -477,7 +454,8 @@ mod tests {
             ("oci-layout://:v1", "path is empty"),
             ("oci-layout://out:", "not a valid tag"),
             ("oci-layout://out:a b", "not a valid tag"),
-            ("oci-layout://out@sha256:abc", "not a valid sha256"),
+            ("oci-layout://out@sha256:abc", "has 3 hex digits"),
+            ("oci-layout://out@sha256:../../etc", "not hex digits"),
         ] {
             let err = LayoutRef::parse(input).unwrap_err().to_string();
             assert!(err.contains(fragment), "{input}: {err}");
@@ -485,15 +463,13 @@ mod tests {
     }
 
     #[test]
-    fn blob_paths_never_leave_the_layout() {
+    fn blob_paths_are_under_blobs_by_algorithm() {
         let layout = Layout {
             root: PathBuf::from("/tmp/x"),
             index_lock: Mutex::new(()),
         };
-        assert!(layout.blob_path("sha256:../../etc/passwd").is_err());
-        assert!(layout.blob_path("md5:abcd").is_err());
         assert_eq!(
-            layout.blob_path(D).unwrap(),
+            layout.blob_path(&Digest::parse(D).unwrap()),
             PathBuf::from("/tmp/x/blobs/sha256").join(&D[7..])
         );
     }

@@ -4,6 +4,7 @@
 //! escaping, and each struct's field order (below). The same input therefore gives the same
 //! digest with either tool.
 
+use crate::digest::Digest;
 use crate::json::to_go_json;
 use crate::manifest::{DOCKER_LIST, Descriptor, OCI_INDEX, Platform};
 use serde::Serialize;
@@ -74,7 +75,7 @@ struct DockerEntry<'a> {
     #[serde(rename = "mediaType")]
     media_type: &'a str,
     size: u64,
-    digest: &'a str,
+    digest: &'a Digest,
     #[serde(skip_serializing_if = "Option::is_none")]
     annotations: Option<&'a BTreeMap<String, String>>,
     platform: DockerPlatform<'a>,
@@ -143,7 +144,7 @@ mod tests {
     fn entry(media_type: &str, digest: &str, size: u64, platform: Platform) -> Descriptor {
         Descriptor {
             media_type: media_type.into(),
-            digest: digest.into(),
+            digest: Digest::parse(digest).unwrap(),
             size,
             urls: None,
             annotations: None,
@@ -180,8 +181,18 @@ mod tests {
         let list = assemble(
             ListType::Docker,
             &[
-                entry(DOCKER_MANIFEST, "sha256:aa", 525, windows()),
-                entry(DOCKER_MANIFEST, "sha256:bb", 428, arm_with_features()),
+                entry(
+                    DOCKER_MANIFEST,
+                    "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                    525,
+                    windows(),
+                ),
+                entry(
+                    DOCKER_MANIFEST,
+                    "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                    428,
+                    arm_with_features(),
+                ),
             ],
             &BTreeMap::new(),
         );
@@ -192,7 +203,7 @@ mod tests {
     {
       "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
       "size": 525,
-      "digest": "sha256:aa",
+      "digest": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
       "platform": {
         "architecture": "amd64",
         "os": "windows",
@@ -205,7 +216,7 @@ mod tests {
     {
       "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
       "size": 428,
-      "digest": "sha256:bb",
+      "digest": "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
       "platform": {
         "architecture": "arm",
         "os": "linux",
@@ -223,12 +234,22 @@ mod tests {
 
     #[test]
     fn docker_list_entries_keep_their_annotations_and_drop_empty_ones() {
-        let mut annotated = entry(DOCKER_MANIFEST, "sha256:aa", 525, arm_with_features());
+        let mut annotated = entry(
+            DOCKER_MANIFEST,
+            "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            525,
+            arm_with_features(),
+        );
         annotated.annotations = Some(BTreeMap::from([(
             "org.example.note".to_string(),
             "kept".to_string(),
         )]));
-        let mut empty = entry(DOCKER_MANIFEST, "sha256:bb", 428, arm_with_features());
+        let mut empty = entry(
+            DOCKER_MANIFEST,
+            "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+            428,
+            arm_with_features(),
+        );
         empty.annotations = Some(BTreeMap::new());
         let list = assemble(ListType::Docker, &[annotated, empty], &BTreeMap::new());
         let expected = r#"{
@@ -238,7 +259,7 @@ mod tests {
     {
       "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
       "size": 525,
-      "digest": "sha256:aa",
+      "digest": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
       "annotations": {
         "org.example.note": "kept"
       },
@@ -254,7 +275,7 @@ mod tests {
     {
       "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
       "size": 428,
-      "digest": "sha256:bb",
+      "digest": "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
       "platform": {
         "architecture": "arm",
         "os": "linux",
@@ -273,7 +294,7 @@ mod tests {
     fn oci_index_bytes_match_the_go_layout() {
         let mut attestation = entry(
             OCI_MANIFEST,
-            "sha256:cc",
+            "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
             840,
             Platform {
                 architecture: "unknown".into(),
@@ -284,7 +305,8 @@ mod tests {
         attestation.annotations = Some(BTreeMap::from([
             (
                 "vnd.docker.reference.digest".to_string(),
-                "sha256:aa".to_string(),
+                "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                    .to_string(),
             ),
             (
                 "vnd.docker.reference.type".to_string(),
@@ -295,7 +317,12 @@ mod tests {
         let list = assemble(
             ListType::Oci,
             &[
-                entry(OCI_MANIFEST, "sha256:aa", 401, arm_with_features()),
+                entry(
+                    OCI_MANIFEST,
+                    "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                    401,
+                    arm_with_features(),
+                ),
                 attestation,
             ],
             &annotations,
@@ -306,7 +333,7 @@ mod tests {
   "manifests": [
     {
       "mediaType": "application/vnd.oci.image.manifest.v1+json",
-      "digest": "sha256:aa",
+      "digest": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
       "size": 401,
       "platform": {
         "architecture": "arm",
@@ -316,10 +343,10 @@ mod tests {
     },
     {
       "mediaType": "application/vnd.oci.image.manifest.v1+json",
-      "digest": "sha256:cc",
+      "digest": "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
       "size": 840,
       "annotations": {
-        "vnd.docker.reference.digest": "sha256:aa",
+        "vnd.docker.reference.digest": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
         "vnd.docker.reference.type": "attestation-manifest"
       },
       "platform": {

@@ -4,9 +4,9 @@
 //! order in each struct is the order Go's `encoding/json` writes the matching OCI / Docker type,
 //! so re-encoding one of them with [`crate::json::to_go_json`] gives the Go tool's bytes.
 
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256, Sha512};
 use std::collections::BTreeMap;
 
 /// Docker image manifest, schema 2.
@@ -56,7 +56,9 @@ pub fn is_image(media_type: &str) -> bool {
 pub struct Descriptor {
     #[serde(rename = "mediaType", default)]
     pub media_type: String,
-    pub digest: String,
+    /// Checked against the digest grammar as it is read: a descriptor never names a digest
+    /// that could not be put in a URL or a path.
+    pub digest: Digest,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urls: Option<Vec<String>>,
@@ -268,65 +270,43 @@ pub fn media_type_of(content_type: Option<&str>, bytes: &[u8]) -> Result<String>
     }
 }
 
-/// The digest of `bytes` with the algorithm of `like` (sha256 unless `like` names sha512).
-pub fn digest_like(like: &str, bytes: &[u8]) -> String {
-    if like.starts_with("sha512:") {
-        format!("sha512:{}", hex(&Sha512::digest(bytes)))
-    } else {
-        sha256_digest(bytes)
-    }
-}
-
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(bytes)))
-}
-
-/// Lowercase hex of `bytes`, as digests write it.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        text.push(char::from(DIGITS[usize::from(b >> 4)]));
-        text.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn sha256_of_empty_input_is_the_well_known_value() {
-        assert_eq!(
-            sha256_digest(b""),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert!(digest_like("sha512:ab", b"").starts_with("sha512:cf83e1357eefb8bd"));
-    }
-
-    #[test]
     fn manifests_are_read_as_an_index_or_an_image_by_media_type() {
-        let index = br#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","size":7}]}"#;
+        let index = br#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":7}]}"#;
         for media_type in [OCI_INDEX, DOCKER_LIST] {
             match parse_manifest(media_type, index) {
                 Ok(Manifest::Index(index)) => {
                     let digests: Vec<&str> =
                         index.manifests.iter().map(|d| d.digest.as_str()).collect();
-                    assert_eq!(digests, ["sha256:aa"], "{media_type}");
+                    assert_eq!(
+                        digests,
+                        ["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],
+                        "{media_type}"
+                    );
                 }
                 other => panic!("{media_type} read as {other:?}"),
             }
         }
-        let image = br#"{"schemaVersion":2,"config":{"mediaType":"c","digest":"sha256:cc","size":2},"layers":[{"mediaType":"l","digest":"sha256:dd","size":3}]}"#;
+        let image = br#"{"schemaVersion":2,"config":{"mediaType":"c","digest":"sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","size":2},"layers":[{"mediaType":"l","digest":"sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd","size":3}]}"#;
         for media_type in [OCI_MANIFEST, DOCKER_MANIFEST] {
             match parse_manifest(media_type, image) {
                 Ok(Manifest::Image(image)) => {
-                    assert_eq!(image.config.digest, "sha256:cc", "{media_type}");
+                    assert_eq!(
+                        image.config.digest,
+                        "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+                        "{media_type}"
+                    );
                     let digests: Vec<&str> =
                         image.layers().iter().map(|d| d.digest.as_str()).collect();
-                    assert_eq!(digests, ["sha256:dd"], "{media_type}");
+                    assert_eq!(
+                        digests,
+                        ["sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"],
+                        "{media_type}"
+                    );
                 }
                 other => panic!("{media_type} read as {other:?}"),
             }
@@ -369,7 +349,7 @@ mod tests {
             media_type_of(Some("application/json"), index).unwrap(),
             OCI_INDEX
         );
-        let image = br#"{"schemaVersion":2,"config":{"digest":"sha256:00","size":1},"layers":[]}"#;
+        let image = br#"{"schemaVersion":2,"config":{"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":1},"layers":[]}"#;
         assert_eq!(media_type_of(None, image).unwrap(), OCI_MANIFEST);
     }
 
@@ -396,7 +376,7 @@ mod tests {
     #[test]
     fn attestation_entries_are_recognised_by_annotation() {
         let d: Descriptor = serde_json::from_str(
-            r#"{"mediaType":"x","digest":"sha256:1","size":1,
+            r#"{"mediaType":"x","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":1,
                 "annotations":{"vnd.docker.reference.type":"attestation-manifest"}}"#,
         )
         .unwrap();

@@ -7,6 +7,7 @@
 //! written only after every child exists in the target repository, and the extra tags only after
 //! the list. Each stage runs its requests concurrently, so it costs one round trip.
 
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::list::{self, AssembledList};
 use crate::manifest::{
@@ -14,6 +15,7 @@ use crate::manifest::{
 };
 use crate::parallel::{self, MAX_IN_FLIGHT};
 use crate::platform;
+use crate::reference::ManifestRef;
 use crate::registry::{Connector, Fetched};
 use crate::spec::{PushPlan, Source};
 use crate::store::{Access, Store};
@@ -22,7 +24,7 @@ use std::collections::BTreeSet;
 /// What a push produced: the list's digest, its bytes, and (for `--dry-run`) what it would
 /// have written.
 pub struct Pushed {
-    pub digest: String,
+    pub digest: Digest,
     pub list: AssembledList,
     /// The writes made (or, with `--dry-run`, planned), one line each, in order.
     pub writes: Vec<String>,
@@ -81,7 +83,7 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
 
     let descriptors: Vec<Descriptor> = members.iter().map(|m| m.descriptor.clone()).collect();
     let list = list::assemble(plan.list_type, &descriptors, &plan.annotations);
-    let digest = manifest::sha256_digest(&list.bytes);
+    let digest = Digest::sha256_of(&list.bytes);
 
     let push = Push {
         plan,
@@ -119,8 +121,13 @@ fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<
     // request) is still on its way.
     Store::preconnect(opened.iter().map(|(_, store)| store));
     let fetched = parallel::map(&opened, MAX_IN_FLIGHT, |(source, store)| {
-        let wanted = source.reference.manifest_ref().unwrap_or_default();
-        store.get_manifest(wanted)
+        let wanted = source.reference.manifest_ref().ok_or_else(|| {
+            Error::Input(format!(
+                "source image {} has neither a tag nor a digest",
+                source.name
+            ))
+        })?;
+        store.get_manifest(&wanted)
     });
     let mut resolved = Vec::new();
     for ((source, from), fetched) in opened.into_iter().zip(fetched) {
@@ -174,7 +181,7 @@ fn expected_copies(resolved: &[Resolved], target: &Store) -> usize {
 /// What stage 2 must fetch for one resolved source.
 enum Need<'a> {
     /// A single image: its config, when the platform must be completed from it.
-    Config(&'a Resolved<'a>, Option<String>),
+    Config(&'a Resolved<'a>, Option<Digest>),
     /// A list from another repository: its child manifests, to copy them.
     Children(&'a Resolved<'a>, Vec<Descriptor>),
     /// A list in the target repository: nothing more.
@@ -267,7 +274,7 @@ fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
         Need::Children(r, entries) => {
             let fetched = parallel::map(entries, MAX_IN_FLIGHT, |d| {
                 r.from
-                    .get_manifest(&d.digest)
+                    .get_manifest(&ManifestRef::Digest(d.digest.clone()))
                     .map_err(|e| e.context(format!("fetching {} of {}", d.digest, r.source.name)))
             });
             entries
@@ -327,7 +334,7 @@ fn fill_platform(spec: &Platform, config: &ConfigPlatform) -> Platform {
 
 /// Two image entries with the same platform would make the list ambiguous.
 fn check_platforms(members: &[Member]) -> Result<()> {
-    let mut seen: Vec<(String, &str)> = Vec::new();
+    let mut seen: Vec<(String, &Digest)> = Vec::new();
     for member in members.iter().filter(|m| !m.descriptor.is_attestation()) {
         let key = match &member.descriptor.platform {
             Some(p) => format!(
@@ -405,7 +412,7 @@ struct Push<'a> {
     plan: &'a PushPlan,
     target: &'a Store,
     list: &'a AssembledList,
-    digest: &'a str,
+    digest: &'a Digest,
 }
 
 impl Push<'_> {
@@ -417,6 +424,11 @@ impl Push<'_> {
                 .collect::<Result<()>>()?;
         }
         Ok(())
+    }
+
+    /// The target's tag (the plan checked it has one).
+    fn target_tag(&self) -> ManifestRef {
+        ManifestRef::Tag(self.plan.target.tag().unwrap_or_default().to_string())
     }
 
     /// One line saying what `write` does (or, with `--dry-run`, would do).
@@ -453,7 +465,11 @@ impl Push<'_> {
                 }),
             Write::Child { descriptor, bytes } => self
                 .target
-                .put_manifest(&descriptor.digest, &descriptor.media_type, bytes)
+                .put_manifest(
+                    &ManifestRef::Digest(descriptor.digest.clone()),
+                    &descriptor.media_type,
+                    bytes,
+                )
                 .map_err(|e| {
                     e.context(format!(
                         "pushing manifest {} to {}",
@@ -463,15 +479,15 @@ impl Push<'_> {
                 }),
             Write::List => self
                 .target
-                .put_manifest(
-                    self.plan.target.tag().unwrap_or_default(),
-                    list.media_type,
-                    &list.bytes,
-                )
+                .put_manifest(&self.target_tag(), list.media_type, &list.bytes)
                 .map_err(|e| e.context(format!("pushing the list to {}", self.plan.target_name))),
             Write::Tag(tag) => self
                 .target
-                .put_manifest(tag, list.media_type, &list.bytes)
+                .put_manifest(
+                    &ManifestRef::Tag(tag.to_string()),
+                    list.media_type,
+                    &list.bytes,
+                )
                 .map_err(|e| {
                     e.context(format!(
                         "pushing extra tag {}",
@@ -518,12 +534,12 @@ mod tests {
     #[test]
     fn foreign_layers_are_not_copied() {
         let blob: Descriptor = serde_json::from_str(
-            r#"{"mediaType":"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip","digest":"sha256:a","size":1}"#,
+            r#"{"mediaType":"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":1}"#,
         )
         .unwrap();
         assert!(!is_distributable(&blob));
         let blob: Descriptor = serde_json::from_str(
-            r#"{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:a","size":1}"#,
+            r#"{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":1}"#,
         )
         .unwrap();
         assert!(is_distributable(&blob));

@@ -17,6 +17,7 @@
 //! `docker.io`, where a single-component name gets the `library/` prefix. `index.docker.io` is
 //! another name for `docker.io`. Neither a tag nor a digest is ever made up (no default `latest`).
 
+use crate::digest::Digest;
 use std::fmt;
 use std::net::Ipv6Addr;
 
@@ -56,7 +57,26 @@ pub struct Reference {
     /// The tag after `:`, when one was given.
     pub tag: Option<String>,
     /// The digest after `@` (`sha256:…` or `sha512:…`), when one was given.
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
+}
+
+/// What goes in `/v2/<repository>/manifests/<here>`: a tag or a digest. A digest names exact
+/// content, which is checked when fetched; a tag names whatever the registry holds under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestRef {
+    /// A tag, such as `1.0`.
+    Tag(String),
+    /// A digest, such as `sha256:…`.
+    Digest(Digest),
+}
+
+impl fmt::Display for ManifestRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManifestRef::Tag(tag) => f.write_str(tag),
+            ManifestRef::Digest(digest) => digest.fmt(f),
+        }
+    }
 }
 
 /// Why a string is not a valid image reference. Every variant but `Empty` carries the input as typed.
@@ -232,18 +252,24 @@ impl Reference {
                 problem,
             })?;
         }
-        if let Some(digest) = digest {
-            check_digest(digest).map_err(|problem| ReferenceError::InvalidDigest {
-                input: input.to_string(),
-                problem,
-            })?;
-        }
+        let digest = digest
+            .map(|digest| {
+                Digest::parse(digest).map_err(|problem| ReferenceError::InvalidDigest {
+                    input: input.to_string(),
+                    problem: if digest.is_empty() {
+                        "the digest after '@' is empty".to_string()
+                    } else {
+                        problem
+                    },
+                })
+            })
+            .transpose()?;
 
         Ok(Reference {
             registry: registry.to_string(),
             repository,
             tag: tag.map(str::to_string),
-            digest: digest.map(str::to_string),
+            digest,
         })
     }
 
@@ -257,10 +283,10 @@ impl Reference {
         }
     }
 
-    /// What goes in `/v2/<repository>/manifests/<here>`: the digest when there is one, else the
-    /// tag; `None` when the reference has neither.
-    pub fn manifest_ref(&self) -> Option<&str> {
-        self.digest.as_deref().or(self.tag.as_deref())
+    /// What to fetch: the digest when there is one, else the tag; `None` when the reference has
+    /// neither.
+    pub fn manifest_ref(&self) -> Option<ManifestRef> {
+        manifest_ref(self.tag.as_deref(), self.digest.as_ref())
     }
 
     /// The same repository with `tag` and no digest (a digest would win in
@@ -448,44 +474,13 @@ fn check_tag(tag: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a digest: `sha256:` with 64 or `sha512:` with 128 lowercase hex digits.
-fn check_digest(digest: &str) -> Result<(), String> {
-    if digest.is_empty() {
-        return Err("the digest after '@' is empty".to_string());
+/// The digest when there is one, else the tag.
+fn manifest_ref(tag: Option<&str>, digest: Option<&Digest>) -> Option<ManifestRef> {
+    match (digest, tag) {
+        (Some(digest), _) => Some(ManifestRef::Digest(digest.clone())),
+        (None, Some(tag)) => Some(ManifestRef::Tag(tag.to_string())),
+        (None, None) => None,
     }
-    let Some((algorithm, hex)) = digest.split_once(':').filter(|(a, _)| !a.is_empty()) else {
-        return Err(format!(
-            "digest {digest:?} must be written algorithm:hex, like sha256:<64 hex digits>"
-        ));
-    };
-    let expected = match algorithm {
-        "sha256" => 64,
-        "sha512" => 128,
-        _ => {
-            return Err(format!(
-                "digest {digest:?} uses the algorithm {algorithm:?}; only sha256 and sha512 are \
-                 supported"
-            ));
-        }
-    };
-    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "digest {digest:?} has characters that are not hex digits after \"{algorithm}:\""
-        ));
-    }
-    if hex.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(format!(
-            "digest {digest:?} must be written in lowercase hex"
-        ));
-    }
-    if hex.len() != expected {
-        return Err(format!(
-            "digest {digest:?} has {} hex digits after \"{algorithm}:\"; {algorithm} needs \
-             {expected}",
-            hex.len()
-        ));
-    }
-    Ok(())
 }
 
 /// An image named by the user: in a registry, or in an OCI image layout directory
@@ -517,16 +512,16 @@ impl ImageRef {
     }
 
     /// The digest, if any.
-    pub fn digest(&self) -> Option<&str> {
+    pub fn digest(&self) -> Option<&Digest> {
         match self {
-            ImageRef::Registry(r) => r.digest.as_deref(),
-            ImageRef::Layout(l) => l.digest.as_deref(),
+            ImageRef::Registry(r) => r.digest.as_ref(),
+            ImageRef::Layout(l) => l.digest.as_ref(),
         }
     }
 
     /// The digest when there is one, else the tag: what to fetch.
-    pub fn manifest_ref(&self) -> Option<&str> {
-        self.digest().or(self.tag())
+    pub fn manifest_ref(&self) -> Option<ManifestRef> {
+        manifest_ref(self.tag(), self.digest())
     }
 
     /// The same image with `tag` and no digest.
@@ -576,7 +571,7 @@ mod tests {
             registry: registry.to_string(),
             repository: repository.to_string(),
             tag: some(tag),
-            digest: some(digest),
+            digest: some(digest).map(|d| Digest::parse(&d).unwrap()),
         }
     }
 
@@ -880,7 +875,8 @@ mod tests {
 
     #[test]
     fn manifest_ref_prefers_the_digest() {
-        let r = |input: &str| Reference::parse(input).map(|r| r.manifest_ref().map(str::to_string));
+        let r =
+            |input: &str| Reference::parse(input).map(|r| r.manifest_ref().map(|m| m.to_string()));
         assert_eq!(r("a"), Ok(None));
         assert_eq!(r("a:t"), Ok(Some("t".to_string())));
         assert_eq!(r(&format!("a@{SHA256}")), Ok(Some(SHA256.to_string())));
@@ -894,7 +890,10 @@ mod tests {
         };
         let tagged = base.with_tag("latest");
         assert_eq!(tagged.to_string(), "registry:5000/app:latest");
-        assert_eq!(tagged.manifest_ref(), Some("latest"));
+        assert_eq!(
+            tagged.manifest_ref(),
+            Some(ManifestRef::Tag("latest".to_string()))
+        );
     }
 
     #[test]
@@ -904,11 +903,17 @@ mod tests {
         };
         assert_eq!(registry.registry(), Some("registry:5000"));
         assert_eq!(registry.tag(), Some("1.0"));
-        assert_eq!(registry.digest(), Some(SHA256));
-        assert_eq!(registry.manifest_ref(), Some(SHA256));
+        assert_eq!(registry.digest().map(Digest::as_str), Some(SHA256));
+        assert_eq!(
+            registry.manifest_ref(),
+            Some(ManifestRef::Digest(Digest::parse(SHA256).unwrap()))
+        );
         let tagged = registry.with_tag("latest");
         assert_eq!(tagged.to_string(), "registry:5000/app:latest");
-        assert_eq!(tagged.manifest_ref(), Some("latest"));
+        assert_eq!(
+            tagged.manifest_ref(),
+            Some(ManifestRef::Tag("latest".to_string()))
+        );
 
         let Ok(layout) = ImageRef::parse("oci-layout://out:v1") else {
             panic!("layout reference rejected");
@@ -916,7 +921,10 @@ mod tests {
         assert_eq!(layout.registry(), None);
         assert_eq!(layout.tag(), Some("v1"));
         assert_eq!(layout.digest(), None);
-        assert_eq!(layout.manifest_ref(), Some("v1"));
+        assert_eq!(
+            layout.manifest_ref(),
+            Some(ManifestRef::Tag("v1".to_string()))
+        );
         assert_eq!(layout.with_tag("v2").to_string(), "oci-layout://out:v2");
 
         let Ok(bare) = ImageRef::parse("app") else {

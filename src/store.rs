@@ -1,11 +1,12 @@
 //! Where images live: a repository in a registry, or an OCI image layout directory. Both answer
 //! the same few operations, so `inspect` and the push pipeline do not care which they talk to.
 
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::manifest::{self, Descriptor};
 use crate::parallel::MAX_IN_FLIGHT;
-use crate::reference::ImageRef;
+use crate::reference::{ImageRef, ManifestRef};
 use crate::registry::repository::Repository;
 use crate::registry::{Connector, Fetched, Mount};
 use std::io::Read;
@@ -121,15 +122,16 @@ impl Store {
     }
 
     /// A manifest by tag or digest, verified against its digest.
-    pub fn get_manifest(&self, reference: &str) -> Result<Fetched> {
+    pub fn get_manifest(&self, reference: &ManifestRef) -> Result<Fetched> {
         match self {
             Store::Registry(repository) => repository.get_manifest(reference),
             Store::Layout(layout) => {
-                let (digest, declared) = if reference.contains(':') {
-                    (reference.to_string(), None)
-                } else {
-                    let entry = layout.resolve_tag(reference)?;
-                    (entry.digest, Some(entry.media_type))
+                let (digest, declared) = match reference {
+                    ManifestRef::Digest(digest) => (digest.clone(), None),
+                    ManifestRef::Tag(tag) => {
+                        let entry = layout.resolve_tag(tag)?;
+                        (entry.digest, Some(entry.media_type))
+                    }
                 };
                 let bytes = layout.read_manifest(&digest)?;
                 let media_type = manifest::media_type_of(declared.as_deref(), &bytes)?;
@@ -138,7 +140,7 @@ impl Store {
                 }
                 Ok(Fetched {
                     media_type,
-                    digest: manifest::sha256_digest(&bytes),
+                    digest: Digest::sha256_of(&bytes),
                     bytes,
                 })
             }
@@ -146,35 +148,40 @@ impl Store {
     }
 
     /// A small blob (an image config), whole and verified.
-    pub fn get_blob(&self, digest: &str, limit: u64) -> Result<Vec<u8>> {
+    pub fn get_blob(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
         match self {
             Store::Registry(repository) => repository.get_blob(digest, limit),
             Store::Layout(layout) => layout.read_blob(digest, limit),
         }
     }
 
-    /// Write manifest bytes under a tag or by digest.
-    pub fn put_manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
+    /// Write manifest bytes under a tag or by digest (which they must hash to).
+    pub fn put_manifest(
+        &self,
+        reference: &ManifestRef,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<()> {
         match self {
             Store::Registry(repository) => repository.put_manifest(reference, media_type, bytes),
-            Store::Layout(layout) => {
-                let digest = manifest::sha256_digest(bytes);
-                layout.write_manifest(&digest, bytes)?;
-                if reference.contains(':') {
-                    return Ok(());
+            Store::Layout(layout) => match reference {
+                ManifestRef::Digest(digest) => layout.write_manifest(digest, bytes),
+                ManifestRef::Tag(tag) => {
+                    let digest = Digest::sha256_of(bytes);
+                    layout.write_manifest(&digest, bytes)?;
+                    let descriptor = Descriptor {
+                        media_type: media_type.to_string(),
+                        digest,
+                        size: bytes.len() as u64,
+                        urls: None,
+                        annotations: None,
+                        data: None,
+                        platform: None,
+                        artifact_type: None,
+                    };
+                    layout.set_tag(tag, &descriptor)
                 }
-                let descriptor = Descriptor {
-                    media_type: media_type.to_string(),
-                    digest,
-                    size: bytes.len() as u64,
-                    urls: None,
-                    annotations: None,
-                    data: None,
-                    platform: None,
-                    artifact_type: None,
-                };
-                layout.set_tag(reference, &descriptor)
-            }
+            },
         }
     }
 
@@ -191,7 +198,7 @@ impl Store {
     /// Make the blob `digest` (of `size` bytes) of `source` exist here. Within one registry it
     /// is mounted; if the registry refuses the mount, or across registries and layouts, it is
     /// streamed (never held whole in memory). A blob already here is not transferred.
-    pub fn copy_blob_from(&self, source: &Store, digest: &str, size: u64) -> Result<()> {
+    pub fn copy_blob_from(&self, source: &Store, digest: &Digest, size: u64) -> Result<()> {
         if let (Store::Registry(to), Store::Registry(from)) = (self, source)
             && self.transfer(source) == Transfer::Mount
         {
@@ -235,7 +242,7 @@ impl Store {
         &self,
         repository: &Repository,
         source: &Store,
-        digest: &str,
+        digest: &Digest,
         size: u64,
     ) -> Result<()> {
         let mut attempt = 1;
@@ -258,7 +265,7 @@ impl Store {
         }
     }
 
-    fn has_blob(&self, digest: &str) -> Result<bool> {
+    fn has_blob(&self, digest: &Digest) -> Result<bool> {
         match self {
             Store::Registry(repository) => repository.has_blob(digest),
             Store::Layout(layout) => layout.has_blob(digest),
@@ -266,7 +273,7 @@ impl Store {
     }
 
     /// A blob as a stream, with its length.
-    fn open_blob(&self, digest: &str) -> Result<(u64, Box<dyn Read + Send>)> {
+    fn open_blob(&self, digest: &Digest) -> Result<(u64, Box<dyn Read + Send>)> {
         match self {
             Store::Registry(repository) => {
                 let (length, body) = repository.open_blob(digest)?;
@@ -285,7 +292,7 @@ fn stream_into(
     repository: &Repository,
     location: &str,
     source: &Store,
-    digest: &str,
+    digest: &Digest,
     size: u64,
 ) -> Result<()> {
     let (length, mut reader) = source.open_blob(digest)?;
@@ -293,7 +300,7 @@ fn stream_into(
     repository.finish_upload(location, digest, &mut reader, length)
 }
 
-fn check_length(digest: &str, expected: u64, found: u64) -> Result<()> {
+fn check_length(digest: &Digest, expected: u64, found: u64) -> Result<()> {
     if expected == found {
         Ok(())
     } else {

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{self, ImageManifest, Index, MAX_CONFIG_BYTES, Manifest};
 use crate::parallel;
 use crate::reference::ImageRef;
+use crate::reference::ManifestRef;
 use crate::store::Store;
 
 /// Connections opened ahead of an inspect, before it is known whether the reference is a
@@ -30,7 +31,7 @@ pub fn fetch(store: &Store, reference: &ImageRef, name: &str, format: Format) ->
         Store::preconnect(std::iter::repeat_n(store, LIKELY_CHILDREN));
     }
     let top = store
-        .get_manifest(wanted)
+        .get_manifest(&wanted)
         .map_err(|e| e.context(format!("fetching {name}")))?;
     let parsed = manifest::parse_manifest(&top.media_type, &top.bytes)?;
     let content = match parsed {
@@ -71,7 +72,7 @@ fn fetch_children(store: &Store, index: &Index) -> Result<Vec<Option<ImageManife
             return Ok(None);
         }
         let child = store
-            .get_manifest(&entry.digest)
+            .get_manifest(&ManifestRef::Digest(entry.digest.clone()))
             .map_err(|e| e.context(format!("fetching list entry {}", entry.digest)))?;
         match manifest::parse_manifest(&child.media_type, &child.bytes)? {
             Manifest::Image(image) => Ok(Some(*image)),

@@ -92,14 +92,14 @@ mod test_data {
 
     use crate::manifest::ImageManifest;
 
-    /// An OCI image manifest with `layers` layers `sha256:00`, `sha256:11`, ...
+    /// An OCI image manifest with `layers` layers `sha256:0000000000000000000000000000000000000000000000000000000000000000`, `sha256:1111111111111111111111111111111111111111111111111111111111111111`, ...
     pub(super) fn image(layers: usize) -> ImageManifest {
         let layers: Vec<String> = (0..layers)
-            .map(|i| format!(r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{i}{i}","size":10}}"#))
+            .map(|i| format!(r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{}","size":10}}"#, i.to_string().repeat(64)))
             .collect();
         serde_json::from_str(&format!(
             r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
-                "config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:cc","size":5}},
+                "config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","size":5}},
                 "layers":[{}]}}"#,
             layers.join(",")
         ))

@@ -2,6 +2,7 @@
 //! reference's name, digest and platform, in Go's field order and escaping.
 
 use super::{Content, Inspected};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::json::to_go_json;
 use crate::manifest::{self, Descriptor, ImageManifest};
@@ -17,7 +18,7 @@ pub(super) fn render(inspected: &Inspected, expand_config: bool) -> Result<Vec<u
             #[derive(Serialize)]
             struct RawIndex<'a> {
                 name: &'a str,
-                digest: &'a str,
+                digest: &'a Digest,
                 #[serde(rename = "schemaVersion")]
                 schema_version: i64,
                 #[serde(rename = "mediaType", skip_serializing_if = "Option::is_none")]
@@ -59,7 +60,7 @@ pub(super) fn render(inspected: &Inspected, expand_config: bool) -> Result<Vec<u
                     #[serde(rename = "schemaVersion")]
                     schema_version: i64,
                     name: &'a str,
-                    digest: &'a str,
+                    digest: &'a Digest,
                     #[serde(skip_serializing_if = "str::is_empty")]
                     os: &'a str,
                     #[serde(skip_serializing_if = "str::is_empty")]
@@ -90,7 +91,7 @@ pub(super) fn render(inspected: &Inspected, expand_config: bool) -> Result<Vec<u
                 #[derive(Serialize)]
                 struct RawImage<'a> {
                     name: &'a str,
-                    digest: &'a str,
+                    digest: &'a Digest,
                     #[serde(skip_serializing_if = "str::is_empty")]
                     os: &'a str,
                     #[serde(skip_serializing_if = "str::is_empty")]
@@ -212,7 +213,7 @@ mod tests {
             name: "r/a:t".into(),
             top: Fetched {
                 media_type: manifest::OCI_MANIFEST.into(),
-                digest: "sha256:top".into(),
+                digest: Digest::parse("sha256:7070707070707070707070707070707070707070707070707070707070707070").unwrap(),
                 bytes: Vec::new(),
             },
             content: Content::Image {
@@ -223,20 +224,20 @@ mod tests {
         let raw = String::from_utf8(render(&inspected, false).unwrap()).unwrap();
         let expected = r#"{
     "name": "r/a:t",
-    "digest": "sha256:top",
+    "digest": "sha256:7070707070707070707070707070707070707070707070707070707070707070",
     "os": "linux",
     "architecture": "arm64",
     "schemaVersion": 2,
     "mediaType": "application/vnd.oci.image.manifest.v1+json",
     "config": {
         "mediaType": "application/vnd.oci.image.config.v1+json",
-        "digest": "sha256:cc",
+        "digest": "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
         "size": 5
     },
     "layers": [
         {
             "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": "sha256:00",
+            "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
             "size": 10
         }
     ]

@@ -217,6 +217,7 @@ impl Painter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::Digest;
     use crate::inspect::test_data::image;
     use crate::manifest::{self, Index};
     use crate::registry::Fetched;
@@ -238,7 +239,10 @@ mod tests {
             name: "reg/app:list".into(),
             top: Fetched {
                 media_type: manifest::OCI_INDEX.into(),
-                digest: "sha256:top".into(),
+                digest: Digest::parse(
+                    "sha256:7070707070707070707070707070707070707070707070707070707070707070",
+                )
+                .unwrap(),
                 bytes: b"{}".to_vec(),
             },
             content: Content::List {
@@ -251,16 +255,16 @@ mod tests {
     #[test]
     fn text_layout_of_a_list_matches_the_go_tool() {
         let windows = descriptor(
-            r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","size":100,
+            r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":100,
                 "platform":{"architecture":"amd64","os":"windows","os.version":"10.0.1","os.features":["win32k","x"]}}"#,
         );
         let attestation = descriptor(
-            r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bb","size":50,
-                "annotations":{"vnd.docker.reference.type":"attestation-manifest","vnd.docker.reference.digest":"sha256:aa"},
+            r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","size":50,
+                "annotations":{"vnd.docker.reference.type":"attestation-manifest","vnd.docker.reference.digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
                 "platform":{"architecture":"unknown","os":"unknown"}}"#,
         );
         let nested = descriptor(
-            r#"{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:dd","size":7}"#,
+            r#"{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd","size":7}"#,
         );
         let inspected = list_of(vec![
             (windows, Some(image(1))),
@@ -270,10 +274,10 @@ mod tests {
         let text = Text::new(&inspected, false).unwrap().to_string();
         let expected = "\
 Name:   reg/app:list (Type: application/vnd.oci.image.index.v1+json)
-Digest: sha256:top
+Digest: sha256:7070707070707070707070707070707070707070707070707070707070707070
  * Contains 3 manifest references (2 images, 1 attestation):
 [1]     Type: application/vnd.oci.image.manifest.v1+json
-[1]   Digest: sha256:aa
+[1]   Digest: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 [1]   Length: 100
 [1] Platform:
 [1]    -      OS: windows
@@ -281,16 +285,16 @@ Digest: sha256:top
 [1]    - OS Feat: [win32k x]
 [1]    -    Arch: amd64
 [1] # Layers: 1
-     layer 01: digest = sha256:00
+     layer 01: digest = sha256:0000000000000000000000000000000000000000000000000000000000000000
                  type = application/vnd.oci.image.layer.v1.tar+gzip
 
 [2]     Type: application/vnd.oci.image.manifest.v1+json (vnd.docker.reference.type=attestation-manifest)
-[2]   Digest: sha256:bb
+[2]   Digest: sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 [2]   Length: 50
-[2]       >>> Attestation for digest: sha256:aa
+[2]       >>> Attestation for digest: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 
 [3]     Type: application/vnd.oci.image.index.v1+json
-[3]   Digest: sha256:dd
+[3]   Digest: sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd
 [3]   Length: 7
 Unknown media type for further display: application/vnd.oci.image.index.v1+json
 ";
@@ -300,7 +304,7 @@ Unknown media type for further display: application/vnd.oci.image.index.v1+json
     #[test]
     fn text_layout_uses_singular_words_for_one() {
         let entry = descriptor(
-            r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","size":1}"#,
+            r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":1}"#,
         );
         let text = Text::new(&list_of(vec![(entry, Some(image(0)))]), false)
             .unwrap()

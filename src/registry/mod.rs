@@ -16,8 +16,10 @@ pub mod scheme_cache;
 pub mod tls;
 pub mod transport;
 
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::manifest::{self, MAX_MANIFEST_BYTES};
+use crate::reference::ManifestRef;
 use auth::{Auth, CredentialSource};
 use credentials::ConfigLocation;
 use scheme_cache::SchemeCache;
@@ -31,7 +33,7 @@ pub struct Fetched {
     /// The media type, from `Content-Type` (checked against the body's own `mediaType`).
     pub media_type: String,
     /// `sha256:<hex>` of `bytes`, computed here.
-    pub digest: String,
+    pub digest: Digest,
     /// The exact bytes served: hash and forward these, never a re-encoding.
     pub bytes: Vec<u8>,
 }
@@ -89,7 +91,7 @@ impl Registry {
 
     /// GET a manifest by tag or digest. Verifies its digest against the requested digest and the
     /// registry's `Docker-Content-Digest`, and refuses manifests over 4 MiB.
-    pub fn get_manifest(&self, repository: &str, reference: &str) -> Result<Fetched> {
+    pub fn get_manifest(&self, repository: &str, reference: &ManifestRef) -> Result<Fetched> {
         self.want(repository, &["pull"]);
         let request = Request {
             accept: Some(manifest::ACCEPT_MANIFESTS),
@@ -105,24 +107,19 @@ impl Registry {
             .map_err(|e| too_large_as(e, format!("manifest {repository}:{reference}")))?;
         let content_type = header_value(&headers, "content-type");
         let announced = header_value(&headers, "docker-content-digest");
-        let digest = manifest::sha256_digest(&bytes);
-        if reference.contains(':') {
-            // By digest: a sha256 reference is checked against the hash just computed.
-            let found = if reference.starts_with("sha256:") {
-                digest.clone()
-            } else {
-                manifest::digest_like(reference, &bytes)
-            };
-            if found != reference {
-                return Err(Error::DigestMismatch {
-                    what: format!("manifest {repository}@{reference} from {}", self.host()),
-                    expected: reference.to_string(),
-                    found,
-                });
-            }
+        let digest = Digest::sha256_of(&bytes);
+        if let ManifestRef::Digest(wanted) = reference {
+            // By digest: the bytes must hash to it, whatever the registry says of them.
+            wanted
+                .verify(&bytes)
+                .map_err(|found| Error::DigestMismatch {
+                    what: format!("manifest {repository}@{wanted} from {}", self.host()),
+                    expected: wanted.to_string(),
+                    found: found.to_string(),
+                })?;
         }
         if let Some(announced) = announced.filter(|d| d.starts_with("sha256:"))
-            && announced != digest
+            && digest != announced.as_str()
         {
             return Err(Error::DigestMismatch {
                 what: format!(
@@ -130,7 +127,7 @@ impl Registry {
                     self.host()
                 ),
                 expected: announced,
-                found: digest,
+                found: digest.to_string(),
             });
         }
         let media_type = manifest::media_type_of(content_type.as_deref(), &bytes)?;
@@ -145,7 +142,7 @@ impl Registry {
     }
 
     /// GET a small blob (an image config) whole, verifying its digest; at most `limit` bytes.
-    pub fn get_blob(&self, repository: &str, digest: &str, limit: u64) -> Result<Vec<u8>> {
+    pub fn get_blob(&self, repository: &str, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
         self.want(repository, &["pull"]);
         let request = Request::new(
             "GET",
@@ -156,14 +153,13 @@ impl Registry {
             .transport
             .send_and_read(limit, || self.execute(&request))
             .map_err(|e| too_large_as(e, format!("blob {repository}@{digest}")))?;
-        let found = manifest::digest_like(digest, &bytes);
-        if found != digest {
-            return Err(Error::DigestMismatch {
+        digest
+            .verify(&bytes)
+            .map_err(|found| Error::DigestMismatch {
                 what: format!("blob {repository}@{digest} from {}", self.host()),
                 expected: digest.to_string(),
-                found,
-            });
-        }
+                found: found.to_string(),
+            })?;
         Ok(bytes)
     }
 
@@ -227,7 +223,7 @@ impl Registry {
     pub fn put_manifest(
         &self,
         repository: &str,
-        reference: &str,
+        reference: &ManifestRef,
         media_type: &str,
         bytes: &[u8],
     ) -> Result<()> {
@@ -242,14 +238,14 @@ impl Registry {
             )
         };
         let response = self.execute(&request)?;
-        let ours = manifest::sha256_digest(bytes);
+        let ours = Digest::sha256_of(bytes);
         if let Some(theirs) = header(&response, "docker-content-digest")
             && theirs.starts_with("sha256:")
-            && theirs != ours
+            && ours != theirs.as_str()
         {
             return Err(Error::DigestMismatch {
                 what: format!("{} stored {repository}:{reference}", self.host()),
-                expected: ours,
+                expected: ours.to_string(),
                 found: theirs,
             });
         }
@@ -257,7 +253,7 @@ impl Registry {
     }
 
     /// Whether `repository` already has the blob (`HEAD`: 200 yes, 404 no).
-    pub fn has_blob(&self, repository: &str, digest: &str) -> Result<bool> {
+    pub fn has_blob(&self, repository: &str, digest: &Digest) -> Result<bool> {
         let request = Request::new(
             "HEAD",
             self.transport
@@ -271,7 +267,7 @@ impl Registry {
     }
 
     /// Ask the registry to mount a blob of `from` into `repository` without transferring it.
-    pub fn mount_blob(&self, repository: &str, digest: &str, from: &str) -> Result<Mount> {
+    pub fn mount_blob(&self, repository: &str, digest: &Digest, from: &str) -> Result<Mount> {
         self.want(repository, &["pull", "push"]);
         self.want(from, &["pull"]);
         let request = Request {
@@ -321,11 +317,11 @@ impl Registry {
     pub fn finish_upload(
         &self,
         location: &str,
-        digest: &str,
+        digest: &Digest,
         reader: &mut dyn std::io::Read,
         length: u64,
     ) -> Result<()> {
-        let url = self.upload_url(location, Some(digest));
+        let url = self.upload_url(location, Some(digest.as_str()));
         let authorization = self.authorization_for(&url)?;
         let response = self
             .transport
@@ -347,7 +343,7 @@ impl Registry {
     }
 
     /// GET a blob as a stream, with its length; the caller reads it through.
-    pub fn open_blob(&self, repository: &str, digest: &str) -> Result<(u64, Body)> {
+    pub fn open_blob(&self, repository: &str, digest: &Digest) -> Result<(u64, Body)> {
         self.want(repository, &["pull"]);
         let request = Request::new(
             "GET",

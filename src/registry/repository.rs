@@ -3,7 +3,9 @@
 //! that might not belong together.
 
 use super::{Fetched, Mount, Registry};
+use crate::digest::Digest;
 use crate::error::Result;
+use crate::reference::ManifestRef;
 use std::fmt;
 use std::sync::Arc;
 use ureq::Body;
@@ -49,33 +51,38 @@ impl Repository {
     }
 
     /// A manifest by tag or digest, verified against its digest.
-    pub fn get_manifest(&self, reference: &str) -> Result<Fetched> {
+    pub fn get_manifest(&self, reference: &ManifestRef) -> Result<Fetched> {
         self.client.get_manifest(&self.name, reference)
     }
 
     /// A small blob (an image config), whole and verified; at most `limit` bytes.
-    pub fn get_blob(&self, digest: &str, limit: u64) -> Result<Vec<u8>> {
+    pub fn get_blob(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
         self.client.get_blob(&self.name, digest, limit)
     }
 
     /// A blob as a stream, with its length.
-    pub fn open_blob(&self, digest: &str) -> Result<(u64, Body)> {
+    pub fn open_blob(&self, digest: &Digest) -> Result<(u64, Body)> {
         self.client.open_blob(&self.name, digest)
     }
 
     /// Whether the blob is here already.
-    pub fn has_blob(&self, digest: &str) -> Result<bool> {
+    pub fn has_blob(&self, digest: &Digest) -> Result<bool> {
         self.client.has_blob(&self.name, digest)
     }
 
     /// PUT manifest bytes under a tag or by digest, with exactly their media type.
-    pub fn put_manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
+    pub fn put_manifest(
+        &self,
+        reference: &ManifestRef,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<()> {
         self.client
             .put_manifest(&self.name, reference, media_type, bytes)
     }
 
     /// Ask the registry to mount a blob of `from` (a repository of the same registry) here.
-    pub fn mount_blob(&self, digest: &str, from: &Repository) -> Result<Mount> {
+    pub fn mount_blob(&self, digest: &Digest, from: &Repository) -> Result<Mount> {
         self.client.mount_blob(&self.name, digest, &from.name)
     }
 
@@ -88,7 +95,7 @@ impl Repository {
     pub fn finish_upload(
         &self,
         location: &str,
-        digest: &str,
+        digest: &Digest,
         reader: &mut dyn std::io::Read,
         length: u64,
     ) -> Result<()> {

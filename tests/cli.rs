@@ -144,6 +144,13 @@ fn recording_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
             if reader.read_line(&mut line).is_ok() {
                 record.lock().unwrap().push(line.trim().to_string());
             }
+            // Read the rest of the request head before answering: closing with unread input
+            // resets the connection, and the client may see the reset (a broken pipe) instead
+            // of the 502.
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header != "\r\n" {
+                header.clear();
+            }
             let mut stream = &stream;
             let _ = stream.write_all(
                 b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",

@@ -1,9 +1,11 @@
-//! One registry, spoken to over the distribution API: fetch manifests and blobs.
+//! One registry, spoken to over the distribution API.
 //!
-//! [`Registry`] puts the pieces together: [`transport`] sends requests, with [`tls`] settings,
+//! [`Registry`] is the client for one host: [`transport`] sends requests, with [`tls`] settings,
 //! the [`retry`] policy and [`location`] arithmetic; [`auth`] answers challenges, [`credentials`]
-//! finds what to answer with. Each operation is one request
-//! when the registry lets it be (no `/v2/` ping, no HEAD before a GET).
+//! finds what to answer with. The operations on content (fetch and put manifests, blobs,
+//! mounts, uploads) are asked of a [`repository::Repository`], a client and a repository name
+//! together. Each operation is one request when the registry lets it be (no `/v2/` ping, no
+//! HEAD before a GET).
 
 pub mod auth;
 pub mod challenge;
@@ -18,8 +20,6 @@ pub mod transport;
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::manifest::{self, MAX_MANIFEST_BYTES};
-use crate::reference::ManifestRef;
 use auth::{Auth, CredentialSource};
 use credentials::ConfigLocation;
 use scheme_cache::SchemeCache;
@@ -84,85 +84,6 @@ impl Registry {
         self.transport.preconnect(wanted);
     }
 
-    /// Declare the access the operation needs on `repository`, so one token covers it all.
-    pub fn want(&self, repository: &str, actions: &[&str]) {
-        self.auth.want(repository, actions);
-    }
-
-    /// GET a manifest by tag or digest. Verifies its digest against the requested digest and the
-    /// registry's `Docker-Content-Digest`, and refuses manifests over 4 MiB.
-    pub fn get_manifest(&self, repository: &str, reference: &ManifestRef) -> Result<Fetched> {
-        self.want(repository, &["pull"]);
-        let request = Request {
-            accept: Some(manifest::ACCEPT_MANIFESTS),
-            ..Request::new(
-                "GET",
-                self.transport
-                    .url(&format!("/v2/{repository}/manifests/{reference}")),
-            )
-        };
-        let (headers, bytes) = self
-            .transport
-            .send_and_read(MAX_MANIFEST_BYTES, || self.execute(&request))
-            .map_err(|e| too_large_as(e, format!("manifest {repository}:{reference}")))?;
-        let content_type = header_value(&headers, "content-type");
-        let announced = header_value(&headers, "docker-content-digest");
-        let digest = Digest::sha256_of(&bytes);
-        if let ManifestRef::Digest(wanted) = reference {
-            // By digest: the bytes must hash to it, whatever the registry says of them.
-            wanted
-                .verify(&bytes)
-                .map_err(|found| Error::DigestMismatch {
-                    what: format!("manifest {repository}@{wanted} from {}", self.host()),
-                    expected: wanted.to_string(),
-                    found: found.to_string(),
-                })?;
-        }
-        if let Some(announced) = announced.filter(|d| d.starts_with("sha256:"))
-            && digest != announced.as_str()
-        {
-            return Err(Error::DigestMismatch {
-                what: format!(
-                    "manifest {repository}:{reference} from {} (Docker-Content-Digest)",
-                    self.host()
-                ),
-                expected: announced,
-                found: digest.to_string(),
-            });
-        }
-        let media_type = manifest::media_type_of(content_type.as_deref(), &bytes)?;
-        if !manifest::is_list(&media_type) && !manifest::is_image(&media_type) {
-            return Err(manifest::unsupported_media_type(&media_type));
-        }
-        Ok(Fetched {
-            media_type,
-            digest,
-            bytes,
-        })
-    }
-
-    /// GET a small blob (an image config) whole, verifying its digest; at most `limit` bytes.
-    pub fn get_blob(&self, repository: &str, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
-        self.want(repository, &["pull"]);
-        let request = Request::new(
-            "GET",
-            self.transport
-                .url(&format!("/v2/{repository}/blobs/{digest}")),
-        );
-        let (_, bytes) = self
-            .transport
-            .send_and_read(limit, || self.execute(&request))
-            .map_err(|e| too_large_as(e, format!("blob {repository}@{digest}")))?;
-        digest
-            .verify(&bytes)
-            .map_err(|found| Error::DigestMismatch {
-                what: format!("blob {repository}@{digest} from {}", self.host()),
-                expected: digest.to_string(),
-                found: found.to_string(),
-            })?;
-        Ok(bytes)
-    }
-
     /// Send `request` with authentication: on a 401, answer the challenge once and resend. Any
     /// answer other than 2xx becomes an error carrying the registry's message.
     ///
@@ -216,150 +137,6 @@ impl Registry {
                 _ => return Err(transport::status_error(response)),
             }
         }
-    }
-
-    /// PUT manifest bytes under a tag or digest, with exactly their media type. The registry's
-    /// `Docker-Content-Digest`, when given, must equal the digest of `bytes`.
-    pub fn put_manifest(
-        &self,
-        repository: &str,
-        reference: &ManifestRef,
-        media_type: &str,
-        bytes: &[u8],
-    ) -> Result<()> {
-        self.want(repository, &["pull", "push"]);
-        let request = Request {
-            content_type: Some(media_type),
-            body: Some(bytes),
-            ..Request::new(
-                "PUT",
-                self.transport
-                    .url(&format!("/v2/{repository}/manifests/{reference}")),
-            )
-        };
-        let response = self.execute(&request)?;
-        let ours = Digest::sha256_of(bytes);
-        if let Some(theirs) = header(&response, "docker-content-digest")
-            && theirs.starts_with("sha256:")
-            && ours != theirs.as_str()
-        {
-            return Err(Error::DigestMismatch {
-                what: format!("{} stored {repository}:{reference}", self.host()),
-                expected: ours.to_string(),
-                found: theirs,
-            });
-        }
-        Ok(())
-    }
-
-    /// Whether `repository` already has the blob (`HEAD`: 200 yes, 404 no).
-    pub fn has_blob(&self, repository: &str, digest: &Digest) -> Result<bool> {
-        let request = Request::new(
-            "HEAD",
-            self.transport
-                .url(&format!("/v2/{repository}/blobs/{digest}")),
-        );
-        match self.execute(&request) {
-            Ok(_) => Ok(true),
-            Err(Error::Status { status: 404, .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Ask the registry to mount a blob of `from` into `repository` without transferring it.
-    pub fn mount_blob(&self, repository: &str, digest: &Digest, from: &str) -> Result<Mount> {
-        self.want(repository, &["pull", "push"]);
-        self.want(from, &["pull"]);
-        let request = Request {
-            // A mount that took effect is found by the caller's HEAD of the blob, not by
-            // mounting again.
-            idempotent: false,
-            ..Request::new(
-                "POST",
-                self.transport.url(&format!(
-                    "/v2/{repository}/blobs/uploads/?mount={digest}&from={from}"
-                )),
-            )
-        };
-        let response = self.execute(&request)?;
-        match response.status().as_u16() {
-            201 => Ok(Mount::Mounted),
-            _ => match header(&response, "location") {
-                Some(location) => Ok(Mount::UploadOpened(location)),
-                None => Err(Error::Invalid(format!(
-                    "{} answered a blob mount with {} and no upload Location",
-                    self.host(),
-                    response.status().as_u16()
-                ))),
-            },
-        }
-    }
-
-    /// Open an upload session in `repository`; returns its `Location`.
-    pub fn start_upload(&self, repository: &str) -> Result<String> {
-        self.want(repository, &["pull", "push"]);
-        let request = Request::new(
-            "POST",
-            self.transport
-                .url(&format!("/v2/{repository}/blobs/uploads/")),
-        );
-        let response = self.execute(&request)?;
-        header(&response, "location").ok_or_else(|| {
-            Error::Invalid(format!(
-                "{} opened an upload without a Location header",
-                self.host()
-            ))
-        })
-    }
-
-    /// Finish an upload session with the whole blob, streamed from `reader` (never held in
-    /// memory), in one PUT to `location` with `digest=` added.
-    pub fn finish_upload(
-        &self,
-        location: &str,
-        digest: &Digest,
-        reader: &mut dyn std::io::Read,
-        length: u64,
-    ) -> Result<()> {
-        let url = self.upload_url(location, Some(digest.as_str()));
-        let authorization = self.authorization_for(&url)?;
-        let response = self
-            .transport
-            .put_stream(&url, authorization.as_deref(), reader, length)?;
-        match response.status().as_u16() {
-            201 | 204 => Ok(()),
-            _ => Err(transport::status_error(response)),
-        }
-    }
-
-    /// Close an upload session we will not use (best effort: a failure here changes nothing).
-    pub fn cancel_upload(&self, location: &str) {
-        let url = self.upload_url(location, None);
-        let Ok(authorization) = self.authorization_for(&url) else {
-            return;
-        };
-        let request = Request::new("DELETE", url);
-        let _ = self.transport.send(&request, authorization.as_deref());
-    }
-
-    /// GET a blob as a stream, with its length; the caller reads it through.
-    pub fn open_blob(&self, repository: &str, digest: &Digest) -> Result<(u64, Body)> {
-        self.want(repository, &["pull"]);
-        let request = Request::new(
-            "GET",
-            self.transport
-                .url(&format!("/v2/{repository}/blobs/{digest}")),
-        );
-        let response = self.execute(&request)?;
-        let length = header(&response, "content-length")
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "{} sent blob {digest} without a Content-Length",
-                    self.host()
-                ))
-            })?;
-        Ok((length, response.into_body()))
     }
 
     /// An upload `Location` as an absolute URL, with `digest=` appended when given.

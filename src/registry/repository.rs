@@ -2,9 +2,11 @@
 //! operation on a repository is asked of this handle, so no caller passes a client and a name
 //! that might not belong together.
 
-use super::{Fetched, Mount, Registry};
+use super::transport::{Request, status_error};
+use super::{Fetched, Mount, Registry, header, header_value, too_large_as};
 use crate::digest::Digest;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::manifest::{self, MAX_MANIFEST_BYTES};
 use crate::reference::ManifestRef;
 use std::fmt;
 use std::sync::Arc;
@@ -42,7 +44,7 @@ impl Repository {
 
     /// Declare the access an operation needs here, so one token covers the whole run.
     pub fn want(&self, actions: &[&str]) {
-        self.client.want(&self.name, actions);
+        self.client.auth.want(&self.name, actions);
     }
 
     /// Start opening connections to the registry so that about `wanted` are ready.
@@ -50,48 +52,180 @@ impl Repository {
         self.client.preconnect(wanted);
     }
 
-    /// A manifest by tag or digest, verified against its digest.
+    /// `https://host/v2/<name>/<tail>`.
+    fn url(&self, tail: &str) -> String {
+        self.client
+            .transport
+            .url(&format!("/v2/{}/{tail}", self.name))
+    }
+
+    /// GET a manifest by tag or digest. Verifies its digest against the requested digest and the
+    /// registry's `Docker-Content-Digest`, and refuses manifests over 4 MiB.
     pub fn get_manifest(&self, reference: &ManifestRef) -> Result<Fetched> {
-        self.client.get_manifest(&self.name, reference)
+        self.want(&["pull"]);
+        let request = Request {
+            accept: Some(manifest::ACCEPT_MANIFESTS),
+            ..Request::new("GET", self.url(&format!("manifests/{reference}")))
+        };
+        let (headers, bytes) = self
+            .client
+            .transport
+            .send_and_read(MAX_MANIFEST_BYTES, || self.client.execute(&request))
+            .map_err(|e| too_large_as(e, format!("manifest {}:{reference}", self.name)))?;
+        let content_type = header_value(&headers, "content-type");
+        let announced = header_value(&headers, "docker-content-digest");
+        let digest = Digest::sha256_of(&bytes);
+        if let ManifestRef::Digest(wanted) = reference {
+            // By digest: the bytes must hash to it, whatever the registry says of them.
+            wanted
+                .verify(&bytes)
+                .map_err(|found| Error::DigestMismatch {
+                    what: format!("manifest {}@{wanted} from {}", self.name, self.host()),
+                    expected: wanted.to_string(),
+                    found: found.to_string(),
+                })?;
+        }
+        if let Some(announced) = announced.filter(|d| d.starts_with("sha256:"))
+            && digest != announced.as_str()
+        {
+            return Err(Error::DigestMismatch {
+                what: format!(
+                    "manifest {}:{reference} from {} (Docker-Content-Digest)",
+                    self.name,
+                    self.host()
+                ),
+                expected: announced,
+                found: digest.to_string(),
+            });
+        }
+        let media_type = manifest::media_type_of(content_type.as_deref(), &bytes)?;
+        if !manifest::is_list(&media_type) && !manifest::is_image(&media_type) {
+            return Err(manifest::unsupported_media_type(&media_type));
+        }
+        Ok(Fetched {
+            media_type,
+            digest,
+            bytes,
+        })
     }
 
-    /// A small blob (an image config), whole and verified; at most `limit` bytes.
+    /// GET a small blob (an image config) whole, verifying its digest; at most `limit` bytes.
     pub fn get_blob(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
-        self.client.get_blob(&self.name, digest, limit)
+        self.want(&["pull"]);
+        let request = Request::new("GET", self.url(&format!("blobs/{digest}")));
+        let (_, bytes) = self
+            .client
+            .transport
+            .send_and_read(limit, || self.client.execute(&request))
+            .map_err(|e| too_large_as(e, format!("blob {}@{digest}", self.name)))?;
+        digest
+            .verify(&bytes)
+            .map_err(|found| Error::DigestMismatch {
+                what: format!("blob {}@{digest} from {}", self.name, self.host()),
+                expected: digest.to_string(),
+                found: found.to_string(),
+            })?;
+        Ok(bytes)
     }
 
-    /// A blob as a stream, with its length.
+    /// GET a blob as a stream, with its length; the caller reads it through.
     pub fn open_blob(&self, digest: &Digest) -> Result<(u64, Body)> {
-        self.client.open_blob(&self.name, digest)
+        self.want(&["pull"]);
+        let request = Request::new("GET", self.url(&format!("blobs/{digest}")));
+        let response = self.client.execute(&request)?;
+        let length = header(&response, "content-length")
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{} sent blob {digest} without a Content-Length",
+                    self.host()
+                ))
+            })?;
+        Ok((length, response.into_body()))
     }
 
-    /// Whether the blob is here already.
+    /// Whether the blob is here already (`HEAD`: 200 yes, 404 no).
     pub fn has_blob(&self, digest: &Digest) -> Result<bool> {
-        self.client.has_blob(&self.name, digest)
+        let request = Request::new("HEAD", self.url(&format!("blobs/{digest}")));
+        match self.client.execute(&request) {
+            Ok(_) => Ok(true),
+            Err(Error::Status { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
-    /// PUT manifest bytes under a tag or by digest, with exactly their media type.
+    /// PUT manifest bytes under a tag or digest, with exactly their media type. The registry's
+    /// `Docker-Content-Digest`, when given, must equal the digest of `bytes`.
     pub fn put_manifest(
         &self,
         reference: &ManifestRef,
         media_type: &str,
         bytes: &[u8],
     ) -> Result<()> {
-        self.client
-            .put_manifest(&self.name, reference, media_type, bytes)
+        self.want(&["pull", "push"]);
+        let request = Request {
+            content_type: Some(media_type),
+            body: Some(bytes),
+            ..Request::new("PUT", self.url(&format!("manifests/{reference}")))
+        };
+        let response = self.client.execute(&request)?;
+        let ours = Digest::sha256_of(bytes);
+        if let Some(theirs) = header(&response, "docker-content-digest")
+            && theirs.starts_with("sha256:")
+            && ours != theirs.as_str()
+        {
+            return Err(Error::DigestMismatch {
+                what: format!("{} stored {}:{reference}", self.host(), self.name),
+                expected: ours.to_string(),
+                found: theirs,
+            });
+        }
+        Ok(())
     }
 
-    /// Ask the registry to mount a blob of `from` (a repository of the same registry) here.
+    /// Ask the registry to mount a blob of `from` (a repository of the same registry) here
+    /// without transferring it.
     pub fn mount_blob(&self, digest: &Digest, from: &Repository) -> Result<Mount> {
-        self.client.mount_blob(&self.name, digest, &from.name)
+        self.want(&["pull", "push"]);
+        from.want(&["pull"]);
+        let request = Request {
+            // A mount that took effect is found by the caller's HEAD of the blob, not by
+            // mounting again.
+            idempotent: false,
+            ..Request::new(
+                "POST",
+                self.url(&format!("blobs/uploads/?mount={digest}&from={}", from.name)),
+            )
+        };
+        let response = self.client.execute(&request)?;
+        match response.status().as_u16() {
+            201 => Ok(Mount::Mounted),
+            _ => match header(&response, "location") {
+                Some(location) => Ok(Mount::UploadOpened(location)),
+                None => Err(Error::Invalid(format!(
+                    "{} answered a blob mount with {} and no upload Location",
+                    self.host(),
+                    response.status().as_u16()
+                ))),
+            },
+        }
     }
 
     /// Open an upload session here; returns its `Location`.
     pub fn start_upload(&self) -> Result<String> {
-        self.client.start_upload(&self.name)
+        self.want(&["pull", "push"]);
+        let request = Request::new("POST", self.url("blobs/uploads/"));
+        let response = self.client.execute(&request)?;
+        header(&response, "location").ok_or_else(|| {
+            Error::Invalid(format!(
+                "{} opened an upload without a Location header",
+                self.host()
+            ))
+        })
     }
 
-    /// Finish the upload session at `location` with the whole blob, streamed from `reader`.
+    /// Finish the upload session at `location` with the whole blob, streamed from `reader`
+    /// (never held in memory), in one PUT to `location` with `digest=` added.
     pub fn finish_upload(
         &self,
         location: &str,
@@ -99,12 +233,34 @@ impl Repository {
         reader: &mut dyn std::io::Read,
         length: u64,
     ) -> Result<()> {
-        self.client.finish_upload(location, digest, reader, length)
+        let url = self.client.upload_url(location, Some(digest.as_str()));
+        let authorization = self.client.authorization_for(&url)?;
+        let response =
+            self.client
+                .transport
+                .put_stream(&url, authorization.as_deref(), reader, length)?;
+        match response.status().as_u16() {
+            201 | 204 => Ok(()),
+            _ => Err(status_error(response)),
+        }
     }
 
-    /// Close an upload session we will not use (best effort).
+    /// Close an upload session we will not use (best effort: a failure here changes nothing).
     pub fn cancel_upload(&self, location: &str) {
-        self.client.cancel_upload(location);
+        let url = self.client.upload_url(location, None);
+        let Ok(authorization) = self.client.authorization_for(&url) else {
+            return;
+        };
+        let request = Request::new("DELETE", url);
+        let _ = self
+            .client
+            .transport
+            .send(&request, authorization.as_deref());
+    }
+
+    /// The registry host requests go to, for messages.
+    fn host(&self) -> &str {
+        self.client.host()
     }
 }
 

@@ -452,17 +452,14 @@ impl Push<'_> {
     fn write(&self, write: &Write) -> Result<()> {
         let list = self.list;
         match write {
-            Write::Blob { blob, from } => self
-                .target
-                .copy_blob_from(from, &blob.digest, blob.size)
-                .map_err(|e| {
-                    e.context(format!(
-                        "copying blob {} from {} to {}",
-                        blob.digest,
-                        from.describe(),
-                        self.target.describe()
-                    ))
-                }),
+            Write::Blob { blob, from } => self.target.copy_blob_from(from, blob).map_err(|e| {
+                e.context(format!(
+                    "copying blob {} from {} to {}",
+                    blob.digest,
+                    from.describe(),
+                    self.target.describe()
+                ))
+            }),
             Write::Child { descriptor, bytes } => self
                 .target
                 .put_manifest(

@@ -195,17 +195,19 @@ impl Store {
         }
     }
 
-    /// Make the blob `digest` (of `size` bytes) of `source` exist here. Within one registry it
-    /// is mounted; if the registry refuses the mount, or across registries and layouts, it is
-    /// streamed (never held whole in memory). A blob already here is not transferred.
-    pub fn copy_blob_from(&self, source: &Store, digest: &Digest, size: u64) -> Result<()> {
+    /// Make the blob `blob` describes exist here, from `source`. Within one registry it is
+    /// mounted; if the registry refuses the mount, or across registries and layouts, it is
+    /// streamed (never held whole in memory), and its digest and size are checked against the
+    /// descriptor. A blob already here is not transferred.
+    pub fn copy_blob_from(&self, source: &Store, blob: &Descriptor) -> Result<()> {
+        let digest = &blob.digest;
         if let (Store::Registry(to), Store::Registry(from)) = (self, source)
             && self.transfer(source) == Transfer::Mount
         {
             match to.mount_blob(digest, from) {
                 Ok(Mount::Mounted) => return Ok(()),
                 Ok(Mount::UploadOpened(location)) => {
-                    match stream_into(to, &location, source, digest, size) {
+                    match stream_into(to, &location, source, blob) {
                         Ok(()) => return Ok(()),
                         Err(e) => {
                             to.cancel_upload(&location);
@@ -221,15 +223,13 @@ impl Store {
             }
         }
         match self {
-            Store::Registry(repository) => {
-                self.upload_with_retries(repository, source, digest, size)
-            }
+            Store::Registry(repository) => self.upload_with_retries(repository, source, blob),
             Store::Layout(layout) => {
                 if layout.has_blob(digest)? {
                     return Ok(());
                 }
                 let (length, mut reader) = source.open_blob(digest)?;
-                check_length(digest, size, length)?;
+                check_length(blob, length)?;
                 layout.write_blob(digest, length, &mut reader)
             }
         }
@@ -242,16 +242,15 @@ impl Store {
         &self,
         repository: &Repository,
         source: &Store,
-        digest: &Digest,
-        size: u64,
+        blob: &Descriptor,
     ) -> Result<()> {
         let mut attempt = 1;
         loop {
-            if self.has_blob(digest)? {
+            if self.has_blob(&blob.digest)? {
                 return Ok(());
             }
             let location = repository.start_upload()?;
-            match stream_into(repository, &location, source, digest, size) {
+            match stream_into(repository, &location, source, blob) {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     repository.cancel_upload(&location);
@@ -287,25 +286,27 @@ impl Store {
     }
 }
 
-/// Stream `digest` from `source` into the registry upload session at `location`.
+/// Stream the blob `blob` describes from `source` into the registry upload session at
+/// `location`.
 fn stream_into(
     repository: &Repository,
     location: &str,
     source: &Store,
-    digest: &Digest,
-    size: u64,
+    blob: &Descriptor,
 ) -> Result<()> {
-    let (length, mut reader) = source.open_blob(digest)?;
-    check_length(digest, size, length)?;
-    repository.finish_upload(location, digest, &mut reader, length)
+    let (length, mut reader) = source.open_blob(&blob.digest)?;
+    check_length(blob, length)?;
+    repository.finish_upload(location, &blob.digest, &mut reader, length)
 }
 
-fn check_length(digest: &Digest, expected: u64, found: u64) -> Result<()> {
-    if expected == found {
+/// The length a source announces for a blob must be the size its descriptor gives.
+fn check_length(blob: &Descriptor, found: u64) -> Result<()> {
+    if blob.size == found {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
-            "blob {digest} is {found} bytes where its descriptor says {expected}"
+            "blob {} is {found} bytes where its descriptor says {}",
+            blob.digest, blob.size
         )))
     }
 }

@@ -528,6 +528,122 @@ mod tests {
         assert_eq!(filled.to_string(), "linux/arm64/v7");
     }
 
+    /// The whole pipeline in this process, between two OCI layouts: no registry, no binary.
+    /// The list is written after its children, under the target tag and the extra tag; a
+    /// dry run of the same plan plans the same writes and makes none.
+    #[test]
+    fn a_push_between_two_layouts_runs_in_process() {
+        use crate::layout::Layout;
+        use crate::registry::credentials::ConfigLocation;
+        use crate::registry::scheme_cache::SchemeCache;
+        use crate::registry::transport::TransportOptions;
+        use crate::spec::PushOptions;
+
+        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo-layout");
+        let dir = std::env::temp_dir().join(format!("mt-push-in-process-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("out");
+        let spec = dir.join("spec.yaml");
+        std::fs::write(
+            &spec,
+            format!(
+                "image: oci-layout://{}:v1\ntags: [latest]\nmanifests:\n  \
+                 - image: oci-layout://{source}:linux-amd64\n  \
+                 - image: oci-layout://{source}:linux-arm64-v8\n",
+                target.display()
+            ),
+        )
+        .unwrap();
+        let connector = Connector::new(
+            TransportOptions::default(),
+            None,
+            ConfigLocation::Nowhere,
+            SchemeCache::default(),
+        );
+        let plan = |dry_run| {
+            let options = PushOptions {
+                list_type: None,
+                ignore_missing: false,
+                dry_run,
+            };
+            crate::spec::from_spec_file(&spec, &options).unwrap()
+        };
+
+        let planned = run(&plan(true), &connector).unwrap();
+        assert!(!target.exists(), "a dry run wrote {}", target.display());
+        let pushed = run(&plan(false), &connector).unwrap();
+        assert_eq!(pushed.writes, planned.writes);
+        assert_eq!(pushed.list.bytes, planned.list.bytes);
+        let name = format!("oci-layout://{}", target.display());
+        let last: Vec<&str> = pushed
+            .writes
+            .iter()
+            .rev()
+            .take(3)
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            last,
+            [
+                format!("PUT list as {name}:latest"),
+                format!("PUT list {} as {name}:v1", pushed.digest),
+                format!("PUT manifest {} into {name}", {
+                    let Manifest::Index(index) =
+                        manifest::parse_manifest(pushed.list.media_type, &pushed.list.bytes)
+                            .unwrap()
+                    else {
+                        panic!("not an index");
+                    };
+                    index.manifests[1].digest.clone()
+                }),
+            ]
+        );
+
+        let layout = Layout::open(&target).unwrap();
+        for tag in ["v1", "latest"] {
+            assert_eq!(
+                layout.resolve_tag(tag).unwrap().digest,
+                pushed.digest,
+                "{tag}"
+            );
+        }
+        let stored = layout.read_manifest(&pushed.digest).unwrap();
+        assert_eq!(stored, pushed.list.bytes);
+        let Manifest::Index(index) =
+            manifest::parse_manifest(manifest::OCI_INDEX, &stored).unwrap()
+        else {
+            panic!("the list is not an index");
+        };
+        let platforms: Vec<String> = index
+            .manifests
+            .iter()
+            .map(|d| {
+                d.platform
+                    .as_ref()
+                    .map(Platform::to_string)
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(platforms, ["linux/amd64", "linux/arm64/v8"]);
+        for child in &index.manifests {
+            let bytes = layout.read_manifest(&child.digest).unwrap();
+            let Manifest::Image(image) =
+                manifest::parse_manifest(&child.media_type, &bytes).unwrap()
+            else {
+                panic!("{} is not an image", child.digest);
+            };
+            for blob in std::iter::once(&image.config).chain(image.layers()) {
+                assert!(
+                    layout.has_blob(&blob.digest).unwrap(),
+                    "{} missing",
+                    blob.digest
+                );
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn foreign_layers_are_not_copied() {
         let blob: Descriptor = serde_json::from_str(

@@ -369,7 +369,8 @@ mod tests {
         pre.open(1);
         wait_for(|| pre.shared.lock().ready.len() == 1);
         pre.open(3);
-        wait_for(|| pre.shared.lock().ready.len() == 3);
+        // Connected on our side is not yet accepted on the server's: wait for both.
+        wait_for(|| pre.shared.lock().ready.len() == 3 && *accepted.lock().expect("count") == 3);
         assert_eq!(*accepted.lock().expect("count"), 3);
         let mut response = agent.get(format!("http://{addr}/x")).call().expect("get");
         assert_eq!(body_of(&mut response), "c0");

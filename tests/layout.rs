@@ -4,26 +4,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use support::{
-    Mode, PLATFORM_TAGS, Registry, Seeded, TempDir, bare_command, manifest_tool, outcome,
-    sha256_digest, write_file,
+    Mode, PLATFORM_TAGS, Registry, Seeded, TempDir, bare_command, layout_copy, layout_spec,
+    manifest_tool, outcome, sha256_digest, walk, write_file,
 };
 
 fn shared() -> &'static (Registry, Seeded) {
     support::shared(Mode::PlainHttp)
-}
-
-/// A private copy of the test layout, so a test may change it.
-fn layout_copy(dir: &TempDir) -> PathBuf {
-    let copy = dir.path().join("source-layout");
-    support::run(
-        std::process::Command::new("cp")
-            .arg("-r")
-            .arg(support::layout_dir())
-            .arg(&copy),
-    );
-    copy
 }
 
 fn skopeo_raw_oci(layout: &Path, tag: &str) -> Vec<u8> {
@@ -39,18 +27,6 @@ fn skopeo_raw_oci(layout: &Path, tag: &str) -> Vec<u8> {
 fn run(args: &[&str]) -> support::Outcome {
     let home = TempDir::new("mt-layout-home");
     outcome(bare_command(&home).args(args))
-}
-
-/// A spec whose sources are `tags` of the layout at `source`.
-fn layout_spec(target: &str, source: &Path, tags: &[&str]) -> String {
-    let mut spec = format!("image: {target}\nmanifests:\n");
-    for tag in tags {
-        spec.push_str(&format!(
-            "  - image: oci-layout://{}:{tag}\n",
-            source.display()
-        ));
-    }
-    spec
 }
 
 fn all_tags() -> Vec<&'static str> {
@@ -398,24 +374,4 @@ fn a_read_only_target_fails_cleanly() {
         "nothing written: {:?}",
         walk(&target)
     );
-}
-
-/// Every file below `root` (none if it does not exist).
-fn walk(root: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path.display().to_string());
-            }
-        }
-    }
-    files
 }

@@ -2,7 +2,9 @@
 //! a deterministic OCI layout, and seeding with third-party clients (skopeo, the docker CLI).
 #![allow(dead_code, unused_imports)]
 
+mod deadline;
 mod images;
+mod layouts;
 mod proxy;
 mod registry;
 mod relay;
@@ -11,7 +13,11 @@ mod token_server;
 mod tool;
 mod upload;
 
+pub use deadline::outcome_within;
 pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
+pub use layouts::{
+    blob_path, index_entry, layout_copy, layout_spec, manifest_of, retag, tags_in, walk,
+};
 pub use proxy::{Fault, Hook, PLAIN_ON_TLS, Proxy, RetryAfter, Rule, Seen};
 pub use registry::Registry;
 pub use relay::Relay;

@@ -208,13 +208,9 @@ impl Layout {
             .filter_map(|d| d.annotation(REF_NAME))
             .collect();
         Err(Error::NotFound(format!(
-            "tag {tag:?} not found in OCI layout {} (it has: {})",
+            "tag {tag:?} not found in OCI layout {} ({})",
             self.root.display(),
-            if tags.is_empty() {
-                "no tags".to_string()
-            } else {
-                tags.join(", ")
-            }
+            some_tags(&tags)
         )))
     }
 
@@ -401,6 +397,24 @@ impl Layout {
     }
 }
 
+/// How many tags an error message names, at most: a layout may have thousands.
+const TAGS_NAMED: usize = 5;
+
+/// "it has 3 tags: a, b, c" or "it has 100000 tags: t0, …, t4 and 99995 more": short enough
+/// for one line whatever the layout holds.
+fn some_tags(tags: &[&str]) -> String {
+    match tags.len() {
+        0 => "it has no tags".to_string(),
+        1 => format!("it has 1 tag: {}", tags[0]),
+        n if n <= TAGS_NAMED => format!("it has {n} tags: {}", tags.join(", ")),
+        n => format!(
+            "it has {n} tags: {} and {} more",
+            tags[..TAGS_NAMED].join(", "),
+            n - TAGS_NAMED
+        ),
+    }
+}
+
 fn temp_path(dir: &Path) -> PathBuf {
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     dir.join(format!(".tmp-manifest-tool-{}-{n}", std::process::id()))
@@ -460,6 +474,19 @@ mod tests {
             let err = LayoutRef::parse(input).unwrap_err().to_string();
             assert!(err.contains(fragment), "{input}: {err}");
         }
+    }
+
+    #[test]
+    fn a_missing_tag_names_a_few_of_the_tags_there_are() {
+        assert_eq!(some_tags(&[]), "it has no tags");
+        assert_eq!(some_tags(&["v1"]), "it has 1 tag: v1");
+        assert_eq!(some_tags(&["a", "b", "c"]), "it has 3 tags: a, b, c");
+        let many: Vec<String> = (0..100_000).map(|i| format!("t{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(
+            some_tags(&many),
+            "it has 100000 tags: t0, t1, t2, t3, t4 and 99995 more"
+        );
     }
 
     #[test]

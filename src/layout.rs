@@ -6,15 +6,23 @@
 //! entries carry their tag in `org.opencontainers.image.ref.name`) and `blobs/<alg>/<hex>`.
 //! Every write goes to a temporary file in the destination directory, is fsynced, checked
 //! against its digest and renamed into place, so a crash never leaves half a blob or index.
+//!
+//! A layout may come from someone else (docs/security.md, "Layouts"): its files are read only
+//! if they are regular files reached without a symbolic link, with a cap on their size; temp
+//! files get unpredictable names and are created only if nothing is there; and the
+//! read-modify-write of `index.json` holds an exclusive lock on the layout directory, so runs
+//! that push at once never lose each other's tags.
 
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 use crate::manifest::{Descriptor, MAX_MANIFEST_BYTES, OCI_INDEX};
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// The prefix of a layout reference.
 pub const SCHEME: &str = "oci-layout://";
@@ -22,6 +30,15 @@ pub const SCHEME: &str = "oci-layout://";
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const LAYOUT_FILE: &str = "oci-layout";
 const LAYOUT_VERSION: &str = "1.0.0";
+const INDEX_FILE: &str = "index.json";
+/// The largest `oci-layout` file read; the real one is 30 bytes.
+const MAX_MARKER_BYTES: u64 = 4096;
+/// The largest `index.json` read: 64 MiB, some 250,000 tags.
+const MAX_INDEX_BYTES: u64 = 64 << 20;
+/// How long a write waits for another process that is updating `index.json`.
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+/// After how long a write waiting for the lock says so on stderr.
+const LOCK_NOTICE: Duration = Duration::from_secs(1);
 
 /// `oci-layout://PATH[:TAG][@DIGEST]`, parsed.
 ///
@@ -107,8 +124,15 @@ fn is_valid_tag(tag: &str) -> bool {
 /// An OCI image layout directory, open for reading and writing.
 pub struct Layout {
     root: PathBuf,
-    /// Serialises updates of `index.json` within this process.
+    /// Serialises updates of `index.json` within this process (across processes: a `flock`).
     index_lock: Mutex<()>,
+}
+
+/// Held while `index.json` is read, changed and replaced: the process's mutex and the `flock`
+/// on the layout directory, released when the directory is closed.
+struct IndexLock<'a> {
+    _guard: MutexGuard<'a, ()>,
+    _directory: File,
 }
 
 static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -116,8 +140,9 @@ static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
 impl Layout {
     /// Open an existing layout; a directory without an `oci-layout` file is refused.
     pub fn open(root: &Path) -> Result<Layout> {
+        let layout = Layout::planned(root);
         let marker = root.join(LAYOUT_FILE);
-        let text = fs::read_to_string(&marker).map_err(|e| {
+        let file = layout.open_regular(Path::new(LAYOUT_FILE), LAYOUT_FILE, |e| {
             if root.is_dir() {
                 Error::Input(format!(
                     "{} is not an OCI image layout (no readable oci-layout file: {e})",
@@ -127,7 +152,8 @@ impl Layout {
                 Error::NotFound(format!("OCI layout {} does not exist", root.display()))
             }
         })?;
-        let value: serde_json::Value = serde_json::from_str(&text)
+        let text = layout.read_capped(file, LAYOUT_FILE, MAX_MARKER_BYTES)?;
+        let value: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| Error::Input(format!("{}: not valid JSON: {e}", marker.display())))?;
         if value["imageLayoutVersion"] != LAYOUT_VERSION {
             return Err(Error::Unsupported(format!(
@@ -136,10 +162,7 @@ impl Layout {
                 value["imageLayoutVersion"]
             )));
         }
-        Ok(Layout {
-            root: root.to_path_buf(),
-            index_lock: Mutex::new(()),
-        })
+        Ok(layout)
     }
 
     /// A layout that does not exist yet: nothing on disk is read or created until a write.
@@ -168,15 +191,17 @@ impl Layout {
     /// Create the layout's files if they are not there yet (the `oci-layout` file last, so a
     /// directory that has it is complete).
     fn ensure_created(&self) -> Result<()> {
-        let _guard = self
-            .index_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let marker = self.root.join(LAYOUT_FILE);
+        let _lock = self.lock_index()?;
+        self.create_if_missing()
+    }
+
+    /// [`Layout::ensure_created`] for a caller that holds the index lock.
+    fn create_if_missing(&self) -> Result<()> {
+        let marker = self.refuse_symlinks(Path::new(LAYOUT_FILE), LAYOUT_FILE)?;
         if marker.is_file() {
             return Ok(());
         }
-        let blobs = self.root.join("blobs").join("sha256");
+        let blobs = self.refuse_symlinks(Path::new("blobs/sha256"), "blobs/sha256")?;
         fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
         self.write_file_atomically(
             &self.index_path(),
@@ -217,17 +242,8 @@ impl Layout {
     /// Read a whole blob of at most `limit` bytes and check its digest.
     pub fn read_blob(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
         let path = self.blob_path(digest);
-        let file = File::open(&path).map_err(|e| self.missing_blob(digest, &path, e))?;
-        let mut bytes = Vec::new();
-        file.take(limit + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(&path, e))?;
-        if bytes.len() as u64 > limit {
-            return Err(Error::TooLarge {
-                what: format!("blob {digest} in {}", self.root.display()),
-                limit,
-            });
-        }
+        let file = self.open_blob_file(digest)?;
+        let bytes = self.read_capped(file, &format!("blob {digest}"), limit)?;
         digest
             .verify(&bytes)
             .map_err(|found| Error::DigestMismatch {
@@ -245,29 +261,40 @@ impl Layout {
 
     /// Open a blob to stream it: its length and the file.
     pub fn open_blob(&self, digest: &Digest) -> Result<(u64, File)> {
-        let path = self.blob_path(digest);
-        let file = File::open(&path).map_err(|e| self.missing_blob(digest, &path, e))?;
-        let length = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        let file = self.open_blob_file(digest)?;
+        let length = file
+            .metadata()
+            .map_err(|e| Error::io(&self.blob_path(digest), e))?
+            .len();
         Ok((length, file))
     }
 
-    /// Whether the blob is present.
+    /// Whether the blob is present (a symbolic link in its place, or on the way to it, is
+    /// refused).
     pub fn has_blob(&self, digest: &Digest) -> Result<bool> {
-        Ok(self.blob_path(digest).is_file())
+        let path = self.refuse_symlinks(&digest.layout_path(), &format!("blob {digest}"))?;
+        Ok(path.is_file())
+    }
+
+    fn open_blob_file(&self, digest: &Digest) -> Result<File> {
+        let path = self.blob_path(digest);
+        self.open_regular(&digest.layout_path(), &format!("blob {digest}"), |e| {
+            self.missing_blob(digest, &path, e)
+        })
     }
 
     /// Write a blob from `reader`, checking its digest and size before it takes its place.
     pub fn write_blob(&self, digest: &Digest, size: u64, reader: &mut dyn Read) -> Result<()> {
-        let path = self.blob_path(digest);
-        if path.is_file() {
+        if self.has_blob(digest)? {
             return Ok(());
         }
         self.ensure_created()?;
+        let path = self.blob_path(digest);
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let temp = temp_path(&dir);
+        self.refuse_symlinks(&digest.layout_path(), &format!("blob {digest}"))?;
+        let (temp, mut file) = create_temp(&dir)?;
         let result = (|| {
-            let mut file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
             let mut hasher = Hasher::like(digest);
             let mut written = 0u64;
             let mut buffer = vec![0u8; 64 * 1024];
@@ -315,11 +342,8 @@ impl Layout {
 
     /// Point `tag` at `descriptor` in `index.json` (replacing what the tag pointed at).
     pub fn set_tag(&self, tag: &str, descriptor: &Descriptor) -> Result<()> {
-        self.ensure_created()?;
-        let _guard = self
-            .index_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _lock = self.lock_index()?;
+        self.create_if_missing()?;
         let mut index = self.read_index()?;
         let mut entry = descriptor.clone();
         entry
@@ -347,7 +371,8 @@ impl Layout {
 
     fn read_index(&self) -> Result<serde_json::Value> {
         let path = self.index_path();
-        let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let file = self.open_regular(Path::new(INDEX_FILE), INDEX_FILE, |e| Error::io(&path, e))?;
+        let bytes = self.read_capped(file, INDEX_FILE, MAX_INDEX_BYTES)?;
         let index: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Invalid(format!("{}: not valid JSON: {e}", path.display())))?;
         if !index["manifests"].is_array() {
@@ -360,7 +385,120 @@ impl Layout {
     }
 
     fn index_path(&self) -> PathBuf {
-        self.root.join("index.json")
+        self.root.join(INDEX_FILE)
+    }
+
+    /// Take the lock that serialises updates of `index.json`, within this process and across
+    /// processes (an exclusive `flock` on the layout directory, so no extra file appears in the
+    /// layout). Waits at most [`LOCK_WAIT`], saying so on stderr after [`LOCK_NOTICE`].
+    fn lock_index(&self) -> Result<IndexLock<'_>> {
+        let guard = self
+            .index_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        let directory = File::open(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        let start = Instant::now();
+        let mut said = false;
+        while !try_lock_exclusive(&directory).map_err(|e| Error::io(&self.root, e))? {
+            let waited = start.elapsed();
+            if waited >= LOCK_WAIT {
+                return Err(Error::Io {
+                    path: self.index_path().display().to_string(),
+                    detail: format!(
+                        "another process has held its lock for {} s; giving up",
+                        LOCK_WAIT.as_secs()
+                    ),
+                });
+            }
+            if waited >= LOCK_NOTICE && !said {
+                eprintln!("waiting for the lock on {}…", self.index_path().display());
+                said = true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(IndexLock {
+            _guard: guard,
+            _directory: directory,
+        })
+    }
+
+    /// `relative` below the root, after checking that no part of it is a symbolic link (one
+    /// could lead outside the layout). A part that does not exist ends the check: whoever
+    /// opens or creates the path next reports it. `what` names the last part in the error.
+    fn refuse_symlinks(&self, relative: &Path, what: &str) -> Result<PathBuf> {
+        let mut path = self.root.clone();
+        let mut parts = relative.components().peekable();
+        while let Some(part) = parts.next() {
+            path.push(part);
+            match path.symlink_metadata() {
+                Ok(meta) if meta.is_symlink() => {
+                    let shown = if parts.peek().is_none() {
+                        what.to_string()
+                    } else {
+                        path.strip_prefix(&self.root)
+                            .unwrap_or(&path)
+                            .display()
+                            .to_string()
+                    };
+                    return Err(self.refused(&shown, "is a symbolic link"));
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Ok(path)
+    }
+
+    /// Open the layout file `relative` for reading: only a regular file, reached without a
+    /// symbolic link, so a layout cannot make us read a file outside it, or a FIFO or device
+    /// that never ends. `O_NOFOLLOW` closes the gap between the check and the open, and
+    /// `O_NONBLOCK` keeps the open of a FIFO from waiting for a writer. `on_error` turns an
+    /// error of the open itself (say, not found) into the caller's message.
+    fn open_regular(
+        &self,
+        relative: &Path,
+        what: &str,
+        on_error: impl FnOnce(std::io::Error) -> Error,
+    ) -> Result<File> {
+        let path = self.refuse_symlinks(relative, what)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NOFOLLOW | O_NONBLOCK)
+            .open(&path)
+            .map_err(on_error)?;
+        let kind = file
+            .metadata()
+            .map_err(|e| Error::io(&path, e))?
+            .file_type();
+        if !kind.is_file() {
+            return Err(self.refused(what, &format!("is {}, not a regular file", kind_name(kind))));
+        }
+        Ok(file)
+    }
+
+    /// Read all of `file`, refusing more than `limit` bytes.
+    fn read_capped(&self, file: File, what: &str, limit: u64) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        file.take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(&self.root.join(what), e))?;
+        if bytes.len() as u64 > limit {
+            return Err(Error::TooLarge {
+                what: format!("{what} in OCI layout {}", self.root.display()),
+                limit,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// A file of the layout that we do not read or write through: `what` `problem`.
+    fn refused(&self, what: &str, problem: &str) -> Error {
+        Error::Input(format!(
+            "OCI layout {}: {what} {problem} (refused: a layout's files must be regular files \
+             inside it)",
+            self.root.display()
+        ))
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
@@ -381,9 +519,8 @@ impl Layout {
     /// Replace `path` with `bytes`: temp file in the same directory, fsync, rename, fsync dir.
     fn write_file_atomically(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         let dir = path.parent().unwrap_or(&self.root);
-        let temp = temp_path(dir);
+        let (temp, mut file) = create_temp(dir)?;
         let result = (|| {
-            let mut file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
             file.write_all(bytes).map_err(|e| Error::io(&temp, e))?;
             file.sync_all().map_err(|e| Error::io(&temp, e))?;
             fs::rename(&temp, path).map_err(|e| Error::io(path, e))?;
@@ -415,9 +552,110 @@ fn some_tags(tags: &[&str]) -> String {
     }
 }
 
-fn temp_path(dir: &Path) -> PathBuf {
+/// How many names [`create_temp`] tries before it gives up: each is 64 random bits, so a
+/// second try only happens when someone planted files at random.
+const TEMP_ATTEMPTS: u32 = 16;
+
+/// Create a new temp file in `dir`: a name nobody can guess (`.tmp-manifest-tool-<16 hex>`),
+/// opened with `O_CREAT | O_EXCL` (`create_new`), which never follows a symbolic link and
+/// never opens a file that is already there, so a link planted in the layout cannot redirect
+/// the write. Another name is tried if one is taken.
+fn create_temp(dir: &Path) -> Result<(PathBuf, File)> {
+    let mut last = None;
+    for _ in 0..TEMP_ATTEMPTS {
+        let temp = dir.join(format!(".tmp-manifest-tool-{:016x}", random_u64()));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(O_NOFOLLOW)
+            .open(&temp)
+        {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((temp, e)),
+            Err(e) => return Err(Error::io(&temp, e)),
+        }
+    }
+    let (temp, e) = last.unwrap_or_else(|| {
+        (
+            dir.to_path_buf(),
+            std::io::Error::other("no temp file name tried"),
+        )
+    });
+    Err(Error::io(&temp, e))
+}
+
+/// 64 bits nobody outside this process can predict: SipHash keyed by the random keys std
+/// draws from the operating system for `RandomState`, over the time, the pid and a counter
+/// (so two calls never hash the same input).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".tmp-manifest-tool-{}-{n}", std::process::id()))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    RandomState::new().hash_one((nanos, std::process::id(), n))
+}
+
+/// `open(2)` flags std has no name for; the values are those of each target's C library
+/// (as the `libc` crate lists them), for the targets the project builds.
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "x86", target_arch = "s390x")
+))]
+const O_NOFOLLOW: i32 = 0o400000;
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "powerpc64",
+        target_arch = "powerpc"
+    )
+))]
+const O_NOFOLLOW: i32 = 0o100000;
+#[cfg(target_vendor = "apple")]
+const O_NOFOLLOW: i32 = 0x100;
+#[cfg(target_os = "linux")]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(target_vendor = "apple")]
+const O_NONBLOCK: i32 = 0x4;
+
+/// `flock(fd, LOCK_EX | LOCK_NB)`: true when the lock is taken, false when another open file
+/// holds it (or a signal interrupted the call). Released when the file is closed.
+fn try_lock_exclusive(file: &File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // Same values on Linux and macOS.
+    const LOCK_EX: i32 = 2;
+    const LOCK_NB: i32 = 4;
+    unsafe extern "C" {
+        fn flock(fd: i32, operation: i32) -> i32;
+    }
+    // SAFETY: `file` is open for the whole call, and flock takes only integers.
+    if unsafe { flock(file.as_raw_fd(), LOCK_EX | LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    match error.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => Ok(false),
+        _ => Err(error),
+    }
+}
+
+/// "a FIFO", "a directory", …: what a file that is not a regular file is.
+fn kind_name(kind: fs::FileType) -> &'static str {
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a symbolic link"
+    }
 }
 
 /// Make a rename durable (best effort: not every filesystem lets a directory be fsynced).
@@ -487,6 +725,32 @@ mod tests {
             some_tags(&many),
             "it has 100000 tags: t0, t1, t2, t3, t4 and 99995 more"
         );
+    }
+
+    /// The `O_NOFOLLOW` and `O_NONBLOCK` values are right for the target the tests run on.
+    #[test]
+    fn open_flags_refuse_a_symlink_and_do_not_wait_for_a_fifo_writer() {
+        let dir = std::env::temp_dir().join(format!("mt-open-flags-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("file"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.join("file"), dir.join("link")).unwrap();
+        let open = |name: &str| {
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(O_NOFOLLOW | O_NONBLOCK)
+                .open(dir.join(name))
+        };
+        assert!(open("file").is_ok());
+        assert!(open("link").is_err(), "O_NOFOLLOW opened a symlink");
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(dir.join("fifo"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        let opened = open("fifo").unwrap();
+        assert!(opened.metadata().unwrap().file_type().is_fifo());
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

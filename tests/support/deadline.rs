@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 /// Run a prepared command; if it has not exited after `limit`, kill it and fail the test
 /// (a hang is the bug, so the test says so rather than hanging itself). For commands with
 /// little output: the pipes are read after the exit.
-pub fn outcome_within(cmd: &mut Command, limit: Duration) -> Outcome {
+pub fn outcome_or_kill(cmd: &mut Command, limit: Duration) -> Outcome {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

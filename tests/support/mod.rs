@@ -13,7 +13,7 @@ mod token_server;
 mod tool;
 mod upload;
 
-pub use deadline::outcome_within;
+pub use deadline::outcome_or_kill;
 pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
 pub use layouts::{
     blob_path, index_entry, layout_copy, layout_spec, manifest_of, retag, tags_in, walk,

@@ -12,12 +12,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::media::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use support::{IDENTITY_TOKEN, Mode, PASSWORD, PLATFORM_TAGS, Registry, Seeded, TempDir, USERNAME};
-
-const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("manifest is not JSON")

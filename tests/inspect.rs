@@ -4,6 +4,7 @@
 
 mod support;
 
+use support::media::{DOCKER_LIST, DOCKER_MANIFEST};
 use support::{
     Fault, Mode, PASSWORD, Proxy, Registry, Relay, Rule, TempDir, USERNAME, bare_command,
     manifest_tool, outcome, sha256_digest, shared, write_file,
@@ -136,10 +137,7 @@ fn inspect_raw_expands_every_child_manifest_like_the_go_tool() {
     assert_eq!(doc["name"], name.as_str());
     assert_eq!(doc["digest"], seeded.docker_list.as_str());
     assert_eq!(doc["schemaVersion"], 2);
-    assert_eq!(
-        doc["mediaType"],
-        "application/vnd.docker.distribution.manifest.list.v2+json"
-    );
+    assert_eq!(doc["mediaType"], DOCKER_LIST);
     let children = doc["manifests"].as_array().unwrap();
     assert_eq!(children.len(), 6);
     for (child, (tag, _)) in children.iter().zip(support::PLATFORM_TAGS) {
@@ -629,7 +627,7 @@ fn a_manifest_fetched_by_digest_must_hash_to_it_whatever_the_header_says() {
             "GET",
             &format!("/v2/docker/app/manifests/{wanted}"),
             Fault::ServeManifest {
-                content_type: "application/vnd.docker.distribution.manifest.v2+json".to_string(),
+                content_type: DOCKER_MANIFEST.to_string(),
                 digest_header: header.clone(),
                 body: other.clone(),
             },

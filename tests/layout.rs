@@ -5,6 +5,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use support::media::OCI_INDEX;
 use support::{
     Mode, PLATFORM_TAGS, Registry, Seeded, TempDir, bare_command, manifest_tool, outcome,
     sha256_digest, write_file,
@@ -113,7 +114,7 @@ fn registry_to_layout_and_layout_to_registry() {
     manifest_tool(reg, &["push", "from-spec", &file]).success();
     let index: serde_json::Value = serde_json::from_slice(&skopeo_raw_oci(&target, "v1")).unwrap();
     assert_eq!(
-        index["mediaType"], "application/vnd.oci.image.index.v1+json",
+        index["mediaType"], OCI_INDEX,
         "an OCI layout target gets an OCI index unless --type says otherwise"
     );
     assert_eq!(index["manifests"].as_array().unwrap().len(), 6);

@@ -4,13 +4,11 @@
 
 mod support;
 
+use support::media::{DOCKER_MANIFEST, OCI_MANIFEST};
 use support::{
     Fault, Mode, PLATFORM_TAGS, Proxy, Registry, Relay, Rule, Seen, TempDir, bare_command,
     manifest_tool, outcome, sha256_digest, shared, write_file,
 };
-
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// The platform block of each seeded image as the Go tool writes it from the image config,
 /// typed by hand (eight-space indent inside a list entry).

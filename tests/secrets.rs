@@ -12,13 +12,13 @@
 
 mod support;
 
+use support::media::DOCKER_LIST;
 use support::{
     Fault, IDENTITY_TOKEN, Mode, Outcome, PASSWORD, Proxy, Registry, Rule, TempDir, USERNAME,
     bare_command, mode_flags, outcome, sha256_digest, shared, write_file,
 };
 
 const WRONG_PASSWORD: &str = "Wr0ng-Pa55word-for-tests";
-const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 fn base64(text: &str) -> String {
     use base64::Engine;

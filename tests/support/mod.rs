@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod images;
+pub mod media;
 mod proxy;
 mod registry;
 mod relay;

@@ -3,13 +3,11 @@
 
 mod support;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::media::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
@@ -214,7 +212,7 @@ fn token_server_answers_refresh_token_and_password_grants() {
         "the token server answered plain HTTP"
     );
     // Trusting only the registry's CA: the realm's certificate comes from it too.
-    let tls = tls_client(&reg.ca_cert().unwrap());
+    let tls = support::tls::client_config(&reg.ca_cert().unwrap());
     let http = |method: &str, query_or_form: &str, authorization: Option<&str>| {
         https(&tls, addr, method, query_or_form, authorization)
     };
@@ -334,21 +332,6 @@ fn jwt_claims(token: &str) -> Value {
             .decode(claims)
             .unwrap(),
     )
-}
-
-/// A rustls client (ring provider) that trusts only the PEM certificates in `ca`.
-fn tls_client(ca: &Path) -> Arc<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
 }
 
 /// What a plain-HTTP `GET /token` to `addr` gets back, if it is an HTTP answer.

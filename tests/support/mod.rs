@@ -8,6 +8,7 @@ mod proxy;
 mod registry;
 mod relay;
 mod tempdir;
+pub mod tls;
 mod token_server;
 mod tool;
 mod upload;

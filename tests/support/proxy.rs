@@ -9,8 +9,7 @@
 //! HTTPS to the client ([`Proxy::start_tls`]) while the registry behind it speaks plain HTTP, to
 //! play an HTTPS registry with its own authentication or redirects.
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use super::tls::server_config;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -243,7 +242,7 @@ impl Proxy {
     /// Like [`Proxy::transparent`], speaking HTTPS to clients with `cert` (PEM chain) and `key`
     /// (PEM) while the registry behind it speaks plain HTTP.
     pub fn start_tls(upstream: &str, cert: &Path, key: &Path) -> Proxy {
-        Proxy::launch(upstream, Some(tls_config(cert, key)), false)
+        Proxy::launch(upstream, Some(server_config(cert, key)), false)
     }
 
     /// Add a rule; rules are tried in the order added, and the first that matches a request
@@ -315,23 +314,6 @@ impl Drop for Proxy {
             let _ = thread.join();
         }
     }
-}
-
-/// The HTTPS side: the ring provider, TLS 1.2 and 1.3, HTTP/1.1 only (no ALPN).
-fn tls_config(cert: &Path, key: &Path) -> Arc<ServerConfig> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect())
-        .unwrap_or_else(|e| panic!("proxy: reading {}: {e}", cert.display()));
-    let key = PrivateKeyDer::from_pem_file(key)
-        .unwrap_or_else(|e| panic!("proxy: reading {}: {e}", key.display()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("proxy: TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("proxy: TLS certificate and key");
-    Arc::new(config)
 }
 
 /// One connection: over TLS or not, serve its one request; if anything goes wrong (the

@@ -1152,21 +1152,11 @@ fn token_front(first: Option<Rule>, token_body: &str) -> Proxy {
     if let Some(rule) = first {
         proxy.inject(rule);
     }
-    proxy.inject(Rule::new(
-        "GET",
-        "/token",
-        Fault::Respond {
-            status: 200,
-            content_type: "application/json".to_string(),
-            body: token_body.to_string(),
-        },
-    ));
-    let realm = format!("http://{}/token", proxy.host());
-    proxy.inject(Rule::new(
-        "*",
-        "/v2/",
-        Fault::Challenge(format!("Bearer realm=\"{realm}\",service=\"test\"")),
-    ));
+    proxy.serve_tokens(Fault::Respond {
+        status: 200,
+        content_type: "application/json".to_string(),
+        body: token_body.to_string(),
+    });
     proxy
 }
 

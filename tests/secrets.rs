@@ -209,10 +209,13 @@ fn no_token_or_secret_is_shown_with_token_auth_whatever_the_source_and_outcome()
     no_secret_in_any_output(Mode::TlsToken);
 }
 
-/// An HTTPS "registry" wanting Basic credentials (a TLS proxy with a challenge in front of the
-/// plain-HTTP test registry), with the certificate of the `TlsBasic` registry, whose CA is
-/// passed with `--cacert`.
-fn basic_auth_front() -> (Proxy, &'static Registry, String) {
+/// The `WWW-Authenticate` of a registry that wants Basic credentials.
+const BASIC_CHALLENGE: &str = "Basic realm=\"test\"";
+
+/// An HTTPS "registry" (a TLS proxy in front of the plain-HTTP test registry) with the
+/// certificate of the `TlsBasic` registry, whose CA is passed with `--cacert`. It wants no
+/// credentials until told to with [`Proxy::challenge`] or [`Proxy::serve_tokens`].
+fn https_front() -> (Proxy, &'static Registry, String) {
     let (plain, _) = shared(Mode::PlainHttp);
     let (tls, _) = shared(Mode::TlsBasic);
     let tls_dir = tls.dir().join("tls");
@@ -222,6 +225,20 @@ fn basic_auth_front() -> (Proxy, &'static Registry, String) {
         &tls_dir.join("server.key"),
     );
     (front, plain, ca_of(tls))
+}
+
+/// [`https_front`] wanting Basic credentials.
+fn basic_auth_front() -> (Proxy, &'static Registry, String) {
+    let (front, plain, ca) = https_front();
+    front.challenge(BASIC_CHALLENGE);
+    (front, plain, ca)
+}
+
+/// [`https_front`] wanting a Bearer token from its own `/token`, which answers `answer`.
+fn token_front(answer: Fault) -> (Proxy, &'static Registry, String) {
+    let (front, plain, ca) = https_front();
+    front.serve_tokens(answer);
+    (front, plain, ca)
 }
 
 /// Failures in the middle of a push with Basic credentials in every request (the list PUT
@@ -237,11 +254,6 @@ fn no_secret_is_shown_when_a_push_fails_half_way() {
     {
         let (front, plain, ca) = basic_auth_front();
         front.inject(fault);
-        front.inject(Rule::new(
-            "*",
-            "/v2/",
-            Fault::Challenge("Basic realm=\"test\"".to_string()),
-        ));
         let host = front.host();
         let home = TempDir::new("mt-secrets-halfway");
         let spec = write_file(
@@ -290,11 +302,7 @@ fn a_redirect_to_another_port_never_carries_the_credentials() {
             format!("http://{}", front.host())
         };
         front.inject(Rule::new("GET", "/blobs/", Fault::RedirectTo(target)).first(1));
-        front.inject(Rule::new(
-            "*",
-            "/v2/",
-            Fault::Challenge("Basic realm=\"test\"".to_string()),
-        ));
+        front.challenge(BASIC_CHALLENGE);
         let home = TempDir::new("mt-redirect");
         let name = format!("{}/docker/app:linux-amd64", front.host());
         let run = outcome(bare_command(&home).args([
@@ -415,15 +423,11 @@ fn debug_output_never_shows_a_urls_query() {
 /// `--insecure` says that this registry's transport is not to be trusted anyway.
 #[test]
 fn a_plain_http_token_realm_of_an_https_registry_gets_nothing_unless_insecure() {
-    let (front, plain, ca) = basic_auth_front();
+    let (front, plain, ca) = https_front();
     let realm = Proxy::transparent(&plain.host());
-    front.inject(Rule::new(
-        "*",
-        "/v2/",
-        Fault::Challenge(format!(
-            "Bearer realm=\"http://{}/token\",service=\"test\"",
-            realm.host()
-        )),
+    front.challenge(&format!(
+        "Bearer realm=\"http://{}/token\",service=\"test\"",
+        realm.host()
     ));
     let home = TempDir::new("mt-realm");
     let name = format!("{}/docker/app:list", front.host());
@@ -525,24 +529,11 @@ fn oversized_manifests_and_error_bodies_are_refused_without_reading_them_whole()
 /// A token server whose answer never ends: refused at 1 MiB.
 #[test]
 fn an_oversized_token_answer_is_refused_without_reading_it_whole() {
-    let (front, _, ca) = basic_auth_front();
-    front.inject(Rule::new(
-        "GET",
-        "/token",
-        Fault::Endless {
-            status: 200,
-            content_type: "application/json".to_string(),
-            declare_length: false,
-        },
-    ));
-    front.inject(Rule::new(
-        "*",
-        "/v2/",
-        Fault::Challenge(format!(
-            "Bearer realm=\"https://{}/token\",service=\"test\"",
-            front.host()
-        )),
-    ));
+    let (front, _, ca) = token_front(Fault::Endless {
+        status: 200,
+        content_type: "application/json".to_string(),
+        declare_length: false,
+    });
     let home = TempDir::new("mt-hugetoken");
     let name = format!("{}/docker/app:list", front.host());
     let run = outcome(bare_command(&home).args([
@@ -672,11 +663,6 @@ fn content_that_does_not_match_its_digest_is_an_error() {
 fn credentials_never_go_to_a_plain_http_upload_location_of_an_https_registry() {
     let (front, _, ca) = basic_auth_front();
     front.inject(Rule::new("POST", "mount=", Fault::RefuseMounts));
-    front.inject(Rule::new(
-        "*",
-        "/v2/",
-        Fault::Challenge("Basic realm=\"test\"".to_string()),
-    ));
     let host = front.host();
     let home = TempDir::new("mt-secrets-location");
     let spec = write_file(
@@ -737,24 +723,11 @@ fn no_secret_is_shown_when_the_token_server_fails() {
         ),
     ];
     for (status, body, fragment) in answers {
-        let (front, plain, ca) = basic_auth_front();
-        front.inject(Rule::new(
-            "GET",
-            "/token",
-            Fault::Respond {
-                status,
-                content_type: "application/json".to_string(),
-                body: body.to_string(),
-            },
-        ));
-        front.inject(Rule::new(
-            "*",
-            "/v2/",
-            Fault::Challenge(format!(
-                "Bearer realm=\"https://{}/token\",service=\"test\"",
-                front.host()
-            )),
-        ));
+        let (front, plain, ca) = token_front(Fault::Respond {
+            status,
+            content_type: "application/json".to_string(),
+            body: body.to_string(),
+        });
         let home = TempDir::new("mt-secrets-token");
         let name = format!("{}/docker/app:list", front.host());
         let run = outcome(bare_command(&home).args([

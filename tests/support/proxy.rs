@@ -51,8 +51,9 @@ pub enum Fault {
     /// Answer `307 Temporary Redirect` to `base` followed by the request's own path and then
     /// `?query`, as a registry sends a blob GET to storage with a URL signed in its query.
     SignedRedirect { base: String, query: String },
-    /// Answer 401 with this `WWW-Authenticate` value to requests without `Authorization`;
-    /// forward the others without it. Plays a registry that wants credentials.
+    /// Answer 401 with this `WWW-Authenticate` value to requests without `Authorization`; the
+    /// others go on to the other rules and reach the registry without it. Plays a registry that
+    /// wants credentials (see [`Proxy::challenge`]).
     Challenge(String),
     /// Answer `status` with this `Content-Type` and an endless body: `Content-Length` says so
     /// when `declare_length` (a terabyte), else the body is chunked. Counts what it sent.
@@ -170,6 +171,10 @@ impl Rule {
         self
     }
 
+    fn is_challenge(&self) -> bool {
+        matches!(self.fault, Fault::Challenge(_))
+    }
+
     fn matches(&self, method: &str, target: &str) -> bool {
         let path_matches = if self.at_end {
             target
@@ -249,6 +254,29 @@ impl Proxy {
     /// and still has requests to spoil (or to skip) takes it.
     pub fn inject(&self, rule: Rule) {
         self.shared.rules.lock().unwrap().push((rule, 0));
+    }
+
+    /// Play a registry that wants credentials: every `/v2/` request without `Authorization` is
+    /// answered 401 with `WWW-Authenticate: www_authenticate`; one with it goes on to the other
+    /// rules (added before or after) and reaches the registry without it.
+    pub fn challenge(&self, www_authenticate: &str) {
+        let fault = Fault::Challenge(www_authenticate.to_string());
+        self.inject(Rule::new("*", "/v2/", fault));
+    }
+
+    /// Play a registry whose token server is this proxy: [`Proxy::challenge`] with
+    /// `Bearer realm="http(s)://HOST/token",service="test"`, and `GET /token` answered with
+    /// `answer` (a [`Fault::Respond`] or [`Fault::Endless`]). A rule added before for
+    /// `/token` takes its requests first.
+    pub fn serve_tokens(&self, answer: Fault) {
+        self.inject(Rule::new("GET", "/token", answer));
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let realm = format!("{scheme}://{}/token", self.host());
+        self.challenge(&format!("Bearer realm=\"{realm}\",service=\"test\""));
     }
 
     /// `127.0.0.1:PORT`: use it as the registry host in references.
@@ -425,11 +453,16 @@ fn read_request(stream: &mut dyn Read) -> std::io::Result<Request> {
     })
 }
 
-/// The fault for a request, if a rule takes it (counting it against the rule).
+/// The fault for a request, if a rule takes it (counting it against the rule). A challenge
+/// only concerns requests without credentials: one with `Authorization` passes it by, on to
+/// the other rules, whichever order they were added in.
 fn choose(shared: &Shared, request: &Request) -> Option<Fault> {
     let mut rules = shared.rules.lock().unwrap();
     for (rule, matched) in rules.iter_mut() {
         if !rule.matches(&request.method, &request.target) {
+            continue;
+        }
+        if rule.is_challenge() && request.authorization.is_some() {
             continue;
         }
         if *matched >= rule.skip.saturating_add(rule.count) {
@@ -444,22 +477,26 @@ fn choose(shared: &Shared, request: &Request) -> Option<Fault> {
     None
 }
 
+/// Whether a challenge rule covers the request: the proxy then plays the registry's
+/// authentication, and the registry behind does not want the credentials.
+fn challenged(shared: &Shared, request: &Request) -> bool {
+    let rules = shared.rules.lock().unwrap();
+    rules
+        .iter()
+        .any(|(rule, _)| rule.is_challenge() && rule.matches(&request.method, &request.target))
+}
+
 fn handle(client: &mut dyn ReadWrite, raw: &TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut request = read_request(client)?;
     let _turn = shared
         .one_at_a_time
         .as_ref()
         .map(|turn| turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-    let mut fault = choose(shared, &request);
-    // A challenge only concerns requests without credentials; the others pass, unchanged but
-    // for the credentials, which the registry behind does not want.
-    if let Some(Fault::Challenge(_)) = &fault
-        && request.authorization.is_some()
-    {
+    let fault = choose(shared, &request);
+    if request.authorization.is_some() && challenged(shared, &request) {
         request
             .headers
             .retain(|h| !h.to_ascii_lowercase().starts_with("authorization:"));
-        fault = None;
     }
     shared.seen.lock().unwrap().push(Seen {
         request: format!("{} {}", request.method, request.target),

@@ -53,8 +53,8 @@ struct Setup {
 }
 
 fn setup() -> &'static Setup {
-    static SETUP: OnceLock<Setup> = OnceLock::new();
-    SETUP.get_or_init(|| {
+    static SETUP: OnceLock<Result<Setup, String>> = OnceLock::new();
+    support::once(&SETUP, || {
         let reg = Registry::start(Mode::PlainHttp);
         support::seed(&reg);
         let host = reg.host();

@@ -580,7 +580,7 @@ fn a_refused_connection_and_an_unknown_host_fail_cleanly() {
 
     // In a network namespace of our own, with no network at all, a name cannot resolve: this
     // shows the unknown-host path without sending a query anywhere.
-    let mut cmd = std::process::Command::new("unshare");
+    let mut cmd = support::tool("unshare");
     cmd.arg("-n")
         .arg(env!("CARGO_BIN_EXE_manifest-tool"))
         .args(["inspect", "registry.example.invalid:5000/a/b:c"])

@@ -382,7 +382,7 @@ fn a_read_only_target_fails_cleanly() {
     );
     let home = TempDir::new("mt-ro-home");
     let clean = bare_command(&home);
-    let mut unshare = std::process::Command::new("unshare");
+    let mut unshare = support::tool("unshare");
     unshare
         .args([
             "-m",

@@ -128,43 +128,15 @@ fn spec(target: &str, sources: &[String], tags: &[String]) -> String {
 
 /// The digest `repo_and_ref` holds now, `None` when it does not exist (read by skopeo).
 fn digest_of(reg: &Registry, repo_and_ref: &str) -> Option<String> {
-    let output = reg
-        .skopeo()
-        .args(["inspect", "--raw"])
-        .args(reg.skopeo_tls_args())
-        .arg(format!("docker://{}/{repo_and_ref}", reg.host()))
-        .output()
-        .expect("run skopeo");
-    if output.status.success() {
-        return Some(sha256_digest(&output.stdout));
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("manifest unknown"),
-        "skopeo inspect {repo_and_ref} failed: {stderr}"
-    );
-    None
-}
-
-/// Copy `repo_and_ref` with every child and blob out of the registry (skopeo `copy --all`),
-/// which fails if any child manifest or blob is missing or does not match its digest.
-fn check_complete(reg: &Registry, repo_and_ref: &str) -> Result<(), String> {
-    let out = TempDir::new("mt-faults-copy");
-    let output = reg
-        .skopeo()
-        .args(["copy", "--all", "-q"])
-        .args(reg.skopeo_src_args())
-        .arg(format!("docker://{}/{repo_and_ref}", reg.host()))
-        .arg(format!("oci:{}:x", out.path().join("l").display()))
-        .output()
-        .expect("run skopeo");
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{repo_and_ref} is incomplete: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
+    match reg.skopeo_try_inspect_raw(repo_and_ref) {
+        Ok(bytes) => Some(sha256_digest(&bytes)),
+        Err(stderr) => {
+            assert!(
+                stderr.contains("manifest unknown"),
+                "skopeo inspect {repo_and_ref} failed: {stderr}"
+            );
+            None
+        }
     }
 }
 
@@ -542,7 +514,8 @@ fn run_cell(cell: Cell) -> Result<Ended, String> {
                 return Err(format!("{at} holds {now:?} after {outcome:?}{}", context()));
             }
             if is_new && matches!(cell.op, Op::Mounts | Op::CopyFallback) {
-                check_complete(reg, &at).map_err(|e| format!("{e}{}", context()))?;
+                reg.skopeo_copy_all(&at)
+                    .map_err(|e| format!("{e}{}", context()))?;
             }
         }
     }
@@ -902,7 +875,9 @@ fn run_kill(kill: Kill, source: &str) -> String {
                 Some(setup.new_list.as_str()),
                 "{context}"
             );
-            check_complete(&target, "kill/app:1.0").unwrap_or_else(|e| panic!("{e}\n{context}"));
+            target
+                .skopeo_copy_all("kill/app:1.0")
+                .unwrap_or_else(|e| panic!("{e}\n{context}"));
             "recovered".to_string()
         }
         _ => {
@@ -977,7 +952,7 @@ fn a_blob_upload_cut_off_once_is_uploaded_again() {
             format!("Digest: {} {}\n", setup.new_list, setup.new_list_size),
             "{spoiled:?}"
         );
-        check_complete(&setup.reg, &target).unwrap();
+        setup.reg.skopeo_copy_all(&target).unwrap();
     }
 }
 

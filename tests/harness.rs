@@ -126,25 +126,10 @@ fn check_mode(mode: Mode) -> (Registry, Seeded) {
     (reg, seeded)
 }
 
-fn anonymous_inspect(reg: &Registry, repo_and_ref: &str) -> Result<Vec<u8>, String> {
-    let out = reg
-        .skopeo()
-        .args(["inspect", "--raw"])
-        .args(reg.skopeo_anonymous_args())
-        .arg(format!("docker://{}/{repo_and_ref}", reg.host()))
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(out.stdout)
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into())
-    }
-}
-
 #[test]
 fn plain_http_registry_serves_the_seeded_images_and_stops_on_drop() {
     let (reg, _) = check_mode(Mode::PlainHttp);
-    assert!(anonymous_inspect(&reg, "docker/app:list").is_ok());
+    assert!(reg.skopeo_anonymous_inspect_raw("docker/app:list").is_ok());
     let (host, dir) = (reg.host(), reg.dir().to_path_buf());
     drop(reg);
     assert!(
@@ -164,7 +149,9 @@ fn tls_registry_serves_the_seeded_images() {
 #[test]
 fn basic_auth_registry_serves_the_seeded_images_only_with_credentials() {
     let (reg, _) = check_mode(Mode::TlsBasic);
-    let err = anonymous_inspect(&reg, "docker/app:list").unwrap_err();
+    let err = reg
+        .skopeo_anonymous_inspect_raw("docker/app:list")
+        .unwrap_err();
     assert!(
         err.contains("unauthorized") || err.contains("authentication required"),
         "{err}"
@@ -174,12 +161,16 @@ fn basic_auth_registry_serves_the_seeded_images_only_with_credentials() {
 #[test]
 fn token_registry_grants_public_pulls_anonymously_and_keeps_credentials_out_of_its_log() {
     let (reg, seeded) = check_mode(Mode::TlsToken);
-    let public = anonymous_inspect(&reg, "public/app:linux-amd64").expect("anonymous public pull");
+    let public = reg
+        .skopeo_anonymous_inspect_raw("public/app:linux-amd64")
+        .expect("anonymous public pull");
     assert_eq!(
         support::sha256_digest(&public),
         seeded.digests_of("linux-amd64").0
     );
-    let err = anonymous_inspect(&reg, "docker/app:list").unwrap_err();
+    let err = reg
+        .skopeo_anonymous_inspect_raw("docker/app:list")
+        .unwrap_err();
     assert!(
         err.contains("unauthorized") || err.contains("denied"),
         "{err}"

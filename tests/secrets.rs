@@ -15,10 +15,12 @@ mod support;
 use support::media::DOCKER_LIST;
 use support::{
     Fault, IDENTITY_TOKEN, Mode, Outcome, PASSWORD, Proxy, Registry, Rule, TempDir, USERNAME,
-    bare_command, mode_flags, outcome, sha256_digest, shared, write_file,
+    bare_command, manifest_tool, outcome, sha256_digest, shared, write_file,
 };
 
 const WRONG_PASSWORD: &str = "Wr0ng-Pa55word-for-tests";
+/// The right credentials, as flags.
+const CREDENTIALS: [&str; 4] = ["--username", USERNAME, "--password", PASSWORD];
 
 fn base64(text: &str) -> String {
     use base64::Engine;
@@ -263,18 +265,12 @@ fn no_secret_is_shown_when_a_push_fails_half_way() {
                 "image: {host}/halfway{i}/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
             ),
         );
-        let run = outcome(bare_command(&home).args([
-            "--cacert",
-            &ca,
-            "--debug",
-            "--username",
-            USERNAME,
-            "--password",
-            PASSWORD,
-            "push",
-            "from-spec",
-            &spec,
-        ]));
+        let run = outcome(
+            bare_command(&home)
+                .args(["--cacert", &ca, "--debug"])
+                .args(CREDENTIALS)
+                .args(["push", "from-spec", &spec]),
+        );
         run.fails_with(&host);
         assert_no_secrets(&run, plain, "a push failing half-way");
         assert!(
@@ -305,16 +301,12 @@ fn a_redirect_to_another_port_never_carries_the_credentials() {
         front.challenge(BASIC_CHALLENGE);
         let home = TempDir::new("mt-redirect");
         let name = format!("{}/docker/app:linux-amd64", front.host());
-        let run = outcome(bare_command(&home).args([
-            "--plain-http",
-            "--debug",
-            "--username",
-            USERNAME,
-            "--password",
-            PASSWORD,
-            "inspect",
-            &name,
-        ]))
+        let run = outcome(
+            bare_command(&home)
+                .args(["--plain-http", "--debug"])
+                .args(CREDENTIALS)
+                .args(["inspect", &name]),
+        )
         .success();
         assert!(
             run.out().contains(seeded.digests_of("linux-amd64").0),
@@ -431,11 +423,10 @@ fn a_plain_http_token_realm_of_an_https_registry_gets_nothing_unless_insecure() 
     ));
     let home = TempDir::new("mt-realm");
     let name = format!("{}/docker/app:list", front.host());
-    let credentials = ["--username", USERNAME, "--password", PASSWORD];
     let run = outcome(
         bare_command(&home)
             .args(["--cacert", &ca, "--debug"])
-            .args(credentials)
+            .args(CREDENTIALS)
             .args(["inspect", &name]),
     );
     run.fails_with(&format!(
@@ -448,7 +439,7 @@ fn a_plain_http_token_realm_of_an_https_registry_gets_nothing_unless_insecure() 
     let run = outcome(
         bare_command(&home)
             .args(["--insecure", "--debug"])
-            .args(credentials)
+            .args(CREDENTIALS)
             .args(["inspect", &name]),
     );
     run.fails_with("getting a token from");
@@ -510,13 +501,8 @@ fn oversized_manifests_and_error_bodies_are_refused_without_reading_them_whole()
                 declare_length,
             },
         ));
-        let home = TempDir::new("mt-huge");
         let name = format!("{}/docker/app:list", proxy.host());
-        let run = outcome(
-            bare_command(&home)
-                .args(mode_flags(reg))
-                .args(["inspect", &name]),
-        );
+        let run = manifest_tool(reg, &["inspect", &name]);
         run.fails_with(fragment);
         let sent = proxy.endless_bytes_sent();
         assert!(
@@ -536,19 +522,23 @@ fn an_oversized_token_answer_is_refused_without_reading_it_whole() {
     });
     let home = TempDir::new("mt-hugetoken");
     let name = format!("{}/docker/app:list", front.host());
-    let run = outcome(bare_command(&home).args([
-        "--cacert",
-        &ca,
-        "--username",
-        USERNAME,
-        "--password",
-        PASSWORD,
-        "inspect",
-        &name,
-    ]));
+    let run = outcome(
+        bare_command(&home)
+            .args(["--cacert", &ca])
+            .args(CREDENTIALS)
+            .args(["inspect", &name]),
+    );
     run.fails_with("reading the token answer: response is larger than the limit of 1048576 bytes");
     assert!(front.endless_bytes_sent() < SENT_AT_MOST);
     run.assert_no_secret(PASSWORD);
+}
+
+/// A proxy in front of `reg` that replaces `from` with `to` in its answers to `method path`.
+fn rewriting(reg: &Registry, method: &str, path: &str, from: &str, to: &str) -> Proxy {
+    let proxy = Proxy::transparent(&reg.host());
+    let (from, to) = (from.to_string(), to.to_string());
+    proxy.inject(Rule::new(method, path, Fault::Rewrite { from, to }));
+    proxy
 }
 
 /// Content that does not match its digest: a child manifest fetched by digest, a config blob,
@@ -564,58 +554,34 @@ fn content_that_does_not_match_its_digest_is_an_error() {
     let home = TempDir::new("mt-digest");
 
     // A list's child, by digest, altered on the way.
-    let proxy = Proxy::transparent(&reg.host());
-    proxy.inject(Rule::new(
+    let proxy = rewriting(
+        reg,
         "GET",
         &format!("/manifests/{amd64}"),
-        Fault::Rewrite {
-            from: "schemaVersion".to_string(),
-            to: "schemaVersiom".to_string(),
-        },
-    ));
-    let name = format!("{}/docker/app:list", proxy.host());
-    let run = outcome(
-        bare_command(&home)
-            .args(mode_flags(reg))
-            .args(["inspect", &name]),
+        "schemaVersion",
+        "schemaVersiom",
     );
+    let name = format!("{}/docker/app:list", proxy.host());
+    let run = manifest_tool(reg, &["inspect", &name]);
     run.fails_with(&format!("expected digest {amd64}, content has sha256:"));
 
     // A config blob altered on the way.
-    let proxy = Proxy::transparent(&reg.host());
-    proxy.inject(Rule::new(
-        "GET",
-        &format!("/blobs/{config}"),
-        Fault::Rewrite {
-            from: "amd64".to_string(),
-            to: "arm64".to_string(),
-        },
-    ));
+    let proxy = rewriting(reg, "GET", &format!("/blobs/{config}"), "amd64", "arm64");
     let name = format!("{}/docker/app:linux-amd64", proxy.host());
-    let run = outcome(
-        bare_command(&home)
-            .args(mode_flags(reg))
-            .args(["inspect", &name]),
-    );
+    let run = manifest_tool(reg, &["inspect", &name]);
     run.fails_with(&format!("expected digest {config}, content has sha256:"));
 
     // A tag whose Docker-Content-Digest names other content.
     let other = "0".repeat(64);
-    let proxy = Proxy::transparent(&reg.host());
-    proxy.inject(Rule::new(
+    let proxy = rewriting(
+        reg,
         "GET",
         "/manifests/linux-amd64",
-        Fault::Rewrite {
-            from: amd64["sha256:".len()..].to_string(),
-            to: other.clone(),
-        },
-    ));
-    let name = format!("{}/docker/app:linux-amd64", proxy.host());
-    let run = outcome(
-        bare_command(&home)
-            .args(mode_flags(reg))
-            .args(["inspect", &name]),
+        &amd64["sha256:".len()..],
+        &other,
     );
+    let name = format!("{}/docker/app:linux-amd64", proxy.host());
+    let run = manifest_tool(reg, &["inspect", &name]);
     run.fails_with(&format!(
         "expected digest sha256:{other}, content has {amd64}"
     ));
@@ -630,13 +596,7 @@ fn content_that_does_not_match_its_digest_is_an_error() {
             "image: {host}/digest-ack/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
         ),
     );
-    let dry = outcome(bare_command(&home).args(mode_flags(reg)).args([
-        "push",
-        "from-spec",
-        "--dry-run",
-        &spec,
-    ]))
-    .success();
+    let dry = manifest_tool(reg, &["push", "from-spec", "--dry-run", &spec]).success();
     let list = sha256_digest(&dry.stdout);
     proxy.inject(Rule::new(
         "PUT",
@@ -646,11 +606,7 @@ fn content_that_does_not_match_its_digest_is_an_error() {
             to: other.clone(),
         },
     ));
-    let run = outcome(
-        bare_command(&home)
-            .args(mode_flags(reg))
-            .args(["push", "from-spec", &spec]),
-    );
+    let run = manifest_tool(reg, &["push", "from-spec", &spec]);
     run.fails_with(&format!(
         "expected digest {list}, content has sha256:{other}"
     ));
@@ -672,17 +628,12 @@ fn credentials_never_go_to_a_plain_http_upload_location_of_an_https_registry() {
             "image: {host}/location/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
         ),
     );
-    let run = outcome(bare_command(&home).args([
-        "--cacert",
-        &ca,
-        "--username",
-        USERNAME,
-        "--password",
-        PASSWORD,
-        "push",
-        "from-spec",
-        &spec,
-    ]));
+    let run = outcome(
+        bare_command(&home)
+            .args(["--cacert", &ca])
+            .args(CREDENTIALS)
+            .args(["push", "from-spec", &spec]),
+    );
     let in_the_clear: Vec<_> = front
         .seen()
         .into_iter()
@@ -730,17 +681,12 @@ fn no_secret_is_shown_when_the_token_server_fails() {
         });
         let home = TempDir::new("mt-secrets-token");
         let name = format!("{}/docker/app:list", front.host());
-        let run = outcome(bare_command(&home).args([
-            "--cacert",
-            &ca,
-            "--debug",
-            "--username",
-            USERNAME,
-            "--password",
-            PASSWORD,
-            "inspect",
-            &name,
-        ]));
+        let run = outcome(
+            bare_command(&home)
+                .args(["--cacert", &ca, "--debug"])
+                .args(CREDENTIALS)
+                .args(["inspect", &name]),
+        );
         run.fails_with(fragment);
         assert_no_secrets(&run, plain, &format!("token server answering {status}"));
         let sent = front

@@ -97,6 +97,14 @@ fn pushed(reg: &Registry, repo_and_ref: &str) -> String {
     String::from_utf8_lossy(&reg.skopeo_inspect_raw(repo_and_ref)).into_owned()
 }
 
+/// Asserts that `run` printed the digest line of what `repo_and_ref` of `reg` now holds.
+fn assert_prints_digest_of(run: &Outcome, reg: &Registry, repo_and_ref: &str) {
+    assert_eq!(
+        run.out(),
+        digest_line(&reg.skopeo_inspect_raw(repo_and_ref))
+    );
+}
+
 fn all_tags() -> Vec<&'static str> {
     PLATFORM_TAGS.iter().map(|(tag, _)| *tag).collect()
 }
@@ -509,10 +517,7 @@ fn a_refused_mount_falls_back_to_a_streamed_copy() {
         "each mount answered with an upload session: {log:#?}"
     );
     assert_eq!(uploaded, 4, "each blob streamed into its session: {log:#?}");
-    assert_eq!(
-        run.out(),
-        digest_line(&reg.skopeo_inspect_raw("nomount/app:1.0"))
-    );
+    assert_prints_digest_of(&run, &reg, "nomount/app:1.0");
     reg.skopeo_copy_all("nomount/app:1.0").unwrap();
 }
 
@@ -694,10 +699,7 @@ fn a_second_push_across_registries_uploads_no_blob_the_target_has() {
         "the target has every blob: {second_requests:#?}"
     );
     assert_eq!(second.out(), first.out());
-    assert_eq!(
-        second.out(),
-        digest_line(&target.skopeo_inspect_raw("mirror/app:1.0"))
-    );
+    assert_prints_digest_of(&second, &target, "mirror/app:1.0");
 }
 
 #[test]
@@ -842,10 +844,7 @@ fn one_token_covers_the_target_and_every_source_repository() {
         "the target's scope comes first: {request}"
     );
     run.assert_no_secret(support::PASSWORD);
-    assert_eq!(
-        run.out(),
-        digest_line(&reg.skopeo_inspect_raw("team/tokened:1.0"))
-    );
+    assert_prints_digest_of(&run, &reg, "team/tokened:1.0");
 }
 
 #[test]

@@ -136,6 +136,15 @@ fn set_executable(path: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// Writes a spec into `home` that pushes `host/docker/app:linux-amd64` alone as
+/// `host/<repo>/app:1.0`; returns its path.
+fn one_image_spec(home: &TempDir, host: &str, repo: &str) -> String {
+    let spec = format!(
+        "image: {host}/{repo}/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
+    );
+    write_file(home.path(), "spec.yaml", &spec)
+}
+
 /// Every credential source × (inspect, push, and the failures we can cause) in `mode`.
 fn no_secret_in_any_output(mode: Mode) {
     let (reg, seeded) = shared(mode);
@@ -258,13 +267,7 @@ fn no_secret_is_shown_when_a_push_fails_half_way() {
         front.inject(fault);
         let host = front.host();
         let home = TempDir::new("mt-secrets-halfway");
-        let spec = write_file(
-            home.path(),
-            "spec.yaml",
-            &format!(
-                "image: {host}/halfway{i}/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
-            ),
-        );
+        let spec = one_image_spec(&home, &host, &format!("halfway{i}"));
         let run = outcome(
             bare_command(&home)
                 .args(["--cacert", &ca, "--debug"])
@@ -364,13 +367,7 @@ fn debug_output_never_shows_a_urls_query() {
     ));
     let host = front.host();
     let home = TempDir::new("mt-debug-query");
-    let spec = write_file(
-        home.path(),
-        "spec.yaml",
-        &format!(
-            "image: {host}/debug-query/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
-        ),
-    );
+    let spec = one_image_spec(&home, &host, "debug-query");
     let run =
         outcome(bare_command(&home).args(["--plain-http", "--debug", "push", "from-spec", &spec]))
             .success();
@@ -454,13 +451,7 @@ fn an_unverified_registry_gets_no_push_unless_insecure() {
     let (reg, _) = shared(Mode::Tls);
     let host = reg.host();
     let home = TempDir::new("mt-tls");
-    let spec = write_file(
-        home.path(),
-        "spec.yaml",
-        &format!(
-            "image: {host}/tls-check/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
-        ),
-    );
+    let spec = one_image_spec(&home, &host, "tls-check");
     reg.clear_access_log();
     let run = outcome(bare_command(&home).args(["push", "from-spec", &spec]));
     run.fails_with("TLS: invalid peer certificate: UnknownIssuer (use --cacert, or --insecure");
@@ -589,13 +580,7 @@ fn content_that_does_not_match_its_digest_is_an_error() {
     // A list PUT acknowledged with the digest of something else.
     let proxy = Proxy::transparent(&reg.host());
     let host = proxy.host();
-    let spec = write_file(
-        home.path(),
-        "spec.yaml",
-        &format!(
-            "image: {host}/digest-ack/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
-        ),
-    );
+    let spec = one_image_spec(&home, &host, "digest-ack");
     let dry = manifest_tool(reg, &["push", "from-spec", "--dry-run", &spec]).success();
     let list = sha256_digest(&dry.stdout);
     proxy.inject(Rule::new(
@@ -621,13 +606,7 @@ fn credentials_never_go_to_a_plain_http_upload_location_of_an_https_registry() {
     front.inject(Rule::new("POST", "mount=", Fault::RefuseMounts));
     let host = front.host();
     let home = TempDir::new("mt-secrets-location");
-    let spec = write_file(
-        home.path(),
-        "spec.yaml",
-        &format!(
-            "image: {host}/location/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
-        ),
-    );
+    let spec = one_image_spec(&home, &host, "location");
     let run = outcome(
         bare_command(&home)
             .args(["--cacert", &ca])

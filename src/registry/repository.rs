@@ -77,13 +77,9 @@ impl Repository {
         let digest = Digest::sha256_of(&bytes);
         if let ManifestRef::Digest(wanted) = reference {
             // By digest: the bytes must hash to it, whatever the registry says of them.
-            wanted
-                .verify(&bytes)
-                .map_err(|found| Error::DigestMismatch {
-                    what: format!("manifest {}@{wanted} from {}", self.name, self.host()),
-                    expected: wanted.to_string(),
-                    found: found.to_string(),
-                })?;
+            wanted.check(&bytes, || {
+                format!("manifest {}@{wanted} from {}", self.name, self.host())
+            })?;
         }
         if let Some(announced) = announced.filter(|d| d.starts_with("sha256:"))
             && digest != announced.as_str()
@@ -118,13 +114,9 @@ impl Repository {
             .transport
             .send_and_read(limit, || self.client.execute(&request))
             .map_err(|e| too_large_as(e, format!("blob {}@{digest}", self.name)))?;
-        digest
-            .verify(&bytes)
-            .map_err(|found| Error::DigestMismatch {
-                what: format!("blob {}@{digest} from {}", self.name, self.host()),
-                expected: digest.to_string(),
-                found: found.to_string(),
-            })?;
+        digest.check(&bytes, || {
+            format!("blob {}@{digest} from {}", self.name, self.host())
+        })?;
         Ok(bytes)
     }
 

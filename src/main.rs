@@ -2,10 +2,12 @@
 //! Docker v2 registries. A drop-in replacement for the Go `estesp/manifest-tool`.
 //!
 //! `main` parses the command line, runs the command, and turns any error into the one line
-//! `manifest-tool failed with error: …` on stderr with exit code 1.
+//! `manifest-tool failed with error: …` on stderr with exit code 1, with any secret the
+//! registry quoted redacted.
 
 use manifest_tool::cli::{self, Cli, Command, GlobalOptions};
 use manifest_tool::error::{Error, Result};
+use manifest_tool::redact::redact;
 use manifest_tool::reference::ImageRef;
 use manifest_tool::registry::Connector;
 use manifest_tool::registry::auth::CredentialSource;
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         Err(error) => {
             manifest_tool::debug::finish();
             let message = error.to_string().replace(['\n', '\r'], " ");
+            let message = redact(&message);
             eprintln!("manifest-tool failed with error: {message}");
             ExitCode::from(1)
         }

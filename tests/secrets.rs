@@ -680,3 +680,121 @@ fn no_secret_is_shown_when_the_token_server_fails() {
         );
     }
 }
+
+/// An HTTPS front wanting Basic credentials (as [`basic_auth_front`]) that forwards the
+/// requests carrying them to `behind`, with the certificate of the `TlsBasic` registry.
+fn basic_auth_front_of(behind: &Proxy) -> (Proxy, String) {
+    let (tls, _) = shared(Mode::TlsBasic);
+    let tls_dir = tls.dir().join("tls");
+    let front = Proxy::start_tls(
+        &behind.host(),
+        &tls_dir.join("server.crt"),
+        &tls_dir.join("server.key"),
+    );
+    front.inject(Rule::new(
+        "*",
+        "/v2/",
+        Fault::Challenge("Basic realm=\"test\"".to_string()),
+    ));
+    (front, ca_of(tls))
+}
+
+/// An error body in the registry's JSON whose message is `message`.
+fn error_body(code: &str, message: &str) -> String {
+    serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string()
+}
+
+/// A registry that refuses the credentials it was sent and quotes them in its error (the
+/// password, and the `Authorization` value, the base64 of `user:password`): the error line
+/// still tells what the registry said, with `<redacted>` where each secret was.
+#[test]
+fn a_registry_quoting_the_credentials_in_its_error_gets_them_redacted() {
+    let (plain, _) = shared(Mode::PlainHttp);
+    let basic = base64(&format!("{USERNAME}:{PASSWORD}"));
+    let behind = Proxy::transparent(&plain.host());
+    behind.inject(Rule::new(
+        "GET",
+        "/manifests/list",
+        Fault::Respond {
+            status: 403,
+            content_type: "application/json".to_string(),
+            body: error_body(
+                "DENIED",
+                &format!("bad password {PASSWORD} in Basic {basic}"),
+            ),
+        },
+    ));
+    let (front, ca) = basic_auth_front_of(&behind);
+    let home = TempDir::new("mt-secrets-echo");
+    let name = format!("{}/docker/app:list", front.host());
+    let run = outcome(bare_command(&home).args([
+        "--cacert",
+        &ca,
+        "--debug",
+        "--username",
+        USERNAME,
+        "--password",
+        PASSWORD,
+        "inspect",
+        &name,
+    ]));
+    run.fails_with("403 DENIED: bad password <redacted> in Basic <redacted>");
+    assert_no_secrets(&run, plain, "a registry quoting the credentials");
+}
+
+/// A token server that answers an error quoting what it was sent (the password and the Basic
+/// `Authorization` value with a GET; the identity token, as sent in the form, with a POST): the
+/// error line shows `<redacted>` where each secret was.
+#[test]
+fn a_token_server_quoting_the_credentials_in_its_error_gets_them_redacted() {
+    let basic = base64(&format!("{USERNAME}:{PASSWORD}"));
+    for identity in [false, true] {
+        let (front, plain, ca) = basic_auth_front();
+        let (method, message, expected) = if identity {
+            (
+                "POST",
+                format!("refresh_token={IDENTITY_TOKEN}&client_id=manifest-tool is invalid"),
+                "refresh_token=<redacted>&client_id=manifest-tool is invalid",
+            )
+        } else {
+            (
+                "GET",
+                format!("Authorization: Basic {basic} (password {PASSWORD}) is invalid"),
+                "Authorization: Basic <redacted> (password <redacted>) is invalid",
+            )
+        };
+        front.inject(Rule::new(
+            method,
+            "/token",
+            Fault::Respond {
+                status: 400,
+                content_type: "application/json".to_string(),
+                body: error_body("DENIED", &message),
+            },
+        ));
+        front.inject(Rule::new(
+            "*",
+            "/v2/",
+            Fault::Challenge(format!(
+                "Bearer realm=\"https://{}/token\",service=\"test\"",
+                front.host()
+            )),
+        ));
+        let home = TempDir::new("mt-secrets-token-echo");
+        let mut cmd = bare_command(&home);
+        cmd.args(["--cacert", &ca, "--debug"]);
+        if identity {
+            let config = format!(
+                r#"{{"auths":{{"{}":{{"username":"{USERNAME}","identitytoken":"{IDENTITY_TOKEN}"}}}}}}"#,
+                front.host()
+            );
+            write_file(&home.path().join("docker-config"), "config.json", &config);
+        } else {
+            cmd.args(["--username", USERNAME, "--password", PASSWORD]);
+        }
+        let name = format!("{}/docker/app:list", front.host());
+        let run = outcome(cmd.args(["inspect", &name]));
+        run.fails_with(&format!("400 DENIED: {expected}"));
+        assert_no_secrets(&run, plain, "a token server quoting the credentials");
+    }
+}

@@ -477,7 +477,9 @@ fn form_encode(pairs: &[(&str, String)]) -> String {
         .join("&")
 }
 
-fn percent_encode(value: &str) -> String {
+/// Every byte but RFC 3986's unreserved ones as `%XX`; also how [`crate::redact`] finds a
+/// secret sent in a form.
+pub(crate) fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {

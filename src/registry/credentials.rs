@@ -38,8 +38,11 @@ impl Secret {
         Secret(value.into())
     }
 
-    /// The secret value, for building an `Authorization` header or a token request.
+    /// The secret value, for building an `Authorization` header or a token request. It is
+    /// registered with [`crate::redact`] here, on its way out: a server can only quote what it
+    /// was sent, and whatever it quotes is then redacted from what the tool prints.
     pub fn expose(&self) -> &str {
+        crate::redact::register(&self.0);
         &self.0
     }
 }

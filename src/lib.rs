@@ -9,6 +9,7 @@ pub mod cli;
 pub mod debug;
 pub mod digest;
 pub mod error;
+pub mod escape;
 pub mod inspect;
 pub mod json;
 pub mod layout;

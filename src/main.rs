@@ -3,10 +3,11 @@
 //!
 //! `main` parses the command line, runs the command, and turns any error into the one line
 //! `manifest-tool failed with error: …` on stderr with exit code 1, with any secret the
-//! registry quoted redacted.
+//! registry quoted redacted and any control character it sent escaped.
 
 use manifest_tool::cli::{self, Cli, Command, GlobalOptions};
 use manifest_tool::error::{Error, Result};
+use manifest_tool::escape::escape_controls;
 use manifest_tool::redact::redact;
 use manifest_tool::reference::ImageRef;
 use manifest_tool::registry::Connector;
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
         Err(error) => {
             manifest_tool::debug::finish();
             let message = error.to_string().replace(['\n', '\r'], " ");
-            let message = redact(&message);
+            let message = escape_controls(&redact(&message));
             eprintln!("manifest-tool failed with error: {message}");
             ExitCode::from(1)
         }

@@ -154,9 +154,10 @@ fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<
 /// exist is skipped with a warning; any other failure stops the push.
 fn skip_or_fail(plan: &PushPlan, source: &Source, error: Error) -> Result<()> {
     if plan.ignore_missing && error.is_not_found() {
+        let warning = format!("skipping {}: {error} (--ignore-missing)", source.name);
         eprintln!(
-            "warning: skipping {}: {error} (--ignore-missing)",
-            source.name
+            "warning: {}",
+            crate::escape::escape_controls(&crate::redact::redact(&warning))
         );
         Ok(())
     } else {

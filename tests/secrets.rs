@@ -691,11 +691,7 @@ fn basic_auth_front_of(behind: &Proxy) -> (Proxy, String) {
         &tls_dir.join("server.crt"),
         &tls_dir.join("server.key"),
     );
-    front.inject(Rule::new(
-        "*",
-        "/v2/",
-        Fault::Challenge("Basic realm=\"test\"".to_string()),
-    ));
+    front.challenge(BASIC_CHALLENGE);
     (front, ca_of(tls))
 }
 
@@ -749,7 +745,7 @@ fn a_registry_quoting_the_credentials_in_its_error_gets_them_redacted() {
 fn a_token_server_quoting_the_credentials_in_its_error_gets_them_redacted() {
     let basic = base64(&format!("{USERNAME}:{PASSWORD}"));
     for identity in [false, true] {
-        let (front, plain, ca) = basic_auth_front();
+        let (front, plain, ca) = https_front();
         let (method, message, expected) = if identity {
             (
                 "POST",
@@ -772,13 +768,9 @@ fn a_token_server_quoting_the_credentials_in_its_error_gets_them_redacted() {
                 body: error_body("DENIED", &message),
             },
         ));
-        front.inject(Rule::new(
-            "*",
-            "/v2/",
-            Fault::Challenge(format!(
-                "Bearer realm=\"https://{}/token\",service=\"test\"",
-                front.host()
-            )),
+        front.challenge(&format!(
+            "Bearer realm=\"https://{}/token\",service=\"test\"",
+            front.host()
         ));
         let home = TempDir::new("mt-secrets-token-echo");
         let mut cmd = bare_command(&home);

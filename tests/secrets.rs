@@ -346,6 +346,71 @@ fn a_redirect_to_another_port_never_carries_the_credentials() {
     );
 }
 
+/// A hostile stand-in (issue 12, the severe one): the registry redirects a blob GET to a
+/// storage host that answers 401 with a Bearer realm of its own. That challenge is not the
+/// registry's: no credentials go to its realm, the run fails naming the storage host, and the
+/// realm is not remembered as the registry's scheme, so the next run does not send the
+/// password there either.
+#[test]
+fn a_401_from_a_host_the_registry_redirects_to_gets_no_credentials() {
+    let (plain, _) = shared(Mode::PlainHttp);
+    let thief = Proxy::transparent(&plain.host());
+    thief.inject(Rule::new(
+        "*",
+        "/",
+        Fault::Respond {
+            status: 200,
+            content_type: "application/json".to_string(),
+            body: r#"{"token":"stolen"}"#.to_string(),
+        },
+    ));
+    let storage = Proxy::transparent(&plain.host());
+    storage.challenge(&format!(
+        "Bearer realm=\"http://{}/token\",service=\"storage\"",
+        thief.host()
+    ));
+    let front = Proxy::transparent(&plain.host());
+    front.inject(Rule::new(
+        "GET",
+        "/blobs/",
+        Fault::RedirectTo(format!("http://{}", storage.host())),
+    ));
+    front.challenge(BASIC_CHALLENGE);
+    let home = TempDir::new("mt-foreign-401");
+    let name = format!("{}/docker/app:linux-amd64", front.host());
+    for run in 1..=2 {
+        let outcome = outcome(
+            bare_command(&home)
+                .args(["--plain-http", "--debug"])
+                .args(CREDENTIALS)
+                .args(["inspect", &name]),
+        );
+        outcome.fails_with(&format!(
+            "{}, where {} redirected the request, answered 401",
+            storage.host(),
+            front.host()
+        ));
+        outcome.assert_no_secret(PASSWORD);
+        assert!(thief.seen().is_empty(), "run {run}: {:?}", thief.seen());
+        let to_storage = storage.seen();
+        assert!(
+            to_storage.iter().all(|s| s.authorization.is_none()),
+            "run {run}: {to_storage:?}"
+        );
+        // The registry itself got the credentials, as Basic, on its own challenge.
+        let basic = front
+            .seen()
+            .into_iter()
+            .filter(|s| {
+                s.authorization
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with("Basic "))
+            })
+            .count();
+        assert!(basic > 0, "run {run}: {:?}", front.seen());
+    }
+}
+
 /// Signed URLs carry their credentials in the query: the registry's upload URLs (`_state`), a
 /// storage redirect's signature. `--debug` shows every request, and each URL without its query.
 #[test]

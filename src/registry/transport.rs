@@ -89,6 +89,12 @@ pub fn parse_timeout(value: &str) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// Set on a response that another origin gave, after the registry redirected the request
+/// there (a storage host, a CDN): what it says (a 401 and its challenge above all) is not the
+/// registry's. Holds that origin's host, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnsweredBy(pub String);
+
 /// One request to send: everything but authentication.
 pub struct Request<'a> {
     /// `GET`, `HEAD`, `PUT`, `POST` or `DELETE`.
@@ -275,6 +281,11 @@ impl Transport {
                 .and_then(|v| v.to_str().ok())
                 .filter(|_| redirected);
             let Some(location) = location else {
+                let mut response = response;
+                if !location::same_origin(&url, &request.url) {
+                    let host = location::host_of_url(&url);
+                    response.extensions_mut().insert(AnsweredBy(host));
+                }
                 return Ok(response);
             };
             let next = location::resolve(&url, location);

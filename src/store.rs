@@ -276,10 +276,7 @@ impl Store {
     /// A blob as a stream, with its length.
     fn open_blob(&self, digest: &Digest) -> Result<(u64, Box<dyn Read + Send>)> {
         match self {
-            Store::Registry(repository) => {
-                let (length, body) = repository.open_blob(digest)?;
-                Ok((length, Box::new(body.into_reader())))
-            }
+            Store::Registry(repository) => repository.open_blob(digest),
             Store::Layout(layout) => {
                 let (length, file) = layout.open_blob(digest)?;
                 Ok((length, Box::new(file)))

@@ -95,3 +95,120 @@ fn a_list_entry_with_a_wrong_size_is_not_copied() {
         .collect();
     assert!(writes.is_empty(), "{writes:#?}");
 }
+
+/// What the slow server spreads out over time.
+#[derive(Clone, Copy, Debug)]
+enum Trickle {
+    /// The response headers, a byte at a time, without end.
+    Headers,
+    /// A manifest body that `Content-Length` says is 100 kB, a byte at a time.
+    Body,
+    /// The token answer's body, after a 401 challenge naming this server as the realm.
+    Token,
+}
+
+/// A hostile stand-in: a server that sends its answer a byte every 100 ms, which no per-read
+/// timeout ever catches, for at most two minutes a connection. Returns its `host:port`.
+fn slow_server(trickle: Trickle) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let realm = format!("http://{host}/token");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let realm = realm.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(&stream);
+                let (mut line, mut authorized) = (String::new(), false);
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    authorized |= header.to_ascii_lowercase().starts_with("authorization:");
+                    header.clear();
+                }
+                let mut stream = &stream;
+                let challenge =
+                    matches!(trickle, Trickle::Token) && line.contains(" /v2/") && !authorized;
+                let (head, body_len) = match trickle {
+                    _ if challenge => {
+                        let _ = stream.write_all(
+                            format!(
+                                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer \
+                                 realm=\"{realm}\",service=\"slow\"\r\nContent-Length: 0\r\n\r\n"
+                            )
+                            .as_bytes(),
+                        );
+                        return;
+                    }
+                    Trickle::Headers => ("HTTP/1.1 200 OK\r\nX-Slow: ".to_string(), 0),
+                    Trickle::Body | Trickle::Token => (
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: 100000\r\n\r\n",
+                            support::media::DOCKER_MANIFEST
+                        ),
+                        100_000,
+                    ),
+                };
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let _ = body_len;
+                for _ in 0..1200 {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    if stream.write_all(b"a").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    host
+}
+
+/// Run the binary, killing it if it has not ended after 90 s (a hang fails the test, it does
+/// not stall the suite).
+fn bounded(mut cmd: std::process::Command) -> support::Outcome {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} was still running after 90 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    support::Outcome::from(child.wait_with_output().unwrap())
+}
+
+/// A server that trickles its headers, a manifest or a token at ten bytes a second is given up
+/// on: each request has a deadline for its headers and a minimum pace for its body besides the
+/// per-read timeout (src/registry/pace.rs), so the run fails in one line naming the server
+/// (after its retries) instead of hanging.
+#[test]
+fn a_server_trickling_its_answer_is_given_up_on() {
+    for (trickle, says) in [
+        (Trickle::Headers, "timed out"),
+        (Trickle::Body, "came too slowly"),
+        (Trickle::Token, "came too slowly"),
+    ] {
+        let host = slow_server(trickle);
+        let home = TempDir::new("mt-slow");
+        let mut cmd = bare_command(&home);
+        cmd.env("MANIFEST_TOOL_TIMEOUT_SECS", "1").args([
+            "--plain-http",
+            "inspect",
+            &format!("{host}/slow/app:1"),
+        ]);
+        let run = bounded(cmd);
+        let line = run.fails_with(&host);
+        assert!(line.contains(says), "{trickle:?}: {line}");
+    }
+}

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod challenge;
 pub mod credentials;
 pub mod location;
+pub mod pace;
 pub mod preconnect;
 pub mod repository;
 pub mod retry;

@@ -2,15 +2,15 @@
 //! operation on a repository is asked of this handle, so no caller passes a client and a name
 //! that might not belong together.
 
-use super::transport::{Request, status_error};
+use super::transport::{Request, body_reader, status_error};
 use super::{Fetched, Mount, Registry, header, header_value, too_large_as};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::manifest::{self, MAX_MANIFEST_BYTES};
 use crate::reference::ManifestRef;
 use std::fmt;
+use std::io::Read;
 use std::sync::Arc;
-use ureq::Body;
 
 /// One repository (`library/busybox`) of one registry (`docker.io`).
 #[derive(Clone)]
@@ -121,7 +121,7 @@ impl Repository {
     }
 
     /// GET a blob as a stream, with its length; the caller reads it through.
-    pub fn open_blob(&self, digest: &Digest) -> Result<(u64, Body)> {
+    pub fn open_blob(&self, digest: &Digest) -> Result<(u64, Box<dyn Read + Send>)> {
         self.want(&["pull"]);
         let request = Request::new("GET", self.url(&format!("blobs/{digest}")));
         let response = self.client.execute(&request)?;
@@ -133,7 +133,7 @@ impl Repository {
                     self.host()
                 ))
             })?;
-        Ok((length, response.into_body()))
+        Ok((length, Box::new(body_reader(response))))
     }
 
     /// Whether the blob is here already (`HEAD`: 200 yes, 404 no).

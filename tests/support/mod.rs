@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod deps;
+mod bounded;
 mod images;
 pub mod media;
 mod proxy;
@@ -15,6 +16,7 @@ mod tool;
 mod upload;
 
 pub use deps::{fail, once, require, tool};
+pub use bounded::{MEMORY_LIMIT_KIB, outcome_within};
 pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
 pub use proxy::{Fault, Hook, PLAIN_ON_TLS, Proxy, RetryAfter, Rule, Seen};
 pub use registry::Registry;

@@ -8,10 +8,46 @@ mod support;
 
 use std::process::Command;
 use std::time::Duration;
-use support::{Outcome, TempDir, bare_command, layout_dir, outcome_within, write_file};
+use support::{
+    Mode, Outcome, Registry, Seeded, TempDir, bare_command, layout_dir, outcome_within, shared,
+    write_file,
+};
 
 /// Long enough for any of these runs on a loaded machine; far shorter than a hang.
 const BOUND: Duration = Duration::from_secs(15);
+
+/// A registry that asks for credentials, so that the tool looks in the docker config.
+fn registry() -> &'static (Registry, Seeded) {
+    shared(Mode::TlsBasic)
+}
+
+/// `bare_command` trusting `reg`'s CA, with no credentials on the command line.
+fn command_for(reg: &Registry, home: &TempDir) -> Command {
+    let mut cmd = bare_command(home);
+    let ca = reg.ca_cert().expect("a TLS registry");
+    cmd.arg("--cacert").arg(ca);
+    cmd
+}
+
+fn inspect_list(reg: &Registry, cmd: &mut Command) -> Outcome {
+    cmd.args(["inspect", &format!("{}/docker/app:list", reg.host())]);
+    outcome_within(cmd, BOUND)
+}
+
+#[test]
+fn a_docker_config_that_is_a_fifo_is_refused() {
+    let (reg, _) = registry();
+    let home = TempDir::new("mt-hostile");
+    let fifo = home.path().join("config.fifo");
+    support::run(Command::new("mkfifo").arg(&fifo));
+    let mut cmd = command_for(reg, &home);
+    cmd.arg("--docker-cfg").arg(&fifo);
+    let run = inspect_list(reg, &mut cmd);
+    run.fails_with(&format!(
+        "docker config {} is not a regular file",
+        fifo.display()
+    ));
+}
 
 /// `push from-spec FILE --dry-run` into a layout, in bounded time and memory.
 fn push_spec(home: &TempDir, file: &str) -> Outcome {

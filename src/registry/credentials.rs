@@ -27,6 +27,10 @@ pub use helper::{HelperRunner, run_helper, run_helper_in};
 /// credential helpers for Docker Hub.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
+/// The largest docker config read. Docker's own files are a few kilobytes; 1 MiB leaves room
+/// for many registries while a file you do not control cannot exhaust memory.
+pub const CONFIG_MAX_BYTES: u64 = 1 << 20;
+
 /// A secret string whose `Debug` and `Display` print `<redacted>`; [`Secret::expose`] gives the
 /// value.
 #[derive(Clone, PartialEq, Eq)]
@@ -103,12 +107,23 @@ impl Found {
 /// Why credentials could not be read. No variant holds or shows a secret.
 #[derive(Debug)]
 pub enum CredentialError {
-    /// The docker config file exists but cannot be read (permissions, not UTF-8, a directory).
+    /// The docker config file exists but cannot be read (permissions, not UTF-8).
     ReadConfig {
         /// The config file.
         path: PathBuf,
         /// What the operating system said.
         error: io::Error,
+    },
+    /// The docker config path names a directory, a FIFO, a device or a socket: reading one could
+    /// hang the run or never end, so it is refused without being opened.
+    ConfigNotFile {
+        /// The config path.
+        path: PathBuf,
+    },
+    /// The docker config file is larger than [`CONFIG_MAX_BYTES`].
+    ConfigTooLarge {
+        /// The config file.
+        path: PathBuf,
     },
     /// The docker config file is not valid JSON.
     ConfigSyntax {
@@ -181,6 +196,14 @@ impl fmt::Display for CredentialError {
             CredentialError::ReadConfig { path, error } => {
                 write!(f, "cannot read docker config {}: {error}", path.display())
             }
+            CredentialError::ConfigNotFile { path } => {
+                write!(f, "docker config {} is not a regular file", path.display())
+            }
+            CredentialError::ConfigTooLarge { path } => write!(
+                f,
+                "docker config {} is larger than 1 MiB, far more than a docker config needs",
+                path.display()
+            ),
             CredentialError::ConfigSyntax { path, message } => {
                 write!(
                     f,
@@ -303,14 +326,37 @@ impl DockerConfig {
         }
     }
 
+    /// Reads `path` if it is a regular file of at most [`CONFIG_MAX_BYTES`]: a FIFO or a device
+    /// in its place is refused before it is opened, so it can neither hang the run nor fill
+    /// memory.
     fn load_file(path: PathBuf) -> Result<DockerConfig, CredentialError> {
-        match fs::read_to_string(&path) {
+        use io::Read;
+        match fs::metadata(&path) {
+            Ok(metadata) if metadata.is_file() => {}
+            Ok(_) => return Err(CredentialError::ConfigNotFile { path }),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Ok(DockerConfig {
+                    path: Some(path),
+                    ..DockerConfig::default()
+                });
+            }
+            Err(error) => return Err(CredentialError::ReadConfig { path, error }),
+        }
+        let mut bytes = Vec::new();
+        if let Err(error) = fs::File::open(&path)
+            .and_then(|file| file.take(CONFIG_MAX_BYTES + 1).read_to_end(&mut bytes))
+        {
+            return Err(CredentialError::ReadConfig { path, error });
+        }
+        if bytes.len() as u64 > CONFIG_MAX_BYTES {
+            return Err(CredentialError::ConfigTooLarge { path });
+        }
+        match String::from_utf8(bytes) {
             Ok(text) => DockerConfig::from_json(&text, path),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(DockerConfig {
-                path: Some(path),
-                ..DockerConfig::default()
+            Err(error) => Err(CredentialError::ReadConfig {
+                path,
+                error: io::Error::new(io::ErrorKind::InvalidData, error.utf8_error()),
             }),
-            Err(error) => Err(CredentialError::ReadConfig { path, error }),
         }
     }
 
@@ -927,15 +973,28 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         let dir = TempDir::new("unreadable");
         let file = dir.path().join("config.json");
         fs::create_dir(&file).expect("mkdir");
-        // The directory gets config.json appended, which is a directory too: it cannot be read.
+        // The directory gets config.json appended, which is a directory too: it is not read.
         let message = DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf()))
             .map(|_| ())
             .map_err(|e| e.to_string());
         let Err(message) = message else {
             panic!("a directory was read as a config file");
         };
+        assert_eq!(
+            message,
+            format!("docker config {} is not a regular file", file.display())
+        );
+    }
+
+    #[test]
+    fn a_config_larger_than_1_mib_is_refused() {
+        let (_dir, message) = load_error(
+            "large",
+            &format!("{{\"auths\":{{}}}}{}", " ".repeat(1 << 20)),
+        );
         assert!(
-            message.starts_with(&format!("cannot read docker config {}: ", file.display())),
+            message.starts_with("docker config ")
+                && message.ends_with(" is larger than 1 MiB, far more than a docker config needs"),
             "{message}"
         );
     }

@@ -104,7 +104,9 @@ fn push(global: &GlobalOptions, plan: &spec::PushPlan) -> Result<()> {
 /// and nowhere below. Command-line credentials are for `flags_registry` only (the registry of
 /// the image inspected or the list pushed).
 fn connector(global: &GlobalOptions, flags_registry: Option<&str>) -> Result<Connector> {
-    use manifest_tool::registry::credentials::ConfigLocation;
+    use manifest_tool::registry::credentials::{
+        ConfigLocation, HELPER_TIMEOUT, HELPER_TIMEOUT_ENV,
+    };
     use manifest_tool::registry::scheme_cache::{NO_CACHE_ENV, SchemeCache};
     use manifest_tool::registry::transport::{IO_TIMEOUT, TIMEOUT_ENV, parse_timeout};
     use std::env::{var, var_os};
@@ -130,6 +132,10 @@ fn connector(global: &GlobalOptions, flags_registry: Option<&str>) -> Result<Con
         global.docker_cfg.clone(),
         var_os("DOCKER_CONFIG"),
         var_os("HOME"),
+        var(HELPER_TIMEOUT_ENV)
+            .ok()
+            .and_then(|v| parse_timeout(&v))
+            .unwrap_or(HELPER_TIMEOUT),
     );
     let scheme_cache = SchemeCache::new(
         var_os(NO_CACHE_ENV),

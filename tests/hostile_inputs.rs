@@ -16,6 +16,9 @@ use support::{
 /// Long enough for any of these runs on a loaded machine; far shorter than a hang.
 const BOUND: Duration = Duration::from_secs(15);
 
+/// The helper timeout the helper tests set, in seconds.
+const HELPER_TIMEOUT_SECS: &str = "2";
+
 /// A registry that asks for credentials, so that the tool looks in the docker config.
 fn registry() -> &'static (Registry, Seeded) {
     shared(Mode::TlsBasic)
@@ -29,9 +32,85 @@ fn command_for(reg: &Registry, home: &TempDir) -> Command {
     cmd
 }
 
+/// Installs `docker-credential-hostile` running `body` as the `credsStore` of `home`'s docker
+/// config, on the `PATH` of `cmd`.
+fn with_helper(cmd: &mut Command, home: &TempDir, body: &str) {
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = write_file(
+        &bin,
+        "docker-credential-hostile",
+        &format!("#!/bin/sh\n{body}\n"),
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    write_file(
+        &home.path().join("docker-config"),
+        "config.json",
+        r#"{"credsStore":"hostile"}"#,
+    );
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{path}", bin.display()));
+}
+
 fn inspect_list(reg: &Registry, cmd: &mut Command) -> Outcome {
     cmd.args(["inspect", &format!("{}/docker/app:list", reg.host())]);
     outcome_within(cmd, BOUND)
+}
+
+#[test]
+fn a_credential_helper_that_never_answers_is_stopped_after_the_helper_timeout() {
+    let (reg, _) = registry();
+    let home = TempDir::new("mt-hostile");
+    let mut cmd = command_for(reg, &home);
+    with_helper(&mut cmd, &home, "sleep 1000");
+    cmd.env("MANIFEST_TOOL_HELPER_TIMEOUT_SECS", HELPER_TIMEOUT_SECS);
+    let run = inspect_list(reg, &mut cmd);
+    let line = run.fails_with("credential helper docker-credential-hostile did not answer");
+    assert!(line.contains("within 2 s"), "{line}");
+}
+
+#[test]
+fn a_credential_helper_whose_background_child_keeps_its_output_open_still_answers() {
+    let (reg, seeded) = registry();
+    let home = TempDir::new("mt-hostile");
+    let pid_file = home.path().join("background.pid");
+    let mut cmd = command_for(reg, &home);
+    with_helper(
+        &mut cmd,
+        &home,
+        &format!(
+            "cat >/dev/null\nsleep 1000 &\necho $! > '{}'\n\
+             printf '{{\"ServerURL\":\"x\",\"Username\":\"{}\",\"Secret\":\"{}\"}}'",
+            pid_file.display(),
+            support::USERNAME,
+            support::PASSWORD
+        ),
+    );
+    // A helper timeout far longer than the bound: the answer must not wait for it.
+    cmd.env("MANIFEST_TOOL_HELPER_TIMEOUT_SECS", "600");
+    let run = inspect_list(reg, &mut cmd);
+    if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+        let _ = Command::new("kill").arg(pid.trim()).status();
+    }
+    let run = run.success();
+    assert!(run.out().contains(&seeded.docker_list), "{}", run.out());
+}
+
+#[test]
+fn a_credential_helper_that_prints_10_mb_is_refused() {
+    let (reg, _) = registry();
+    let home = TempDir::new("mt-hostile");
+    let mut cmd = command_for(reg, &home);
+    with_helper(
+        &mut cmd,
+        &home,
+        "cat >/dev/null\nhead -c 10000000 /dev/zero | tr '\\0' a",
+    );
+    let run = inspect_list(reg, &mut cmd);
+    run.fails_with("credential helper docker-credential-hostile printed more than 64 KiB");
 }
 
 #[test]

@@ -12,6 +12,7 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
@@ -21,7 +22,9 @@ use crate::reference::is_docker_hub;
 
 mod helper;
 use helper::run_configured;
-pub use helper::{HelperRunner, run_helper, run_helper_in};
+pub use helper::{
+    HELPER_TIMEOUT, HELPER_TIMEOUT_ENV, HelperRunner, OUTPUT_MAX_BYTES, run_helper, run_helper_in,
+};
 
 /// The key under which docker stores Docker Hub credentials, and the server name it hands to
 /// credential helpers for Docker Hub.
@@ -174,6 +177,22 @@ pub enum CredentialError {
         /// The first line of its stderr, or its exit status when stderr was empty.
         detail: String,
     },
+    /// The helper was still running after its timeout; it was killed with what it started.
+    HelperTimeout {
+        /// The helper program.
+        program: String,
+        /// The server name it was asked about.
+        server: String,
+        /// How long it was given.
+        timeout: Duration,
+    },
+    /// The helper printed more than [`OUTPUT_MAX_BYTES`] on stdout; it was not read further.
+    HelperOutputTooLarge {
+        /// The helper program.
+        program: String,
+        /// The server name it was asked about.
+        server: String,
+    },
     /// The helper succeeded but did not print `{"ServerURL","Username","Secret"}` JSON.
     HelperOutput {
         /// The helper program.
@@ -244,6 +263,21 @@ impl fmt::Display for CredentialError {
                 f,
                 "credential helper {program} failed for {server}: {detail}"
             ),
+            CredentialError::HelperTimeout {
+                program,
+                server,
+                timeout,
+            } => write!(
+                f,
+                "credential helper {program} did not answer for {server} within {} s and was \
+                 stopped ({HELPER_TIMEOUT_ENV} sets the limit)",
+                timeout.as_secs()
+            ),
+            CredentialError::HelperOutputTooLarge { program, server } => write!(
+                f,
+                "credential helper {program} printed more than 64 KiB for {server}, far more \
+                 than an answer; refused"
+            ),
             CredentialError::HelperOutput { program, server } => write!(
                 f,
                 "credential helper {program} answered for {server} with something other than \
@@ -259,7 +293,7 @@ impl fmt::Display for CredentialError {
 impl std::error::Error for CredentialError {}
 
 /// Docker's `config.json`, reduced to what says where credentials are.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DockerConfig {
     /// The file read (or looked for); `None` when no location could be determined.
     path: Option<PathBuf>,
@@ -271,6 +305,22 @@ pub struct DockerConfig {
     cred_helpers: BTreeMap<String, String>,
     /// `credsStore`: the helper for every registry.
     creds_store: Option<String>,
+    /// How long a credential helper may take to answer.
+    helper_timeout: Duration,
+}
+
+impl Default for DockerConfig {
+    /// No file, no credentials, helpers given [`HELPER_TIMEOUT`].
+    fn default() -> DockerConfig {
+        DockerConfig {
+            path: None,
+            exists: false,
+            auths: BTreeMap::new(),
+            cred_helpers: BTreeMap::new(),
+            creds_store: None,
+            helper_timeout: HELPER_TIMEOUT,
+        }
+    }
 }
 
 /// One `auths` entry. Empty strings are kept; they are skipped when the entry is used.
@@ -282,29 +332,47 @@ struct AuthEntry {
     identity_token: Option<Secret>,
 }
 
-/// Where docker's `config.json` is looked for. `main` decides it from `--docker-cfg` and the
-/// environment ([`ConfigLocation::new`]); nothing below reads a variable.
+/// Where docker's `config.json` is looked for, and how long the credential helpers it names
+/// may take. `main` decides it from `--docker-cfg` and the environment
+/// ([`ConfigLocation::new`]); nothing below reads a variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigLocation {
     /// `--docker-cfg`: a directory holding `config.json`, or else the file itself.
-    Flag(PathBuf),
+    Flag {
+        /// The path given.
+        path: PathBuf,
+        /// How long a credential helper may take to answer.
+        helper_timeout: Duration,
+    },
     /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`.
-    Default(PathBuf),
+    Default {
+        /// The file.
+        path: PathBuf,
+        /// How long a credential helper may take to answer.
+        helper_timeout: Duration,
+    },
     /// No `--docker-cfg`, and neither variable set: no config file, so no credentials from one.
     Nowhere,
 }
 
 impl ConfigLocation {
     /// `--docker-cfg` when given, else the file the values of `DOCKER_CONFIG` and `HOME` name
-    /// (an empty variable counts as unset).
+    /// (an empty variable counts as unset); the helpers it names get `helper_timeout`.
     pub fn new(
         docker_cfg: Option<PathBuf>,
         docker_config: Option<OsString>,
         home: Option<OsString>,
+        helper_timeout: Duration,
     ) -> ConfigLocation {
         match (docker_cfg, default_config_file(docker_config, home)) {
-            (Some(given), _) => ConfigLocation::Flag(given),
-            (None, Some(file)) => ConfigLocation::Default(file),
+            (Some(path), _) => ConfigLocation::Flag {
+                path,
+                helper_timeout,
+            },
+            (None, Some(path)) => ConfigLocation::Default {
+                path,
+                helper_timeout,
+            },
             (None, None) => ConfigLocation::Nowhere,
         }
     }
@@ -315,15 +383,25 @@ impl DockerConfig {
     /// appended, anything else is the file itself. A missing file is an empty config; a file
     /// that cannot be read or is malformed is an error naming it.
     pub fn load(location: &ConfigLocation) -> Result<DockerConfig, CredentialError> {
-        let path = match location {
-            ConfigLocation::Flag(given) if given.is_dir() => Some(given.join("config.json")),
-            ConfigLocation::Flag(given) | ConfigLocation::Default(given) => Some(given.clone()),
-            ConfigLocation::Nowhere => None,
+        let (path, helper_timeout) = match location {
+            ConfigLocation::Flag {
+                path,
+                helper_timeout,
+            } if path.is_dir() => (path.join("config.json"), *helper_timeout),
+            ConfigLocation::Flag {
+                path,
+                helper_timeout,
+            }
+            | ConfigLocation::Default {
+                path,
+                helper_timeout,
+            } => (path.clone(), *helper_timeout),
+            ConfigLocation::Nowhere => return Ok(DockerConfig::default()),
         };
-        match path {
-            Some(path) => DockerConfig::load_file(path),
-            None => Ok(DockerConfig::default()),
-        }
+        Ok(DockerConfig {
+            helper_timeout,
+            ..DockerConfig::load_file(path)?
+        })
     }
 
     /// Reads `path` if it is a regular file of at most [`CONFIG_MAX_BYTES`]: a FIFO or a device
@@ -478,7 +556,9 @@ impl DockerConfig {
     /// `https://index.docker.io/v1/` first, then any key naming `docker.io`, `index.docker.io`
     /// or `registry-1.docker.io`. Nothing found is `Ok` with no credential (anonymous).
     pub fn lookup(&self, registry: &str) -> Result<Found, CredentialError> {
-        self.lookup_with(registry, &run_helper)
+        self.lookup_with(registry, &|helper, server| {
+            run_helper(helper, server, self.helper_timeout)
+        })
     }
 
     /// [`DockerConfig::lookup`], running helpers with `run` (tests pass one with its own `PATH`;
@@ -651,6 +731,16 @@ mod tests {
     use std::process::{Command, Stdio};
     use std::sync::Mutex;
 
+    const SECOND: Duration = Duration::from_secs(1);
+
+    /// `--docker-cfg PATH`, helpers given [`HELPER_TIMEOUT`].
+    fn flag(path: PathBuf) -> ConfigLocation {
+        ConfigLocation::Flag {
+            path,
+            helper_timeout: HELPER_TIMEOUT,
+        }
+    }
+
     /// Serialises the tests that write and run helper scripts (see `write_script`).
     static HELPERS: Mutex<()> = Mutex::new(());
 
@@ -690,8 +780,7 @@ mod tests {
     fn config(name: &str, json: &str) -> (TempDir, DockerConfig) {
         let dir = TempDir::new(name);
         fs::write(dir.path().join("config.json"), json).expect("write config");
-        let config = DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf()))
-            .expect("load config");
+        let config = DockerConfig::load(&flag(dir.path().to_path_buf())).expect("load config");
         (dir, config)
     }
 
@@ -699,7 +788,7 @@ mod tests {
         let dir = TempDir::new(name);
         let file = dir.path().join("config.json");
         fs::write(&file, json).expect("write config");
-        match DockerConfig::load(&ConfigLocation::Flag(file.clone())) {
+        match DockerConfig::load(&flag(file.clone())) {
             Ok(config) => panic!("{json} was accepted: {config:?}"),
             Err(error) => (dir, error.to_string()),
         }
@@ -833,15 +922,26 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
     fn docker_cfg_comes_before_the_environment() {
         let os = |s: &str| Some(OsString::from(s));
         assert_eq!(
-            ConfigLocation::new(Some(PathBuf::from("/flag")), os("/cfg"), os("/home/u")),
-            ConfigLocation::Flag(PathBuf::from("/flag"))
+            ConfigLocation::new(
+                Some(PathBuf::from("/flag")),
+                os("/cfg"),
+                os("/home/u"),
+                SECOND
+            ),
+            ConfigLocation::Flag {
+                path: PathBuf::from("/flag"),
+                helper_timeout: SECOND
+            }
         );
         assert_eq!(
-            ConfigLocation::new(None, os("/cfg"), os("/home/u")),
-            ConfigLocation::Default(PathBuf::from("/cfg/config.json"))
+            ConfigLocation::new(None, os("/cfg"), os("/home/u"), SECOND),
+            ConfigLocation::Default {
+                path: PathBuf::from("/cfg/config.json"),
+                helper_timeout: SECOND
+            }
         );
         assert_eq!(
-            ConfigLocation::new(None, None, None),
+            ConfigLocation::new(None, None, None, SECOND),
             ConfigLocation::Nowhere
         );
     }
@@ -849,8 +949,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
     #[test]
     fn a_missing_file_is_an_empty_config() {
         let dir = TempDir::new("missing");
-        let config =
-            DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf())).expect("load");
+        let config = DockerConfig::load(&flag(dir.path().to_path_buf())).expect("load");
         let found = lookup(&config, "127.0.0.1:5000");
         assert_eq!(found.credential, None);
         assert_eq!(
@@ -862,7 +961,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         );
 
         let file = dir.path().join("other.json");
-        let config = DockerConfig::load(&ConfigLocation::Flag(file.clone())).expect("load");
+        let config = DockerConfig::load(&flag(file.clone())).expect("load");
         assert!(
             lookup(&config, "x")
                 .source
@@ -886,7 +985,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
 
         let file = dir.path().join("renamed.json");
         fs::write(&file, &json).expect("write");
-        let by_file = DockerConfig::load(&ConfigLocation::Flag(file.clone())).expect("load");
+        let by_file = DockerConfig::load(&flag(file.clone())).expect("load");
         let found = lookup(&by_file, "h:1");
         assert_eq!(found.credential, user("u", "p"));
         assert_eq!(
@@ -974,7 +1073,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         let file = dir.path().join("config.json");
         fs::create_dir(&file).expect("mkdir");
         // The directory gets config.json appended, which is a directory too: it is not read.
-        let message = DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf()))
+        let message = DockerConfig::load(&flag(dir.path().to_path_buf()))
             .map(|_| ())
             .map_err(|e| e.to_string());
         let Err(message) = message else {
@@ -1195,7 +1294,8 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         let dir = TempDir::new("helpers");
         write_helpers(&dir);
         let path = dir.search_path();
-        let run = |helper: &str, server: &str| run_helper_in(helper, server, Some(&path));
+        let run =
+            |helper: &str, server: &str| run_helper_in(helper, server, Some(&path), HELPER_TIMEOUT);
 
         assert_eq!(
             run("ok", "ghcr.io").expect("ok"),
@@ -1269,7 +1369,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         assert!(find_executable("docker-credential-dir", &path).is_none());
         assert!(find_executable("docker-credential-ok", OsStr::new("relative:")).is_none());
         assert!(matches!(
-            run_helper_in("ok", "x", Some(OsStr::new(""))),
+            run_helper_in("ok", "x", Some(OsStr::new("")), HELPER_TIMEOUT),
             Err(CredentialError::HelperNotFound { .. })
         ));
     }
@@ -1282,11 +1382,12 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         let dir = TempDir::new("order");
         write_helpers(&dir);
         let path = dir.search_path();
-        let helpers = |helper: &str, server: &str| run_helper_in(helper, server, Some(&path));
+        let helpers =
+            |helper: &str, server: &str| run_helper_in(helper, server, Some(&path), HELPER_TIMEOUT);
         let file = dir.path().join("config.json").display().to_string();
         let load = |json: String| {
             fs::write(dir.path().join("config.json"), json).expect("write config");
-            DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf())).expect("load")
+            DockerConfig::load(&flag(dir.path().to_path_buf())).expect("load")
         };
         let find = |config: &DockerConfig, registry: &str| {
             config.lookup_with(registry, &helpers).expect("lookup")

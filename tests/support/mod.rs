@@ -2,8 +2,8 @@
 //! a deterministic OCI layout, and seeding with third-party clients (skopeo, the docker CLI).
 #![allow(dead_code, unused_imports)]
 
-mod deps;
 mod bounded;
+mod deps;
 mod images;
 pub mod media;
 mod proxy;
@@ -15,8 +15,8 @@ mod token_server;
 mod tool;
 mod upload;
 
-pub use deps::{fail, once, require, tool};
 pub use bounded::{MEMORY_LIMIT_KIB, outcome_within};
+pub use deps::{fail, once, require, tool};
 pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
 pub use proxy::{Fault, Hook, PLAIN_ON_TLS, Proxy, RetryAfter, Rule, Seen};
 pub use registry::Registry;

@@ -88,7 +88,7 @@ fuzz: fuzz-deps
 # Mutation testing (cargo-mutants): small bugs put one at a time into the modules whose unit tests
 # run in seconds (.cargo/mutants.toml lists them), each checked against `cargo test --lib`.
 # Results go to mutants.out/; the last score and every survivor are in docs/mutants.md. Not part
-# of `make test` (about 20 minutes on two cores). MUTANTS_JOBS mutants are built at once.
+# of `make test` (about half an hour on two cores). MUTANTS_JOBS mutants are built at once.
 CARGO_MUTANTS_VERSION = 25.3.1
 MUTANTS_JOBS ?= 1
 

@@ -20,8 +20,12 @@ macro_rules! debug_line {
     };
 }
 
-/// Print `debug: <message>` on stderr, unless [`finish`] was called.
+/// Print `debug: <message>` on stderr, unless [`finish`] was called. The message is outside data
+/// (URLs, headers, errors a registry chose), so secrets are redacted
+/// ([`redact`](crate::redact::redact)) and control characters escaped
+/// ([`escape_controls`](crate::escape::escape_controls)).
 pub fn line(message: std::fmt::Arguments) {
+    let message = crate::escape::escape_controls(&crate::redact::redact(&message.to_string()));
     let open = OPEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if *open {
         eprintln!("debug: {message}");

@@ -116,6 +116,17 @@ impl Digest {
         if found == *self { Ok(()) } else { Err(found) }
     }
 
+    /// [`Digest::verify`] as the tool's error: a [`crate::error::Error::DigestMismatch`]
+    /// saying `what` (e.g. "blob app@sha256:… from host") did not hash to this digest.
+    pub fn check(&self, bytes: &[u8], what: impl FnOnce() -> String) -> crate::error::Result<()> {
+        self.verify(bytes)
+            .map_err(|found| crate::error::Error::DigestMismatch {
+                what: what(),
+                expected: self.to_string(),
+                found: found.to_string(),
+            })
+    }
+
     /// The algorithm.
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
@@ -335,6 +346,20 @@ mod tests {
         );
         let bad = serde_json::from_str::<Digest>("\"sha256:../../x\"").unwrap_err();
         assert!(bad.to_string().contains("not hex digits"), "{bad}");
+    }
+
+    #[test]
+    fn check_names_what_did_not_match_and_both_digests() {
+        let digest = Digest::sha256_of(b"one");
+        assert!(digest.check(b"one", || unreachable!()).is_ok());
+        let error = digest.check(b"two", || "blob x".to_string()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "blob x: expected digest {digest}, content has {}",
+                Digest::sha256_of(b"two")
+            )
+        );
     }
 
     #[test]

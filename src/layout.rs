@@ -597,10 +597,15 @@ fn random_u64() -> u64 {
 }
 
 /// `open(2)` flags std has no name for; the values are those of each target's C library
-/// (as the `libc` crate lists them), for the targets the project builds.
+/// (as the `libc` crate lists them). Linux's generic value, then the architectures that differ.
 #[cfg(all(
     target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "x86", target_arch = "s390x")
+    not(any(
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "powerpc64",
+        target_arch = "powerpc"
+    ))
 ))]
 const O_NOFOLLOW: i32 = 0o400000;
 #[cfg(all(
@@ -615,8 +620,13 @@ const O_NOFOLLOW: i32 = 0o400000;
 const O_NOFOLLOW: i32 = 0o100000;
 #[cfg(target_vendor = "apple")]
 const O_NOFOLLOW: i32 = 0x100;
-#[cfg(target_os = "linux")]
+#[cfg(all(
+    target_os = "linux",
+    not(any(target_arch = "mips", target_arch = "mips64"))
+))]
 const O_NONBLOCK: i32 = 0o4000;
+#[cfg(all(target_os = "linux", any(target_arch = "mips", target_arch = "mips64")))]
+const O_NONBLOCK: i32 = 0x80;
 #[cfg(target_vendor = "apple")]
 const O_NONBLOCK: i32 = 0x4;
 

@@ -2,10 +2,13 @@
 //! Docker v2 registries. A drop-in replacement for the Go `estesp/manifest-tool`.
 //!
 //! `main` parses the command line, runs the command, and turns any error into the one line
-//! `manifest-tool failed with error: …` on stderr with exit code 1.
+//! `manifest-tool failed with error: …` on stderr with exit code 1, with any secret the
+//! registry quoted redacted and any control character it sent escaped.
 
 use manifest_tool::cli::{self, Cli, Command, GlobalOptions};
 use manifest_tool::error::{Error, Result};
+use manifest_tool::escape::escape_controls;
+use manifest_tool::redact::redact;
 use manifest_tool::reference::ImageRef;
 use manifest_tool::registry::Connector;
 use manifest_tool::registry::auth::CredentialSource;
@@ -23,6 +26,7 @@ fn main() -> ExitCode {
         Err(error) => {
             manifest_tool::debug::finish();
             let message = error.to_string().replace(['\n', '\r'], " ");
+            let message = escape_controls(&redact(&message));
             eprintln!("manifest-tool failed with error: {message}");
             ExitCode::from(1)
         }
@@ -100,7 +104,9 @@ fn push(global: &GlobalOptions, plan: &spec::PushPlan) -> Result<()> {
 /// and nowhere below. Command-line credentials are for `flags_registry` only (the registry of
 /// the image inspected or the list pushed).
 fn connector(global: &GlobalOptions, flags_registry: Option<&str>) -> Result<Connector> {
-    use manifest_tool::registry::credentials::ConfigLocation;
+    use manifest_tool::registry::credentials::{
+        ConfigLocation, HELPER_TIMEOUT, HELPER_TIMEOUT_ENV,
+    };
     use manifest_tool::registry::scheme_cache::{NO_CACHE_ENV, SchemeCache};
     use manifest_tool::registry::transport::{IO_TIMEOUT, TIMEOUT_ENV, parse_timeout};
     use std::env::{var, var_os};
@@ -126,6 +132,10 @@ fn connector(global: &GlobalOptions, flags_registry: Option<&str>) -> Result<Con
         global.docker_cfg.clone(),
         var_os("DOCKER_CONFIG"),
         var_os("HOME"),
+        var(HELPER_TIMEOUT_ENV)
+            .ok()
+            .and_then(|v| parse_timeout(&v))
+            .unwrap_or(HELPER_TIMEOUT),
     );
     let scheme_cache = SchemeCache::new(
         var_os(NO_CACHE_ENV),

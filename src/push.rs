@@ -154,9 +154,10 @@ fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<
 /// exist is skipped with a warning; any other failure stops the push.
 fn skip_or_fail(plan: &PushPlan, source: &Source, error: Error) -> Result<()> {
     if plan.ignore_missing && error.is_not_found() {
+        let warning = format!("skipping {}: {error} (--ignore-missing)", source.name);
         eprintln!(
-            "warning: skipping {}: {error} (--ignore-missing)",
-            source.name
+            "warning: {}",
+            crate::escape::escape_controls(&crate::redact::redact(&warning))
         );
         Ok(())
     } else {
@@ -181,7 +182,7 @@ fn expected_copies(resolved: &[Resolved], target: &Store) -> usize {
 /// What stage 2 must fetch for one resolved source.
 enum Need<'a> {
     /// A single image: its config, when the platform must be completed from it.
-    Config(&'a Resolved<'a>, Option<Digest>),
+    Config(&'a Resolved<'a>, Option<&'a Descriptor>),
     /// A list from another repository: its child manifests, to copy them.
     Children(&'a Resolved<'a>, Vec<Descriptor>),
     /// A list in the target repository: nothing more.
@@ -209,7 +210,7 @@ fn plan_fetches<'a>(r: &'a Resolved<'a>, target: &Store) -> Need<'a> {
                 && !p.variant.is_empty()
                 && !p.os_version.is_empty()
                 && !p.os_features.is_empty();
-            Need::Config(r, (!complete).then(|| image.config.digest.clone()))
+            Need::Config(r, (!complete).then_some(&image.config))
         }
         Manifest::Index(index) => {
             if r.from.same_place(target) {
@@ -224,10 +225,10 @@ fn plan_fetches<'a>(r: &'a Resolved<'a>, target: &Store) -> Need<'a> {
 /// Fetch what one source needs and return its list entries.
 fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
     match need {
-        Need::Config(r, config_digest) => {
-            let config = match config_digest {
-                Some(digest) => {
-                    let bytes = r.from.get_blob(digest, MAX_CONFIG_BYTES).map_err(|e| {
+        Need::Config(r, config) => {
+            let config = match config {
+                Some(config) => {
+                    let bytes = r.from.get_blob(config, MAX_CONFIG_BYTES).map_err(|e| {
                         e.context(format!("fetching the config of {}", r.source.name))
                     })?;
                     manifest::parse_config_platform(&bytes)?
@@ -282,6 +283,16 @@ fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
                 .zip(fetched)
                 .map(|(d, child)| {
                     let child = child?;
+                    if child.bytes.len() as u64 != d.size {
+                        return Err(Error::Invalid(format!(
+                            "source image {} lists {} with size {}, but it is {} bytes; a list \
+                             with a wrong size is not copied",
+                            r.source.name,
+                            d.digest,
+                            d.size,
+                            child.bytes.len()
+                        )));
+                    }
                     let nested = || {
                         Error::Unsupported(format!(
                             "source image {} contains a nested list ({}); only image manifests can be included",

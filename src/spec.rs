@@ -93,13 +93,43 @@ struct SpecPlatform {
     osfeatures: Vec<String>,
 }
 
-/// Read a `from-spec` YAML file into a plan.
+/// The largest spec file read. A spec names a few images; 4 MiB is far more than any needs,
+/// and little enough that a file you do not control cannot exhaust memory.
+const SPEC_MAX_BYTES: u64 = 4 << 20;
+
+/// The most YAML aliases (`*name`) a spec may use. Each one repeats what its anchor holds, so
+/// a few kilobytes of aliases can stand for gigabytes; a real spec uses a handful.
+const ALIASES_MAX: usize = 100;
+
+/// The deepest nesting of values a spec may have. A spec needs about five levels; the YAML
+/// parser's time grows fast with depth (200 KB of `[` takes it most of a minute).
+const DEPTH_MAX: usize = 64;
+
+/// Read a `from-spec` YAML file into a plan. Only a regular file of at most 4 MiB is read, so
+/// that a FIFO, a device or a huge file is refused at once instead of hanging the run or
+/// filling memory.
 pub fn from_spec_file(path: &Path, options: &PushOptions) -> Result<PushPlan> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
+    use std::io::Read;
+    let origin = path.display().to_string();
+    let io_error = |e: std::io::Error| Error::Io {
+        path: origin.clone(),
         detail: e.to_string(),
-    })?;
-    from_spec_text(&text, &path.display().to_string(), options)
+    };
+    if !std::fs::metadata(path).map_err(io_error)?.is_file() {
+        return Err(Error::Input(format!("spec {origin} is not a regular file")));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(SPEC_MAX_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(io_error)?;
+    if bytes.len() as u64 > SPEC_MAX_BYTES {
+        return Err(Error::Input(format!(
+            "spec {origin} is larger than 4 MiB, far more than a spec needs"
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::Input(format!("spec {origin} is not UTF-8 text")))?;
+    from_spec_text(&text, &origin, options)
 }
 
 /// Parse spec text with default push options (`--type docker`): the entry point for fuzzing.
@@ -114,6 +144,7 @@ pub fn parse_spec_text(text: &str) -> Result<PushPlan> {
 
 /// Parse spec text (`origin` names it in messages).
 fn from_spec_text(text: &str, origin: &str, options: &PushOptions) -> Result<PushPlan> {
+    check_shape(text).map_err(|what| Error::Input(format!("spec {origin} {what}; refused")))?;
     let spec: SpecFile =
         serde_yaml::from_str(text).map_err(|e| Error::Input(format!("spec {origin}: {e}")))?;
     if spec.manifests.is_empty() {
@@ -143,6 +174,113 @@ fn from_spec_text(text: &str, origin: &str, options: &PushOptions) -> Result<Pus
         .collect::<Result<Vec<_>>>()?;
     plan(&spec.image, spec.tags, spec.annotations, sources, options)
         .map_err(|e| e.context(format!("spec {origin}")))
+}
+
+/// Refuses YAML text with more than [`ALIASES_MAX`] aliases or values nested deeper than
+/// [`DEPTH_MAX`], before the parser sees it: the parser has no such limits of its own that
+/// hold (an alias bomb aborts the process, deep nesting takes minutes). The error says which
+/// limit, e.g. `uses more than 100 YAML aliases (*name)`.
+///
+/// A scan of the text, not a parse: it follows quoting, comments and block scalars closely
+/// enough that an alias or a bracket is never hidden from it, and may count a level too many
+/// (block nesting is estimated from indentation), which no real spec comes near the limits with.
+fn check_shape(text: &str) -> std::result::Result<(), String> {
+    let deep = || format!("nests values more than {DEPTH_MAX} levels deep");
+    let mut aliases = 0;
+    let mut flow_depth = 0usize;
+    // Indentation of the block collections enclosing the current line.
+    let mut indents: Vec<usize> = Vec::new();
+    let mut quote: Option<u8> = None;
+    // Lines more indented than this belong to a block scalar (`|` or `>`) and are text.
+    let mut block_scalar: Option<usize> = None;
+    for line in text.lines() {
+        let bytes = line.as_bytes();
+        let indent = bytes.iter().take_while(|&&b| b == b' ').count();
+        let blank = bytes[indent..].iter().all(|b| b.is_ascii_whitespace());
+        if let Some(parent) = block_scalar {
+            if blank || indent > parent {
+                continue;
+            }
+            block_scalar = None;
+        }
+        let mut i = 0;
+        let mut at_node = false;
+        if quote.is_none() {
+            i = indent;
+            at_node = true;
+            if flow_depth == 0 && !blank && bytes[indent] != b'#' {
+                while indents.last().is_some_and(|&top| top > indent) {
+                    indents.pop();
+                }
+                if indents.last() != Some(&indent) {
+                    indents.push(indent);
+                }
+            }
+        }
+        let mut line_depth = indents.len() + flow_depth;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let next = bytes.get(i + 1).copied();
+            match quote {
+                Some(b'\'') if b == b'\'' && next == Some(b'\'') => i += 1,
+                Some(b'"') if b == b'\\' => i += 1,
+                Some(q) if b == q => quote = None,
+                Some(_) => {}
+                None => {
+                    let space_after = next.is_none_or(|n| n == b' ' || n == b'\t');
+                    match b {
+                        b' ' | b'\t' => {}
+                        b'#' if i == 0 || matches!(bytes[i - 1], b' ' | b'\t') => break,
+                        b'\'' | b'"' if at_node => {
+                            quote = Some(b);
+                            at_node = false;
+                        }
+                        b'*' if at_node && !space_after => {
+                            aliases += 1;
+                            if aliases > ALIASES_MAX {
+                                return Err(format!(
+                                    "uses more than {ALIASES_MAX} YAML aliases (*name)"
+                                ));
+                            }
+                            at_node = false;
+                        }
+                        b'&' | b'!' if at_node => {
+                            // An anchor or a tag: the node itself follows.
+                            while i + 1 < bytes.len() && !matches!(bytes[i + 1], b' ' | b'\t') {
+                                i += 1;
+                            }
+                        }
+                        b'-' | b'?' if at_node && space_after => {
+                            if flow_depth == 0 {
+                                line_depth += 1;
+                            }
+                        }
+                        b'|' | b'>' if at_node && flow_depth == 0 => {
+                            block_scalar = Some(indent);
+                            break;
+                        }
+                        b'[' | b'{' if at_node || flow_depth > 0 => {
+                            flow_depth += 1;
+                            line_depth += 1;
+                            at_node = true;
+                        }
+                        b']' | b'}' if flow_depth > 0 => {
+                            flow_depth -= 1;
+                            at_node = false;
+                        }
+                        b',' if flow_depth > 0 => at_node = true,
+                        b':' if space_after || flow_depth > 0 => at_node = true,
+                        _ => at_node = false,
+                    }
+                    if line_depth > DEPTH_MAX {
+                        return Err(deep());
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Build a plan from `push from-args` flags: one source per platform, named by the template.
@@ -422,5 +560,35 @@ manifests:
         )
         .unwrap_err();
         assert!(err.to_string().contains("\"bad tag\""), "{err}");
+    }
+
+    #[test]
+    fn the_shape_check_counts_aliases_and_depth_but_not_text_that_looks_like_them() {
+        let aliases = |n: usize| format!("a: &a x\nb: [{}]\n", vec!["*a"; n].join(", "));
+        assert_eq!(check_shape(&aliases(100)), Ok(()));
+        assert_eq!(
+            check_shape(&aliases(101)),
+            Err("uses more than 100 YAML aliases (*name)".to_string())
+        );
+        let deep = |n: usize| format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+        assert_eq!(check_shape(&deep(63)), Ok(()));
+        assert_eq!(
+            check_shape(&deep(64)),
+            Err("nests values more than 64 levels deep".to_string())
+        );
+        let dashes = format!("a:\n  {}x\n", "- ".repeat(70));
+        assert!(check_shape(&dashes).is_err());
+
+        // Stars, brackets and quotes inside text are not structure.
+        let stars = "*a ".repeat(200);
+        let brackets = "[".repeat(200);
+        let text = format!(
+            "a: it's {stars}{brackets}\nb: '{stars}{brackets}'\nc: \"{stars}\\\" {brackets}\"\n\
+             d: |\n  '{stars}\n  {brackets}\ne: x # '{stars}\nf: 'it''s {stars}'\n"
+        );
+        assert_eq!(check_shape(&text), Ok(()));
+        // A quote in the middle of a plain scalar hides nothing.
+        let hidden = format!("a: x'\nb: [{}]\nc: '\n", vec!["*a"; 101].join(", "));
+        assert!(check_shape(&hidden).is_err());
     }
 }

@@ -147,12 +147,14 @@ impl Store {
         }
     }
 
-    /// A small blob (an image config), whole and verified.
-    pub fn get_blob(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
-        match self {
-            Store::Registry(repository) => repository.get_blob(digest, limit),
-            Store::Layout(layout) => layout.read_blob(digest, limit),
-        }
+    /// A small blob (an image config), whole, checked against its descriptor's digest and size.
+    pub fn get_blob(&self, blob: &Descriptor, limit: u64) -> Result<Vec<u8>> {
+        let bytes = match self {
+            Store::Registry(repository) => repository.get_blob(&blob.digest, limit)?,
+            Store::Layout(layout) => layout.read_blob(&blob.digest, limit)?,
+        };
+        check_length(blob, bytes.len() as u64)?;
+        Ok(bytes)
     }
 
     /// Write manifest bytes under a tag or by digest (which they must hash to).
@@ -274,10 +276,7 @@ impl Store {
     /// A blob as a stream, with its length.
     fn open_blob(&self, digest: &Digest) -> Result<(u64, Box<dyn Read + Send>)> {
         match self {
-            Store::Registry(repository) => {
-                let (length, body) = repository.open_blob(digest)?;
-                Ok((length, Box::new(body.into_reader())))
-            }
+            Store::Registry(repository) => repository.open_blob(digest),
             Store::Layout(layout) => {
                 let (length, file) = layout.open_blob(digest)?;
                 Ok((length, Box::new(file)))

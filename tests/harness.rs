@@ -3,21 +3,15 @@
 
 mod support;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::media::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use support::{IDENTITY_TOKEN, Mode, PASSWORD, PLATFORM_TAGS, Registry, Seeded, TempDir, USERNAME};
-
-const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("manifest is not JSON")
@@ -132,25 +126,10 @@ fn check_mode(mode: Mode) -> (Registry, Seeded) {
     (reg, seeded)
 }
 
-fn anonymous_inspect(reg: &Registry, repo_and_ref: &str) -> Result<Vec<u8>, String> {
-    let out = reg
-        .skopeo()
-        .args(["inspect", "--raw"])
-        .args(reg.skopeo_anonymous_args())
-        .arg(format!("docker://{}/{repo_and_ref}", reg.host()))
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(out.stdout)
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into())
-    }
-}
-
 #[test]
 fn plain_http_registry_serves_the_seeded_images_and_stops_on_drop() {
     let (reg, _) = check_mode(Mode::PlainHttp);
-    assert!(anonymous_inspect(&reg, "docker/app:list").is_ok());
+    assert!(reg.skopeo_anonymous_inspect_raw("docker/app:list").is_ok());
     let (host, dir) = (reg.host(), reg.dir().to_path_buf());
     drop(reg);
     assert!(
@@ -170,7 +149,9 @@ fn tls_registry_serves_the_seeded_images() {
 #[test]
 fn basic_auth_registry_serves_the_seeded_images_only_with_credentials() {
     let (reg, _) = check_mode(Mode::TlsBasic);
-    let err = anonymous_inspect(&reg, "docker/app:list").unwrap_err();
+    let err = reg
+        .skopeo_anonymous_inspect_raw("docker/app:list")
+        .unwrap_err();
     assert!(
         err.contains("unauthorized") || err.contains("authentication required"),
         "{err}"
@@ -180,12 +161,16 @@ fn basic_auth_registry_serves_the_seeded_images_only_with_credentials() {
 #[test]
 fn token_registry_grants_public_pulls_anonymously_and_keeps_credentials_out_of_its_log() {
     let (reg, seeded) = check_mode(Mode::TlsToken);
-    let public = anonymous_inspect(&reg, "public/app:linux-amd64").expect("anonymous public pull");
+    let public = reg
+        .skopeo_anonymous_inspect_raw("public/app:linux-amd64")
+        .expect("anonymous public pull");
     assert_eq!(
         support::sha256_digest(&public),
         seeded.digests_of("linux-amd64").0
     );
-    let err = anonymous_inspect(&reg, "docker/app:list").unwrap_err();
+    let err = reg
+        .skopeo_anonymous_inspect_raw("docker/app:list")
+        .unwrap_err();
     assert!(
         err.contains("unauthorized") || err.contains("denied"),
         "{err}"
@@ -218,7 +203,7 @@ fn token_server_answers_refresh_token_and_password_grants() {
         "the token server answered plain HTTP"
     );
     // Trusting only the registry's CA: the realm's certificate comes from it too.
-    let tls = tls_client(&reg.ca_cert().unwrap());
+    let tls = support::tls::client_config(&reg.ca_cert().unwrap());
     let http = |method: &str, query_or_form: &str, authorization: Option<&str>| {
         https(&tls, addr, method, query_or_form, authorization)
     };
@@ -338,21 +323,6 @@ fn jwt_claims(token: &str) -> Value {
             .decode(claims)
             .unwrap(),
     )
-}
-
-/// A rustls client (ring provider) that trusts only the PEM certificates in `ca`.
-fn tls_client(ca: &Path) -> Arc<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
 }
 
 /// What a plain-HTTP `GET /token` to `addr` gets back, if it is an HTTP answer.

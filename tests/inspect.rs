@@ -4,6 +4,7 @@
 
 mod support;
 
+use support::media::{DOCKER_LIST, DOCKER_MANIFEST};
 use support::{
     Fault, Mode, PASSWORD, Proxy, Registry, Relay, Rule, TempDir, USERNAME, bare_command,
     manifest_tool, outcome, sha256_digest, shared, write_file,
@@ -136,10 +137,7 @@ fn inspect_raw_expands_every_child_manifest_like_the_go_tool() {
     assert_eq!(doc["name"], name.as_str());
     assert_eq!(doc["digest"], seeded.docker_list.as_str());
     assert_eq!(doc["schemaVersion"], 2);
-    assert_eq!(
-        doc["mediaType"],
-        "application/vnd.docker.distribution.manifest.list.v2+json"
-    );
+    assert_eq!(doc["mediaType"], DOCKER_LIST);
     let children = doc["manifests"].as_array().unwrap();
     assert_eq!(children.len(), 6);
     for (child, (tag, _)) in children.iter().zip(support::PLATFORM_TAGS) {
@@ -582,7 +580,7 @@ fn a_refused_connection_and_an_unknown_host_fail_cleanly() {
 
     // In a network namespace of our own, with no network at all, a name cannot resolve: this
     // shows the unknown-host path without sending a query anywhere.
-    let mut cmd = std::process::Command::new("unshare");
+    let mut cmd = support::tool("unshare");
     cmd.arg("-n")
         .arg(env!("CARGO_BIN_EXE_manifest-tool"))
         .args(["inspect", "registry.example.invalid:5000/a/b:c"])
@@ -629,7 +627,7 @@ fn a_manifest_fetched_by_digest_must_hash_to_it_whatever_the_header_says() {
             "GET",
             &format!("/v2/docker/app/manifests/{wanted}"),
             Fault::ServeManifest {
-                content_type: "application/vnd.docker.distribution.manifest.v2+json".to_string(),
+                content_type: DOCKER_MANIFEST.to_string(),
                 digest_header: header.clone(),
                 body: other.clone(),
             },
@@ -656,6 +654,103 @@ fn a_manifest_fetched_by_digest_must_hash_to_it_whatever_the_header_says() {
             front.seen()
         );
     }
+}
+
+/// The oci/app:attested index with terminal escapes and other control characters in what the
+/// text layout shows: an entry's OS, OS version and variant, an annotation, and with
+/// `media_type` an entry's media type (which `--raw` and `--format json` refuse as unknown).
+fn index_with_escapes(media_type: bool) -> Vec<u8> {
+    let (plain, _) = shared(Mode::PlainHttp);
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&plain.skopeo_inspect_raw("oci/app:attested")).unwrap();
+    let entries = &mut index["manifests"];
+    entries[0]["platform"]["os"] = "linux\u{1b}[2J".into();
+    entries[1]["platform"]["os.version"] = "10\r\u{9b}31m".into();
+    entries[1]["platform"]["variant"] = "v8\u{1b}]0;title\u{7}".into();
+    entries[2]["annotations"]["vnd.docker.reference.digest"] = "sha256:\u{1b}[31mfake".into();
+    if media_type {
+        entries[3]["mediaType"] = "application/x-evil\u{1b}[5m".into();
+    }
+    serde_json::to_vec(&index).unwrap()
+}
+
+/// Whether `text` has a control character (C0, DEL, C1) other than the newline.
+fn has_raw_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
+/// A registry serving a list whose platforms, annotations and media types hold terminal
+/// escapes: the text layout shows them escaped (`\x1b`, `\u{9b}`), never raw; `--raw` (which
+/// shows the children, not the list's platforms) and `--format json` have no raw escape, JSON
+/// escapes them; `--format verbatim` prints the bytes as served.
+#[test]
+fn control_characters_a_registry_serves_are_shown_escaped() {
+    let (plain, _) = shared(Mode::PlainHttp);
+    let front = Proxy::transparent(&plain.host());
+    for (tag, media_type) in [("escaped", true), ("escaped-json", false)] {
+        front.inject(Rule::ending(
+            "GET",
+            &format!("/v2/oci/app/manifests/{tag}"),
+            Fault::ServeManifest {
+                content_type: "application/vnd.oci.image.index.v1+json".to_string(),
+                digest_header: None,
+                body: index_with_escapes(media_type),
+            },
+        ));
+    }
+    let home = TempDir::new("mt-escapes");
+    let inspect = |tag: &str, format: &str| {
+        let name = format!("{}/oci/app:{tag}", front.host());
+        outcome(bare_command(&home).args(["--plain-http", "inspect", &name, "--format", format]))
+            .success()
+    };
+    let text = inspect("escaped", "text").out();
+    assert!(!has_raw_control(&text), "raw control characters:\n{text:?}");
+    for line in [
+        "[1]    -      OS: linux\\x1b[2J\n",
+        "[2]    - OS Vers: 10\\r\\u{9b}31m\n",
+        "[2]    - Variant: v8\\x1b]0;title\\x07\n",
+        "[3]       >>> Attestation for digest: sha256:\\x1b[31mfake\n",
+        "[4]     Type: application/x-evil\\x1b[5m (vnd.docker.reference.type=attestation-manifest)\n",
+        "Unknown media type for further display: application/x-evil\\x1b[5m\n",
+    ] {
+        assert!(text.contains(line), "no line {line:?} in\n{text}");
+    }
+    for format in ["raw", "json"] {
+        let out = inspect("escaped-json", format).out();
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{7}'),
+            "{format}:\n{out:?}"
+        );
+    }
+    let json = inspect("escaped-json", "json").out();
+    assert!(json.contains(r#""linux\u001b[2J""#), "{json}");
+    assert_eq!(
+        inspect("escaped", "verbatim").stdout,
+        index_with_escapes(true)
+    );
+}
+
+/// A registry whose error message holds terminal escapes: the error line shows them escaped.
+#[test]
+fn control_characters_in_a_registry_error_are_shown_escaped() {
+    let (plain, _) = shared(Mode::PlainHttp);
+    let front = Proxy::transparent(&plain.host());
+    front.inject(Rule::new(
+        "GET",
+        "/manifests/",
+        Fault::Respond {
+            status: 404,
+            content_type: "application/json".to_string(),
+            body: r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"\u001b[2J\u001b]0;title\u0007gone\r\u009b31m\u007f"}]}"#
+                .to_string(),
+        },
+    ));
+    let home = TempDir::new("mt-escapes-error");
+    let name = format!("{}/oci/app:attested", front.host());
+    let run = outcome(bare_command(&home).args(["--plain-http", "inspect", &name]));
+    let line = run.fails_with(r"404 MANIFEST_UNKNOWN: \x1b[2J\x1b]0;title\x07gone \u{9b}31m\x7f");
+    assert!(!has_raw_control(&run.stderr), "{line:?}");
 }
 
 fn ca_of(reg: &Registry) -> String {

@@ -5,6 +5,7 @@
 mod support;
 
 use std::path::Path;
+use support::media::OCI_INDEX;
 use support::{
     Mode, PLATFORM_TAGS, Registry, Seeded, TempDir, bare_command, layout_copy, layout_spec,
     manifest_tool, outcome, sha256_digest, walk, write_file,
@@ -89,7 +90,7 @@ fn registry_to_layout_and_layout_to_registry() {
     manifest_tool(reg, &["push", "from-spec", &file]).success();
     let index: serde_json::Value = serde_json::from_slice(&skopeo_raw_oci(&target, "v1")).unwrap();
     assert_eq!(
-        index["mediaType"], "application/vnd.oci.image.index.v1+json",
+        index["mediaType"], OCI_INDEX,
         "an OCI layout target gets an OCI index unless --type says otherwise"
     );
     assert_eq!(index["manifests"].as_array().unwrap().len(), 6);
@@ -357,7 +358,7 @@ fn a_read_only_target_fails_cleanly() {
     );
     let home = TempDir::new("mt-ro-home");
     let clean = bare_command(&home);
-    let mut unshare = std::process::Command::new("unshare");
+    let mut unshare = support::tool("unshare");
     unshare
         .args([
             "-m",

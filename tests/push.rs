@@ -4,13 +4,11 @@
 
 mod support;
 
+use support::media::{DOCKER_MANIFEST, OCI_MANIFEST};
 use support::{
-    Fault, Mode, PLATFORM_TAGS, Proxy, Registry, Relay, Rule, Seen, TempDir, bare_command,
+    Fault, Mode, Outcome, PLATFORM_TAGS, Proxy, Registry, Relay, Rule, Seen, TempDir, bare_command,
     manifest_tool, outcome, sha256_digest, shared, write_file,
 };
-
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// The platform block of each seeded image as the Go tool writes it from the image config,
 /// typed by hand (eight-space indent inside a list entry).
@@ -86,6 +84,27 @@ fn spec_of(target: &str, source_repo: &str, tags: &[&str]) -> String {
     spec
 }
 
+/// Writes `spec` to a file and runs `args` followed by the file's path against `reg` (with
+/// its mode's flags): `args` ends with `from-spec` and its own flags.
+fn run_spec(reg: &Registry, args: &[&str], spec: &str) -> Outcome {
+    let dir = TempDir::new("mt-spec");
+    let file = write_file(dir.path(), "spec.yaml", spec);
+    manifest_tool(reg, &[args, &[file.as_str()]].concat())
+}
+
+/// What `repo_and_ref` of `reg` holds, as text (read by skopeo).
+fn pushed(reg: &Registry, repo_and_ref: &str) -> String {
+    String::from_utf8_lossy(&reg.skopeo_inspect_raw(repo_and_ref)).into_owned()
+}
+
+/// Asserts that `run` printed the digest line of what `repo_and_ref` of `reg` now holds.
+fn assert_prints_digest_of(run: &Outcome, reg: &Registry, repo_and_ref: &str) {
+    assert_eq!(
+        run.out(),
+        digest_line(&reg.skopeo_inspect_raw(repo_and_ref))
+    );
+}
+
 fn all_tags() -> Vec<&'static str> {
     PLATFORM_TAGS.iter().map(|(tag, _)| *tag).collect()
 }
@@ -99,14 +118,12 @@ fn push_from_spec_writes_the_go_tool_bytes_in_every_mode() {
     for mode in Mode::ALL {
         let (reg, _) = shared(mode);
         let host = reg.host();
-        let dir = TempDir::new("mt-spec");
         let spec = spec_of(
             &format!("{host}/docker/app:every-mode"),
             &format!("{host}/docker/app"),
             &all_tags(),
         );
-        let file = write_file(dir.path(), "spec.yaml", &spec);
-        let run = manifest_tool(reg, &["push", "from-spec", &file]).success();
+        let run = run_spec(reg, &["push", "from-spec"], &spec).success();
 
         let entries: Vec<_> = all_tags()
             .iter()
@@ -124,15 +141,13 @@ fn a_same_repository_push_makes_only_the_requests_it_needs() {
     let reg = Registry::start(Mode::PlainHttp);
     support::seed(&reg);
     let host = reg.host();
-    let dir = TempDir::new("mt-count");
     let spec = spec_of(
         &format!("{host}/docker/app:counted"),
         &format!("{host}/docker/app"),
         &all_tags(),
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
     reg.clear_access_log();
-    manifest_tool(&reg, &["push", "from-spec", &file]).success();
+    run_spec(&reg, &["push", "from-spec"], &spec).success();
     let log = reg.access_log();
     let count = |prefix: &str| log.iter().filter(|l| l.starts_with(prefix)).count();
     assert_eq!(count("GET /v2/docker/app/manifests/"), 6, "{log:#?}");
@@ -149,7 +164,6 @@ fn a_same_repository_push_makes_only_the_requests_it_needs() {
 fn the_go_readme_spec_with_cpu_features_is_pushed() {
     let (reg, _) = shared(Mode::PlainHttp);
     let host = reg.host();
-    let dir = TempDir::new("mt-features");
     let spec = format!(
         "image: {host}/docker/app:readme
 manifests:
@@ -165,17 +179,13 @@ manifests:
       os: linux
 "
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    let run = manifest_tool(reg, &["push", "from-spec", &file]).success();
+    let run = run_spec(reg, &["push", "from-spec"], &spec).success();
     let (ppc, ppc_size, ppc_platform) = entry(reg, "docker/app", "linux-ppc64le");
     let (amd, amd_size, _) = entry(reg, "docker/app", "linux-amd64");
     let amd_platform = "        \"architecture\": \"amd64\",\n        \"os\": \"linux\",\n        \"features\": [\n          \"sse\"\n        ]".to_string();
     let expected =
         expected_docker_list(&[(ppc, ppc_size, ppc_platform), (amd, amd_size, amd_platform)]);
-    assert_eq!(
-        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:readme")),
-        expected
-    );
+    assert_eq!(pushed(reg, "docker/app:readme"), expected);
     assert_eq!(run.out(), digest_line(expected.as_bytes()));
 }
 
@@ -183,7 +193,6 @@ manifests:
 fn a_go_v2_spec_with_osversion_and_osfeatures_is_pushed() {
     let (reg, _) = shared(Mode::PlainHttp);
     let host = reg.host();
-    let dir = TempDir::new("mt-v2spec");
     let spec = format!(
         "image: {host}/docker/app:v2-style
 manifests:
@@ -195,15 +204,11 @@ manifests:
       osfeatures: [win32k, other]
 "
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    manifest_tool(reg, &["push", "from-spec", &file]).success();
+    run_spec(reg, &["push", "from-spec"], &spec).success();
     let (digest, size, _) = entry(reg, "docker/app", "windows-amd64");
     let platform = "        \"architecture\": \"amd64\",\n        \"os\": \"windows\",\n        \"os.version\": \"10.0.17763.9999\",\n        \"os.features\": [\n          \"win32k\",\n          \"other\"\n        ]".to_string();
     let expected = expected_docker_list(&[(digest, size, platform)]);
-    assert_eq!(
-        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:v2-style")),
-        expected
-    );
+    assert_eq!(pushed(reg, "docker/app:v2-style"), expected);
 }
 
 #[test]
@@ -213,7 +218,6 @@ fn two_windows_entries_differing_only_in_os_version_are_both_pushed() {
     // that os.version is the only difference.
     let (reg, _) = shared(Mode::PlainHttp);
     let host = reg.host();
-    let dir = TempDir::new("mt-osversions");
     let spec = format!(
         "image: {host}/docker/app:two-windows-builds
 manifests:
@@ -231,8 +235,7 @@ manifests:
       osfeatures: [win32k]
 "
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    let run = manifest_tool(reg, &["push", "from-spec", &file]).success();
+    let run = run_spec(reg, &["push", "from-spec"], &spec).success();
     let windows = |version: &str| {
         format!(
             "        \"architecture\": \"amd64\",\n        \"os\": \"windows\",\n        \"os.version\": \"{version}\",\n        \"os.features\": [\n          \"win32k\"\n        ]"
@@ -244,10 +247,7 @@ manifests:
         (ltsc2019, ltsc2019_size, windows("10.0.17763.2565")),
         (ltsc2022, ltsc2022_size, windows("10.0.20348.2340")),
     ]);
-    assert_eq!(
-        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:two-windows-builds")),
-        expected
-    );
+    assert_eq!(pushed(reg, "docker/app:two-windows-builds"), expected);
     assert_eq!(run.out(), digest_line(expected.as_bytes()));
 }
 
@@ -274,7 +274,7 @@ fn push_from_args_fills_the_template_with_and_without_variants() {
     let tags = ["linux-amd64", "linux-ppc64le", "linux-s390x"];
     let entries: Vec<_> = tags.iter().map(|t| entry(reg, "docker/app", t)).collect();
     assert_eq!(
-        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:args-plain")),
+        pushed(reg, "docker/app:args-plain"),
         expected_docker_list(&entries)
     );
 
@@ -295,7 +295,7 @@ fn push_from_args_fills_the_template_with_and_without_variants() {
     let tags = ["linux-arm-v7", "linux-arm64-v8"];
     let entries: Vec<_> = tags.iter().map(|t| entry(reg, "docker/app", t)).collect();
     assert_eq!(
-        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:args-variants")),
+        pushed(reg, "docker/app:args-variants"),
         expected_docker_list(&entries)
     );
 }
@@ -363,10 +363,7 @@ fn annotations_go_into_an_oci_index_and_are_refused_for_a_docker_list() {
         "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"application/vnd.oci.image.index.v1+json\",\n  \"manifests\": [\n    {{\n      \"mediaType\": \"{OCI_MANIFEST}\",\n      \"digest\": \"{}\",\n      \"size\": {size},\n      \"platform\": {{\n        \"architecture\": \"amd64\",\n        \"os\": \"linux\"\n      }}\n    }}\n  ],\n  \"annotations\": {{\n    \"com.example.note\": \"a\\u003cb\",\n    \"org.opencontainers.image.title\": \"demo\"\n  }}\n}}",
         digest
     );
-    assert_eq!(
-        String::from_utf8_lossy(&reg.skopeo_inspect_raw("oci/app:annotated")),
-        expected
-    );
+    assert_eq!(pushed(reg, "oci/app:annotated"), expected);
 
     reg.clear_access_log();
     let run = manifest_tool(
@@ -396,21 +393,16 @@ fn annotations_go_into_an_oci_index_and_are_refused_for_a_docker_list() {
 fn push_type_oci_without_annotations_writes_the_go_tool_index_bytes() {
     let (reg, _) = shared(Mode::PlainHttp);
     let host = reg.host();
-    let dir = TempDir::new("mt-oci-plain");
     let tags = ["linux-amd64", "linux-arm-v7", "windows-amd64"];
     let spec = spec_of(
         &format!("{host}/oci/app:plain-index"),
         &format!("{host}/oci/app"),
         &tags,
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    let run = manifest_tool(reg, &["push", "--type", "oci", "from-spec", &file]).success();
+    let run = run_spec(reg, &["push", "--type", "oci", "from-spec"], &spec).success();
     let entries: Vec<_> = tags.iter().map(|t| entry(reg, "oci/app", t)).collect();
     let expected = expected_oci_index(&entries);
-    assert_eq!(
-        String::from_utf8_lossy(&reg.skopeo_inspect_raw("oci/app:plain-index")),
-        expected
-    );
+    assert_eq!(pushed(reg, "oci/app:plain-index"), expected);
     assert_eq!(run.out(), digest_line(expected.as_bytes()));
 }
 
@@ -419,15 +411,13 @@ fn the_docker_cli_and_skopeo_read_a_cross_repository_push() {
     let reg = Registry::start(Mode::PlainHttp);
     let seeded = support::seed(&reg);
     let host = reg.host();
-    let dir = TempDir::new("mt-crossrepo");
     let spec = spec_of(
         &format!("{host}/team/release:1.0"),
         &format!("{host}/docker/app"),
         &all_tags(),
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
     reg.clear_access_log();
-    let run = manifest_tool(&reg, &["push", "from-spec", &file]).success();
+    let run = run_spec(&reg, &["push", "from-spec"], &spec).success();
     let log = reg.access_log();
     let mounts = log
         .iter()
@@ -452,15 +442,7 @@ fn the_docker_cli_and_skopeo_read_a_cross_repository_push() {
     assert_eq!(run.out(), digest_line(&pushed));
 
     // skopeo copies the whole list out: every child and blob is really in team/release.
-    let out = TempDir::new("mt-copyout");
-    let dest = format!("oci:{}:copied", out.path().join("layout").display());
-    support::run(
-        reg.skopeo()
-            .args(["copy", "--all", "-q"])
-            .args(reg.skopeo_src_args())
-            .arg(format!("docker://{host}/team/release:1.0"))
-            .arg(dest),
-    );
+    reg.skopeo_copy_all("team/release:1.0").unwrap();
 
     // The docker CLI (no daemon needed) reads the list and sees each platform.
     let docker_home = TempDir::new("mt-dockercli");
@@ -514,15 +496,13 @@ fn a_refused_mount_falls_back_to_a_streamed_copy() {
     support::seed(&reg);
     let proxy = Proxy::start(&reg.host(), Fault::RefuseMounts);
     let host = proxy.host();
-    let dir = TempDir::new("mt-nomount");
     let spec = spec_of(
         &format!("{host}/nomount/app:1.0"),
         &format!("{host}/docker/app"),
         &["linux-amd64", "linux-arm64-v8"],
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
     reg.clear_access_log();
-    let run = manifest_tool(&reg, &["push", "from-spec", &file]).success();
+    let run = run_spec(&reg, &["push", "from-spec"], &spec).success();
     let log = reg.access_log();
     let opened = log
         .iter()
@@ -537,18 +517,8 @@ fn a_refused_mount_falls_back_to_a_streamed_copy() {
         "each mount answered with an upload session: {log:#?}"
     );
     assert_eq!(uploaded, 4, "each blob streamed into its session: {log:#?}");
-    assert_eq!(
-        run.out(),
-        digest_line(&reg.skopeo_inspect_raw("nomount/app:1.0"))
-    );
-    let out = TempDir::new("mt-copyout");
-    support::run(
-        reg.skopeo()
-            .args(["copy", "--all", "-q"])
-            .args(reg.skopeo_src_args())
-            .arg(format!("docker://{}/nomount/app:1.0", reg.host()))
-            .arg(format!("oci:{}:x", out.path().join("l").display())),
-    );
+    assert_prints_digest_of(&run, &reg, "nomount/app:1.0");
+    reg.skopeo_copy_all("nomount/app:1.0").unwrap();
 }
 
 #[test]
@@ -556,14 +526,12 @@ fn a_push_across_registries_streams_the_blobs() {
     let source = Registry::start(Mode::PlainHttp);
     support::seed(&source);
     let target = Registry::start(Mode::PlainHttp);
-    let dir = TempDir::new("mt-crossreg");
     let spec = spec_of(
         &format!("{}/mirror/app:1.0", target.host()),
         &format!("{}/docker/app", source.host()),
         &all_tags(),
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    let run = manifest_tool(&target, &["push", "from-spec", &file]).success();
+    let run = run_spec(&target, &["push", "from-spec"], &spec).success();
     let log = target.access_log();
     assert!(
         !log.iter().any(|l| l.contains("mount=")),
@@ -584,15 +552,7 @@ fn a_push_across_registries_streams_the_blobs() {
         String::from_utf8_lossy(&pushed),
         expected_docker_list(&entries)
     );
-    let out = TempDir::new("mt-copyout");
-    support::run(
-        target
-            .skopeo()
-            .args(["copy", "--all", "-q"])
-            .args(target.skopeo_src_args())
-            .arg(format!("docker://{}/mirror/app:1.0", target.host()))
-            .arg(format!("oci:{}:x", out.path().join("l").display())),
-    );
+    target.skopeo_copy_all("mirror/app:1.0").unwrap();
 }
 
 #[test]
@@ -655,7 +615,6 @@ fn layers_with_external_urls_are_never_copied() {
 
     let proxy = Proxy::transparent(&direct);
     let host = proxy.host();
-    let dir = TempDir::new("mt-urls");
     let spec = format!(
         "image: {host}/urls/target:1.0
 manifests:
@@ -664,8 +623,7 @@ manifests:
     platform: {{os: windows, architecture: amd64, osversion: 10.0.20348.1}}
 "
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    let run = manifest_tool(&reg, &["push", "--type", "oci", "from-spec", &file]).success();
+    let run = run_spec(&reg, &["push", "--type", "oci", "from-spec"], &spec).success();
 
     let seen: Vec<String> = proxy.seen().into_iter().map(|s| s.request).collect();
     for digest in &foreign {
@@ -741,22 +699,17 @@ fn a_second_push_across_registries_uploads_no_blob_the_target_has() {
         "the target has every blob: {second_requests:#?}"
     );
     assert_eq!(second.out(), first.out());
-    assert_eq!(
-        second.out(),
-        digest_line(&target.skopeo_inspect_raw("mirror/app:1.0"))
-    );
+    assert_prints_digest_of(&second, &target, "mirror/app:1.0");
 }
 
 #[test]
 fn a_list_source_is_flattened_with_its_attestations_last() {
     let (reg, seeded) = shared(Mode::PlainHttp);
     let host = reg.host();
-    let dir = TempDir::new("mt-flatten");
     let spec = format!(
         "image: {host}/flat/app:1.0\nmanifests:\n  - image: {host}/oci/app:attested\n  - image: {host}/oci/app:linux-ppc64le\n"
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    manifest_tool(reg, &["push", "--type", "oci", "from-spec", &file]).success();
+    run_spec(reg, &["push", "--type", "oci", "from-spec"], &spec).success();
     let pushed: serde_json::Value =
         serde_json::from_slice(&reg.skopeo_inspect_raw("flat/app:1.0")).unwrap();
     let source: serde_json::Value =
@@ -775,14 +728,7 @@ fn a_list_source_is_flattened_with_its_attestations_last() {
         "attestations after every image, annotations kept"
     );
     assert_eq!(entries[4], from_source[3]);
-    let out = TempDir::new("mt-copyout");
-    support::run(
-        reg.skopeo()
-            .args(["copy", "--all", "-q"])
-            .args(reg.skopeo_src_args())
-            .arg(format!("docker://{host}/flat/app:1.0"))
-            .arg(format!("oci:{}:x", out.path().join("l").display())),
-    );
+    reg.skopeo_copy_all("flat/app:1.0").unwrap();
 }
 
 #[test]
@@ -804,10 +750,7 @@ fn ignore_missing_skips_a_missing_source_with_a_warning() {
         run.stderr
     );
     let expected = expected_docker_list(&[entry(reg, "docker/app", "linux-amd64")]);
-    assert_eq!(
-        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:partial")),
-        expected
-    );
+    assert_eq!(pushed(reg, "docker/app:partial"), expected);
 
     let run = manifest_tool(reg, &["push", "from-spec", &file]);
     let line = run.fails_with("linux-mips64");
@@ -826,14 +769,12 @@ fn ignore_missing_still_fails_on_a_source_the_registry_refuses() {
         Fault::Status(403),
     ));
     let host = proxy.host();
-    let dir = TempDir::new("mt-refused");
     let spec = spec_of(
         &format!("{host}/refused/app:1.0"),
         &format!("{host}/docker/app"),
         &["linux-amd64", "linux-s390x"],
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    let run = manifest_tool(reg, &["push", "from-spec", "--ignore-missing", &file]);
+    let run = run_spec(reg, &["push", "from-spec", "--ignore-missing"], &spec);
     let line = run.fails_with(&format!("{host}/docker/app:linux-s390x"));
     assert!(line.contains("403"), "{line}");
     assert!(!run.stderr.contains("warning: skipping"), "{}", run.stderr);
@@ -850,17 +791,10 @@ fn ignore_missing_still_fails_on_a_source_the_registry_refuses() {
         .filter(|r| !r.starts_with("GET") && !r.starts_with("HEAD"))
         .collect();
     assert!(writes.is_empty(), "nothing may be written: {writes:#?}");
-    let read_back = reg
-        .skopeo()
-        .args(["inspect", "--raw"])
-        .args(reg.skopeo_tls_args())
-        .arg(format!("docker://{}/refused/app:1.0", reg.host()))
-        .output()
-        .unwrap();
+    let read_back = reg.skopeo_try_inspect_raw("refused/app:1.0");
     assert!(
-        !read_back.status.success(),
-        "the target tag must not exist: {}",
-        String::from_utf8_lossy(&read_back.stdout)
+        read_back.is_err(),
+        "the target tag must not exist: {read_back:?}"
     );
 }
 
@@ -868,14 +802,12 @@ fn ignore_missing_still_fails_on_a_source_the_registry_refuses() {
 fn ignore_missing_with_every_source_missing_pushes_nothing() {
     let (reg, _) = shared(Mode::PlainHttp);
     let host = reg.host();
-    let dir = TempDir::new("mt-allmissing");
     let spec = spec_of(
         &format!("{host}/docker/app:nothing"),
         &format!("{host}/docker/app"),
         &["nope-1", "nope-2"],
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    let run = manifest_tool(reg, &["push", "from-spec", "--ignore-missing", &file]);
+    let run = run_spec(reg, &["push", "from-spec", "--ignore-missing"], &spec);
     run.fails_with(
         "all entries were skipped due to missing source image references; no manifest list to push",
     );
@@ -891,12 +823,10 @@ fn one_token_covers_the_target_and_every_source_repository() {
     let reg = Registry::start(Mode::TlsToken);
     support::seed(&reg);
     let host = reg.host();
-    let dir = TempDir::new("mt-token");
     let spec = format!(
         "image: {host}/team/tokened:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n  - image: {host}/oci/app:linux-arm64-v8\n"
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    let run = manifest_tool(&reg, &["--debug", "push", "from-spec", &file]).success();
+    let run = run_spec(&reg, &["--debug", "push", "from-spec"], &spec).success();
     let requests = reg.token_requests();
     assert_eq!(requests.len(), 1, "{requests:#?}");
     let request = &requests[0];
@@ -914,10 +844,7 @@ fn one_token_covers_the_target_and_every_source_repository() {
         "the target's scope comes first: {request}"
     );
     run.assert_no_secret(support::PASSWORD);
-    assert_eq!(
-        run.out(),
-        digest_line(&reg.skopeo_inspect_raw("team/tokened:1.0"))
-    );
+    assert_prints_digest_of(&run, &reg, "team/tokened:1.0");
 }
 
 #[test]
@@ -997,15 +924,13 @@ fn bad_input_fails_in_one_line_and_leaves_the_target_untouched() {
 fn dry_run_prints_the_list_and_writes_nothing() {
     let (reg, _) = shared(Mode::PlainHttp);
     let host = reg.host();
-    let dir = TempDir::new("mt-dry");
     let spec = spec_of(
         &format!("{host}/dry/app:1.0"),
         &format!("{host}/docker/app"),
         &["linux-amd64", "linux-s390x"],
     );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
     reg.clear_access_log();
-    let run = manifest_tool(reg, &["push", "from-spec", "--dry-run", &file]).success();
+    let run = run_spec(reg, &["push", "from-spec", "--dry-run"], &spec).success();
     let writes: Vec<String> = reg
         .access_log()
         .into_iter()

@@ -12,13 +12,15 @@
 
 mod support;
 
+use support::media::DOCKER_LIST;
 use support::{
     Fault, IDENTITY_TOKEN, Mode, Outcome, PASSWORD, Proxy, Registry, Rule, TempDir, USERNAME,
-    bare_command, mode_flags, outcome, sha256_digest, shared, write_file,
+    bare_command, manifest_tool, outcome, sha256_digest, shared, write_file,
 };
 
 const WRONG_PASSWORD: &str = "Wr0ng-Pa55word-for-tests";
-const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// The right credentials, as flags.
+const CREDENTIALS: [&str; 4] = ["--username", USERNAME, "--password", PASSWORD];
 
 fn base64(text: &str) -> String {
     use base64::Engine;
@@ -134,6 +136,15 @@ fn set_executable(path: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// Writes a spec into `home` that pushes `host/docker/app:linux-amd64` alone as
+/// `host/<repo>/app:1.0`; returns its path.
+fn one_image_spec(home: &TempDir, host: &str, repo: &str) -> String {
+    let spec = format!(
+        "image: {host}/{repo}/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
+    );
+    write_file(home.path(), "spec.yaml", &spec)
+}
+
 /// Every credential source × (inspect, push, and the failures we can cause) in `mode`.
 fn no_secret_in_any_output(mode: Mode) {
     let (reg, seeded) = shared(mode);
@@ -209,10 +220,13 @@ fn no_token_or_secret_is_shown_with_token_auth_whatever_the_source_and_outcome()
     no_secret_in_any_output(Mode::TlsToken);
 }
 
-/// An HTTPS "registry" wanting Basic credentials (a TLS proxy with a challenge in front of the
-/// plain-HTTP test registry), with the certificate of the `TlsBasic` registry, whose CA is
-/// passed with `--cacert`.
-fn basic_auth_front() -> (Proxy, &'static Registry, String) {
+/// The `WWW-Authenticate` of a registry that wants Basic credentials.
+const BASIC_CHALLENGE: &str = "Basic realm=\"test\"";
+
+/// An HTTPS "registry" (a TLS proxy in front of the plain-HTTP test registry) with the
+/// certificate of the `TlsBasic` registry, whose CA is passed with `--cacert`. It wants no
+/// credentials until told to with [`Proxy::challenge`] or [`Proxy::serve_tokens`].
+fn https_front() -> (Proxy, &'static Registry, String) {
     let (plain, _) = shared(Mode::PlainHttp);
     let (tls, _) = shared(Mode::TlsBasic);
     let tls_dir = tls.dir().join("tls");
@@ -222,6 +236,20 @@ fn basic_auth_front() -> (Proxy, &'static Registry, String) {
         &tls_dir.join("server.key"),
     );
     (front, plain, ca_of(tls))
+}
+
+/// [`https_front`] wanting Basic credentials.
+fn basic_auth_front() -> (Proxy, &'static Registry, String) {
+    let (front, plain, ca) = https_front();
+    front.challenge(BASIC_CHALLENGE);
+    (front, plain, ca)
+}
+
+/// [`https_front`] wanting a Bearer token from its own `/token`, which answers `answer`.
+fn token_front(answer: Fault) -> (Proxy, &'static Registry, String) {
+    let (front, plain, ca) = https_front();
+    front.serve_tokens(answer);
+    (front, plain, ca)
 }
 
 /// Failures in the middle of a push with Basic credentials in every request (the list PUT
@@ -237,32 +265,15 @@ fn no_secret_is_shown_when_a_push_fails_half_way() {
     {
         let (front, plain, ca) = basic_auth_front();
         front.inject(fault);
-        front.inject(Rule::new(
-            "*",
-            "/v2/",
-            Fault::Challenge("Basic realm=\"test\"".to_string()),
-        ));
         let host = front.host();
         let home = TempDir::new("mt-secrets-halfway");
-        let spec = write_file(
-            home.path(),
-            "spec.yaml",
-            &format!(
-                "image: {host}/halfway{i}/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
-            ),
+        let spec = one_image_spec(&home, &host, &format!("halfway{i}"));
+        let run = outcome(
+            bare_command(&home)
+                .args(["--cacert", &ca, "--debug"])
+                .args(CREDENTIALS)
+                .args(["push", "from-spec", &spec]),
         );
-        let run = outcome(bare_command(&home).args([
-            "--cacert",
-            &ca,
-            "--debug",
-            "--username",
-            USERNAME,
-            "--password",
-            PASSWORD,
-            "push",
-            "from-spec",
-            &spec,
-        ]));
         run.fails_with(&host);
         assert_no_secrets(&run, plain, "a push failing half-way");
         assert!(
@@ -290,23 +301,15 @@ fn a_redirect_to_another_port_never_carries_the_credentials() {
             format!("http://{}", front.host())
         };
         front.inject(Rule::new("GET", "/blobs/", Fault::RedirectTo(target)).first(1));
-        front.inject(Rule::new(
-            "*",
-            "/v2/",
-            Fault::Challenge("Basic realm=\"test\"".to_string()),
-        ));
+        front.challenge(BASIC_CHALLENGE);
         let home = TempDir::new("mt-redirect");
         let name = format!("{}/docker/app:linux-amd64", front.host());
-        let run = outcome(bare_command(&home).args([
-            "--plain-http",
-            "--debug",
-            "--username",
-            USERNAME,
-            "--password",
-            PASSWORD,
-            "inspect",
-            &name,
-        ]))
+        let run = outcome(
+            bare_command(&home)
+                .args(["--plain-http", "--debug"])
+                .args(CREDENTIALS)
+                .args(["inspect", &name]),
+        )
         .success();
         assert!(
             run.out().contains(seeded.digests_of("linux-amd64").0),
@@ -343,6 +346,71 @@ fn a_redirect_to_another_port_never_carries_the_credentials() {
     );
 }
 
+/// A hostile stand-in (issue 12, the severe one): the registry redirects a blob GET to a
+/// storage host that answers 401 with a Bearer realm of its own. That challenge is not the
+/// registry's: no credentials go to its realm, the run fails naming the storage host, and the
+/// realm is not remembered as the registry's scheme, so the next run does not send the
+/// password there either.
+#[test]
+fn a_401_from_a_host_the_registry_redirects_to_gets_no_credentials() {
+    let (plain, _) = shared(Mode::PlainHttp);
+    let thief = Proxy::transparent(&plain.host());
+    thief.inject(Rule::new(
+        "*",
+        "/",
+        Fault::Respond {
+            status: 200,
+            content_type: "application/json".to_string(),
+            body: r#"{"token":"stolen"}"#.to_string(),
+        },
+    ));
+    let storage = Proxy::transparent(&plain.host());
+    storage.challenge(&format!(
+        "Bearer realm=\"http://{}/token\",service=\"storage\"",
+        thief.host()
+    ));
+    let front = Proxy::transparent(&plain.host());
+    front.inject(Rule::new(
+        "GET",
+        "/blobs/",
+        Fault::RedirectTo(format!("http://{}", storage.host())),
+    ));
+    front.challenge(BASIC_CHALLENGE);
+    let home = TempDir::new("mt-foreign-401");
+    let name = format!("{}/docker/app:linux-amd64", front.host());
+    for run in 1..=2 {
+        let outcome = outcome(
+            bare_command(&home)
+                .args(["--plain-http", "--debug"])
+                .args(CREDENTIALS)
+                .args(["inspect", &name]),
+        );
+        outcome.fails_with(&format!(
+            "{}, where {} redirected the request, answered 401",
+            storage.host(),
+            front.host()
+        ));
+        outcome.assert_no_secret(PASSWORD);
+        assert!(thief.seen().is_empty(), "run {run}: {:?}", thief.seen());
+        let to_storage = storage.seen();
+        assert!(
+            to_storage.iter().all(|s| s.authorization.is_none()),
+            "run {run}: {to_storage:?}"
+        );
+        // The registry itself got the credentials, as Basic, on its own challenge.
+        let basic = front
+            .seen()
+            .into_iter()
+            .filter(|s| {
+                s.authorization
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with("Basic "))
+            })
+            .count();
+        assert!(basic > 0, "run {run}: {:?}", front.seen());
+    }
+}
+
 /// Signed URLs carry their credentials in the query: the registry's upload URLs (`_state`), a
 /// storage redirect's signature. `--debug` shows every request, and each URL without its query.
 #[test]
@@ -364,13 +432,7 @@ fn debug_output_never_shows_a_urls_query() {
     ));
     let host = front.host();
     let home = TempDir::new("mt-debug-query");
-    let spec = write_file(
-        home.path(),
-        "spec.yaml",
-        &format!(
-            "image: {host}/debug-query/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
-        ),
-    );
+    let spec = one_image_spec(&home, &host, "debug-query");
     let run =
         outcome(bare_command(&home).args(["--plain-http", "--debug", "push", "from-spec", &spec]))
             .success();
@@ -415,23 +477,18 @@ fn debug_output_never_shows_a_urls_query() {
 /// `--insecure` says that this registry's transport is not to be trusted anyway.
 #[test]
 fn a_plain_http_token_realm_of_an_https_registry_gets_nothing_unless_insecure() {
-    let (front, plain, ca) = basic_auth_front();
+    let (front, plain, ca) = https_front();
     let realm = Proxy::transparent(&plain.host());
-    front.inject(Rule::new(
-        "*",
-        "/v2/",
-        Fault::Challenge(format!(
-            "Bearer realm=\"http://{}/token\",service=\"test\"",
-            realm.host()
-        )),
+    front.challenge(&format!(
+        "Bearer realm=\"http://{}/token\",service=\"test\"",
+        realm.host()
     ));
     let home = TempDir::new("mt-realm");
     let name = format!("{}/docker/app:list", front.host());
-    let credentials = ["--username", USERNAME, "--password", PASSWORD];
     let run = outcome(
         bare_command(&home)
             .args(["--cacert", &ca, "--debug"])
-            .args(credentials)
+            .args(CREDENTIALS)
             .args(["inspect", &name]),
     );
     run.fails_with(&format!(
@@ -444,7 +501,7 @@ fn a_plain_http_token_realm_of_an_https_registry_gets_nothing_unless_insecure() 
     let run = outcome(
         bare_command(&home)
             .args(["--insecure", "--debug"])
-            .args(credentials)
+            .args(CREDENTIALS)
             .args(["inspect", &name]),
     );
     run.fails_with("getting a token from");
@@ -459,13 +516,7 @@ fn an_unverified_registry_gets_no_push_unless_insecure() {
     let (reg, _) = shared(Mode::Tls);
     let host = reg.host();
     let home = TempDir::new("mt-tls");
-    let spec = write_file(
-        home.path(),
-        "spec.yaml",
-        &format!(
-            "image: {host}/tls-check/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
-        ),
-    );
+    let spec = one_image_spec(&home, &host, "tls-check");
     reg.clear_access_log();
     let run = outcome(bare_command(&home).args(["push", "from-spec", &spec]));
     run.fails_with("TLS: invalid peer certificate: UnknownIssuer (use --cacert, or --insecure");
@@ -506,13 +557,8 @@ fn oversized_manifests_and_error_bodies_are_refused_without_reading_them_whole()
                 declare_length,
             },
         ));
-        let home = TempDir::new("mt-huge");
         let name = format!("{}/docker/app:list", proxy.host());
-        let run = outcome(
-            bare_command(&home)
-                .args(mode_flags(reg))
-                .args(["inspect", &name]),
-        );
+        let run = manifest_tool(reg, &["inspect", &name]);
         run.fails_with(fragment);
         let sent = proxy.endless_bytes_sent();
         assert!(
@@ -525,39 +571,30 @@ fn oversized_manifests_and_error_bodies_are_refused_without_reading_them_whole()
 /// A token server whose answer never ends: refused at 1 MiB.
 #[test]
 fn an_oversized_token_answer_is_refused_without_reading_it_whole() {
-    let (front, _, ca) = basic_auth_front();
-    front.inject(Rule::new(
-        "GET",
-        "/token",
-        Fault::Endless {
-            status: 200,
-            content_type: "application/json".to_string(),
-            declare_length: false,
-        },
-    ));
-    front.inject(Rule::new(
-        "*",
-        "/v2/",
-        Fault::Challenge(format!(
-            "Bearer realm=\"https://{}/token\",service=\"test\"",
-            front.host()
-        )),
-    ));
+    let (front, _, ca) = token_front(Fault::Endless {
+        status: 200,
+        content_type: "application/json".to_string(),
+        declare_length: false,
+    });
     let home = TempDir::new("mt-hugetoken");
     let name = format!("{}/docker/app:list", front.host());
-    let run = outcome(bare_command(&home).args([
-        "--cacert",
-        &ca,
-        "--username",
-        USERNAME,
-        "--password",
-        PASSWORD,
-        "inspect",
-        &name,
-    ]));
+    let run = outcome(
+        bare_command(&home)
+            .args(["--cacert", &ca])
+            .args(CREDENTIALS)
+            .args(["inspect", &name]),
+    );
     run.fails_with("reading the token answer: response is larger than the limit of 1048576 bytes");
     assert!(front.endless_bytes_sent() < SENT_AT_MOST);
     run.assert_no_secret(PASSWORD);
+}
+
+/// A proxy in front of `reg` that replaces `from` with `to` in its answers to `method path`.
+fn rewriting(reg: &Registry, method: &str, path: &str, from: &str, to: &str) -> Proxy {
+    let proxy = Proxy::transparent(&reg.host());
+    let (from, to) = (from.to_string(), to.to_string());
+    proxy.inject(Rule::new(method, path, Fault::Rewrite { from, to }));
+    proxy
 }
 
 /// Content that does not match its digest: a child manifest fetched by digest, a config blob,
@@ -573,58 +610,34 @@ fn content_that_does_not_match_its_digest_is_an_error() {
     let home = TempDir::new("mt-digest");
 
     // A list's child, by digest, altered on the way.
-    let proxy = Proxy::transparent(&reg.host());
-    proxy.inject(Rule::new(
+    let proxy = rewriting(
+        reg,
         "GET",
         &format!("/manifests/{amd64}"),
-        Fault::Rewrite {
-            from: "schemaVersion".to_string(),
-            to: "schemaVersiom".to_string(),
-        },
-    ));
-    let name = format!("{}/docker/app:list", proxy.host());
-    let run = outcome(
-        bare_command(&home)
-            .args(mode_flags(reg))
-            .args(["inspect", &name]),
+        "schemaVersion",
+        "schemaVersiom",
     );
+    let name = format!("{}/docker/app:list", proxy.host());
+    let run = manifest_tool(reg, &["inspect", &name]);
     run.fails_with(&format!("expected digest {amd64}, content has sha256:"));
 
     // A config blob altered on the way.
-    let proxy = Proxy::transparent(&reg.host());
-    proxy.inject(Rule::new(
-        "GET",
-        &format!("/blobs/{config}"),
-        Fault::Rewrite {
-            from: "amd64".to_string(),
-            to: "arm64".to_string(),
-        },
-    ));
+    let proxy = rewriting(reg, "GET", &format!("/blobs/{config}"), "amd64", "arm64");
     let name = format!("{}/docker/app:linux-amd64", proxy.host());
-    let run = outcome(
-        bare_command(&home)
-            .args(mode_flags(reg))
-            .args(["inspect", &name]),
-    );
+    let run = manifest_tool(reg, &["inspect", &name]);
     run.fails_with(&format!("expected digest {config}, content has sha256:"));
 
     // A tag whose Docker-Content-Digest names other content.
     let other = "0".repeat(64);
-    let proxy = Proxy::transparent(&reg.host());
-    proxy.inject(Rule::new(
+    let proxy = rewriting(
+        reg,
         "GET",
         "/manifests/linux-amd64",
-        Fault::Rewrite {
-            from: amd64["sha256:".len()..].to_string(),
-            to: other.clone(),
-        },
-    ));
-    let name = format!("{}/docker/app:linux-amd64", proxy.host());
-    let run = outcome(
-        bare_command(&home)
-            .args(mode_flags(reg))
-            .args(["inspect", &name]),
+        &amd64["sha256:".len()..],
+        &other,
     );
+    let name = format!("{}/docker/app:linux-amd64", proxy.host());
+    let run = manifest_tool(reg, &["inspect", &name]);
     run.fails_with(&format!(
         "expected digest sha256:{other}, content has {amd64}"
     ));
@@ -632,20 +645,8 @@ fn content_that_does_not_match_its_digest_is_an_error() {
     // A list PUT acknowledged with the digest of something else.
     let proxy = Proxy::transparent(&reg.host());
     let host = proxy.host();
-    let spec = write_file(
-        home.path(),
-        "spec.yaml",
-        &format!(
-            "image: {host}/digest-ack/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
-        ),
-    );
-    let dry = outcome(bare_command(&home).args(mode_flags(reg)).args([
-        "push",
-        "from-spec",
-        "--dry-run",
-        &spec,
-    ]))
-    .success();
+    let spec = one_image_spec(&home, &host, "digest-ack");
+    let dry = manifest_tool(reg, &["push", "from-spec", "--dry-run", &spec]).success();
     let list = sha256_digest(&dry.stdout);
     proxy.inject(Rule::new(
         "PUT",
@@ -655,11 +656,7 @@ fn content_that_does_not_match_its_digest_is_an_error() {
             to: other.clone(),
         },
     ));
-    let run = outcome(
-        bare_command(&home)
-            .args(mode_flags(reg))
-            .args(["push", "from-spec", &spec]),
-    );
+    let run = manifest_tool(reg, &["push", "from-spec", &spec]);
     run.fails_with(&format!(
         "expected digest {list}, content has sha256:{other}"
     ));
@@ -672,31 +669,15 @@ fn content_that_does_not_match_its_digest_is_an_error() {
 fn credentials_never_go_to_a_plain_http_upload_location_of_an_https_registry() {
     let (front, _, ca) = basic_auth_front();
     front.inject(Rule::new("POST", "mount=", Fault::RefuseMounts));
-    front.inject(Rule::new(
-        "*",
-        "/v2/",
-        Fault::Challenge("Basic realm=\"test\"".to_string()),
-    ));
     let host = front.host();
     let home = TempDir::new("mt-secrets-location");
-    let spec = write_file(
-        home.path(),
-        "spec.yaml",
-        &format!(
-            "image: {host}/location/app:1.0\nmanifests:\n  - image: {host}/docker/app:linux-amd64\n"
-        ),
+    let spec = one_image_spec(&home, &host, "location");
+    let run = outcome(
+        bare_command(&home)
+            .args(["--cacert", &ca])
+            .args(CREDENTIALS)
+            .args(["push", "from-spec", &spec]),
     );
-    let run = outcome(bare_command(&home).args([
-        "--cacert",
-        &ca,
-        "--username",
-        USERNAME,
-        "--password",
-        PASSWORD,
-        "push",
-        "from-spec",
-        &spec,
-    ]));
     let in_the_clear: Vec<_> = front
         .seen()
         .into_iter()
@@ -737,37 +718,19 @@ fn no_secret_is_shown_when_the_token_server_fails() {
         ),
     ];
     for (status, body, fragment) in answers {
-        let (front, plain, ca) = basic_auth_front();
-        front.inject(Rule::new(
-            "GET",
-            "/token",
-            Fault::Respond {
-                status,
-                content_type: "application/json".to_string(),
-                body: body.to_string(),
-            },
-        ));
-        front.inject(Rule::new(
-            "*",
-            "/v2/",
-            Fault::Challenge(format!(
-                "Bearer realm=\"https://{}/token\",service=\"test\"",
-                front.host()
-            )),
-        ));
+        let (front, plain, ca) = token_front(Fault::Respond {
+            status,
+            content_type: "application/json".to_string(),
+            body: body.to_string(),
+        });
         let home = TempDir::new("mt-secrets-token");
         let name = format!("{}/docker/app:list", front.host());
-        let run = outcome(bare_command(&home).args([
-            "--cacert",
-            &ca,
-            "--debug",
-            "--username",
-            USERNAME,
-            "--password",
-            PASSWORD,
-            "inspect",
-            &name,
-        ]));
+        let run = outcome(
+            bare_command(&home)
+                .args(["--cacert", &ca, "--debug"])
+                .args(CREDENTIALS)
+                .args(["inspect", &name]),
+        );
         run.fails_with(fragment);
         assert_no_secrets(&run, plain, &format!("token server answering {status}"));
         let sent = front
@@ -780,5 +743,115 @@ fn no_secret_is_shown_when_the_token_server_fails() {
             "the credentials went to the token server: {:?}",
             front.seen()
         );
+    }
+}
+
+/// An HTTPS front wanting Basic credentials (as [`basic_auth_front`]) that forwards the
+/// requests carrying them to `behind`, with the certificate of the `TlsBasic` registry.
+fn basic_auth_front_of(behind: &Proxy) -> (Proxy, String) {
+    let (tls, _) = shared(Mode::TlsBasic);
+    let tls_dir = tls.dir().join("tls");
+    let front = Proxy::start_tls(
+        &behind.host(),
+        &tls_dir.join("server.crt"),
+        &tls_dir.join("server.key"),
+    );
+    front.challenge(BASIC_CHALLENGE);
+    (front, ca_of(tls))
+}
+
+/// An error body in the registry's JSON whose message is `message`.
+fn error_body(code: &str, message: &str) -> String {
+    serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string()
+}
+
+/// A registry that refuses the credentials it was sent and quotes them in its error (the
+/// password, and the `Authorization` value, the base64 of `user:password`): the error line
+/// still tells what the registry said, with `<redacted>` where each secret was.
+#[test]
+fn a_registry_quoting_the_credentials_in_its_error_gets_them_redacted() {
+    let (plain, _) = shared(Mode::PlainHttp);
+    let basic = base64(&format!("{USERNAME}:{PASSWORD}"));
+    let behind = Proxy::transparent(&plain.host());
+    behind.inject(Rule::new(
+        "GET",
+        "/manifests/list",
+        Fault::Respond {
+            status: 403,
+            content_type: "application/json".to_string(),
+            body: error_body(
+                "DENIED",
+                &format!("bad password {PASSWORD} in Basic {basic}"),
+            ),
+        },
+    ));
+    let (front, ca) = basic_auth_front_of(&behind);
+    let home = TempDir::new("mt-secrets-echo");
+    let name = format!("{}/docker/app:list", front.host());
+    let run = outcome(bare_command(&home).args([
+        "--cacert",
+        &ca,
+        "--debug",
+        "--username",
+        USERNAME,
+        "--password",
+        PASSWORD,
+        "inspect",
+        &name,
+    ]));
+    run.fails_with("403 DENIED: bad password <redacted> in Basic <redacted>");
+    assert_no_secrets(&run, plain, "a registry quoting the credentials");
+}
+
+/// A token server that answers an error quoting what it was sent (the password and the Basic
+/// `Authorization` value with a GET; the identity token, as sent in the form, with a POST): the
+/// error line shows `<redacted>` where each secret was.
+#[test]
+fn a_token_server_quoting_the_credentials_in_its_error_gets_them_redacted() {
+    let basic = base64(&format!("{USERNAME}:{PASSWORD}"));
+    for identity in [false, true] {
+        let (front, plain, ca) = https_front();
+        let (method, message, expected) = if identity {
+            (
+                "POST",
+                format!("refresh_token={IDENTITY_TOKEN}&client_id=manifest-tool is invalid"),
+                "refresh_token=<redacted>&client_id=manifest-tool is invalid",
+            )
+        } else {
+            (
+                "GET",
+                format!("Authorization: Basic {basic} (password {PASSWORD}) is invalid"),
+                "Authorization: Basic <redacted> (password <redacted>) is invalid",
+            )
+        };
+        front.inject(Rule::new(
+            method,
+            "/token",
+            Fault::Respond {
+                status: 400,
+                content_type: "application/json".to_string(),
+                body: error_body("DENIED", &message),
+            },
+        ));
+        front.challenge(&format!(
+            "Bearer realm=\"https://{}/token\",service=\"test\"",
+            front.host()
+        ));
+        let home = TempDir::new("mt-secrets-token-echo");
+        let mut cmd = bare_command(&home);
+        cmd.args(["--cacert", &ca, "--debug"]);
+        if identity {
+            let config = format!(
+                r#"{{"auths":{{"{}":{{"username":"{USERNAME}","identitytoken":"{IDENTITY_TOKEN}"}}}}}}"#,
+                front.host()
+            );
+            write_file(&home.path().join("docker-config"), "config.json", &config);
+        } else {
+            cmd.args(["--username", USERNAME, "--password", PASSWORD]);
+        }
+        let name = format!("{}/docker/app:list", front.host());
+        let run = outcome(cmd.args(["inspect", &name]));
+        run.fails_with(&format!("400 DENIED: {expected}"));
+        assert_no_secrets(&run, plain, "a token server quoting the credentials");
     }
 }

@@ -48,7 +48,7 @@ pub fn fetch(store: &Store, reference: &ImageRef, name: &str, format: Format) ->
                 None
             } else {
                 let bytes = store
-                    .get_blob(&image.config.digest, MAX_CONFIG_BYTES)
+                    .get_blob(&image.config, MAX_CONFIG_BYTES)
                     .map_err(|e| e.context(format!("fetching the config of {name}")))?;
                 Some(bytes)
             };

@@ -1,8 +1,11 @@
 //! The Go tool's human-readable layout: a list's entries with their platforms and layers, or a
-//! single image's platform and layers, coloured on a terminal.
+//! single image's platform and layers, coloured on a terminal. Every value shown goes through
+//! [`escape_controls`]: a registry's platform, annotation or media type cannot reach the
+//! terminal as a control sequence.
 
 use super::{Content, Inspected, config_platform};
 use crate::error::Result;
+use crate::escape::escape_controls;
 use crate::manifest::{
     ConfigPlatform, Descriptor, ImageManifest, Index, REFERENCE_DIGEST_ANNOTATION,
 };
@@ -97,7 +100,7 @@ impl<'a> Text<'a> {
             return writeln!(
                 f,
                 "Unknown media type for further display: {}",
-                entry.media_type
+                escape_controls(&entry.media_type)
             );
         };
         if attestation {
@@ -178,7 +181,7 @@ struct Painter {
     enabled: bool,
 }
 
-/// Text that `Display`s in one colour of a [`Painter`].
+/// Text that `Display`s in one colour of a [`Painter`], its control characters escaped.
 struct Painted<T> {
     code: Option<&'static str>,
     text: T,
@@ -186,9 +189,10 @@ struct Painted<T> {
 
 impl<T: Display> Display for Painted<T> {
     fn fmt(&self, f: &mut Formatter) -> fmt::Result {
+        let text = escape_controls(&self.text.to_string());
         match self.code {
-            Some(code) => write!(f, "\x1b[1;{code}m{}\x1b[0m", self.text),
-            None => write!(f, "{}", self.text),
+            Some(code) => write!(f, "\x1b[1;{code}m{text}\x1b[0m"),
+            None => f.write_str(&text),
         }
     }
 }
@@ -324,5 +328,14 @@ Unknown media type for further display: application/vnd.oci.image.index.v1+json
         let p = Painter { enabled: true };
         assert_eq!(p.yellow("x").to_string(), "\x1b[1;33mx\x1b[0m");
         assert_eq!(Painter { enabled: false }.yellow("x").to_string(), "x");
+    }
+
+    #[test]
+    fn control_characters_in_values_are_escaped_inside_the_colour() {
+        let p = Painter { enabled: true };
+        assert_eq!(
+            p.green("linux\x1b[2J").to_string(),
+            "\x1b[1;32mlinux\\x1b[2J\x1b[0m"
+        );
     }
 }

@@ -29,8 +29,10 @@ pub enum CredentialSource {
 
 /// Largest token answer we read.
 const MAX_TOKEN_BODY: u64 = 1024 * 1024;
-/// Lifetime of a token whose answer has no `expires_in` (the distribution spec's default).
-const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+/// Lifetime of a token whose answer has no `expires_in` (the distribution spec's default),
+/// and the shortest we believe: a smaller, zero or negative `expires_in` counts as this, as
+/// docker/distribution's client treats it, so a token is not fetched again for every request.
+const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// The longest lifetime we believe: a run never lasts a day, and a larger `expires_in` (up to
 /// 2^64 seconds) must not overflow the clock arithmetic.
 const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
@@ -418,7 +420,8 @@ fn parse_token_answer(body: &[u8], scopes: &[String]) -> Result<Token> {
     struct Answer {
         token: Option<String>,
         access_token: Option<String>,
-        expires_in: Option<u64>,
+        /// Any JSON number: servers send 0, negative and fractional values.
+        expires_in: Option<f64>,
     }
     let answer: Answer = serde_json::from_slice(body)
         .map_err(|e| Error::Invalid(format!("token server sent malformed JSON: {e}")))?;
@@ -429,9 +432,12 @@ fn parse_token_answer(body: &[u8], scopes: &[String]) -> Result<Token> {
         .ok_or_else(|| Error::Invalid("token server answer has no token".to_string()))?;
     let lifetime = answer
         .expires_in
-        .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_TOKEN_LIFETIME)
-        .min(MAX_TOKEN_LIFETIME);
+        .filter(|seconds| seconds.is_finite())
+        .map(|seconds| {
+            Duration::from_secs_f64(seconds.clamp(0.0, MAX_TOKEN_LIFETIME.as_secs_f64()))
+        })
+        .unwrap_or(MIN_TOKEN_LIFETIME)
+        .clamp(MIN_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME);
     // Renew a little early so a token does not expire between check and use.
     let margin = Duration::from_secs(5).min(lifetime / 2);
     Ok(Token {
@@ -477,7 +483,9 @@ fn form_encode(pairs: &[(&str, String)]) -> String {
         .join("&")
 }
 
-fn percent_encode(value: &str) -> String {
+/// Every byte but RFC 3986's unreserved ones as `%XX`; also how [`crate::redact`] finds a
+/// secret sent in a form.
+pub(crate) fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {

@@ -12,6 +12,7 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
@@ -21,11 +22,17 @@ use crate::reference::is_docker_hub;
 
 mod helper;
 use helper::run_configured;
-pub use helper::{HelperRunner, run_helper, run_helper_in};
+pub use helper::{
+    HELPER_TIMEOUT, HELPER_TIMEOUT_ENV, HelperRunner, OUTPUT_MAX_BYTES, run_helper, run_helper_in,
+};
 
 /// The key under which docker stores Docker Hub credentials, and the server name it hands to
 /// credential helpers for Docker Hub.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+
+/// The largest docker config read. Docker's own files are a few kilobytes; 1 MiB leaves room
+/// for many registries while a file you do not control cannot exhaust memory.
+pub const CONFIG_MAX_BYTES: u64 = 1 << 20;
 
 /// A secret string whose `Debug` and `Display` print `<redacted>`; [`Secret::expose`] gives the
 /// value.
@@ -38,8 +45,11 @@ impl Secret {
         Secret(value.into())
     }
 
-    /// The secret value, for building an `Authorization` header or a token request.
+    /// The secret value, for building an `Authorization` header or a token request. It is
+    /// registered with [`crate::redact`] here, on its way out: a server can only quote what it
+    /// was sent, and whatever it quotes is then redacted from what the tool prints.
     pub fn expose(&self) -> &str {
+        crate::redact::register(&self.0);
         &self.0
     }
 }
@@ -100,12 +110,23 @@ impl Found {
 /// Why credentials could not be read. No variant holds or shows a secret.
 #[derive(Debug)]
 pub enum CredentialError {
-    /// The docker config file exists but cannot be read (permissions, not UTF-8, a directory).
+    /// The docker config file exists but cannot be read (permissions, not UTF-8).
     ReadConfig {
         /// The config file.
         path: PathBuf,
         /// What the operating system said.
         error: io::Error,
+    },
+    /// The docker config path names a directory, a FIFO, a device or a socket: reading one could
+    /// hang the run or never end, so it is refused without being opened.
+    ConfigNotFile {
+        /// The config path.
+        path: PathBuf,
+    },
+    /// The docker config file is larger than [`CONFIG_MAX_BYTES`].
+    ConfigTooLarge {
+        /// The config file.
+        path: PathBuf,
     },
     /// The docker config file is not valid JSON.
     ConfigSyntax {
@@ -156,6 +177,22 @@ pub enum CredentialError {
         /// The first line of its stderr, or its exit status when stderr was empty.
         detail: String,
     },
+    /// The helper was still running after its timeout; it was killed with what it started.
+    HelperTimeout {
+        /// The helper program.
+        program: String,
+        /// The server name it was asked about.
+        server: String,
+        /// How long it was given.
+        timeout: Duration,
+    },
+    /// The helper printed more than [`OUTPUT_MAX_BYTES`] on stdout; it was not read further.
+    HelperOutputTooLarge {
+        /// The helper program.
+        program: String,
+        /// The server name it was asked about.
+        server: String,
+    },
     /// The helper succeeded but did not print `{"ServerURL","Username","Secret"}` JSON.
     HelperOutput {
         /// The helper program.
@@ -178,6 +215,14 @@ impl fmt::Display for CredentialError {
             CredentialError::ReadConfig { path, error } => {
                 write!(f, "cannot read docker config {}: {error}", path.display())
             }
+            CredentialError::ConfigNotFile { path } => {
+                write!(f, "docker config {} is not a regular file", path.display())
+            }
+            CredentialError::ConfigTooLarge { path } => write!(
+                f,
+                "docker config {} is larger than 1 MiB, far more than a docker config needs",
+                path.display()
+            ),
             CredentialError::ConfigSyntax { path, message } => {
                 write!(
                     f,
@@ -218,6 +263,21 @@ impl fmt::Display for CredentialError {
                 f,
                 "credential helper {program} failed for {server}: {detail}"
             ),
+            CredentialError::HelperTimeout {
+                program,
+                server,
+                timeout,
+            } => write!(
+                f,
+                "credential helper {program} did not answer for {server} within {} s and was \
+                 stopped ({HELPER_TIMEOUT_ENV} sets the limit)",
+                timeout.as_secs()
+            ),
+            CredentialError::HelperOutputTooLarge { program, server } => write!(
+                f,
+                "credential helper {program} printed more than 64 KiB for {server}, far more \
+                 than an answer; refused"
+            ),
             CredentialError::HelperOutput { program, server } => write!(
                 f,
                 "credential helper {program} answered for {server} with something other than \
@@ -233,7 +293,7 @@ impl fmt::Display for CredentialError {
 impl std::error::Error for CredentialError {}
 
 /// Docker's `config.json`, reduced to what says where credentials are.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DockerConfig {
     /// The file read (or looked for); `None` when no location could be determined.
     path: Option<PathBuf>,
@@ -245,6 +305,22 @@ pub struct DockerConfig {
     cred_helpers: BTreeMap<String, String>,
     /// `credsStore`: the helper for every registry.
     creds_store: Option<String>,
+    /// How long a credential helper may take to answer.
+    helper_timeout: Duration,
+}
+
+impl Default for DockerConfig {
+    /// No file, no credentials, helpers given [`HELPER_TIMEOUT`].
+    fn default() -> DockerConfig {
+        DockerConfig {
+            path: None,
+            exists: false,
+            auths: BTreeMap::new(),
+            cred_helpers: BTreeMap::new(),
+            creds_store: None,
+            helper_timeout: HELPER_TIMEOUT,
+        }
+    }
 }
 
 /// One `auths` entry. Empty strings are kept; they are skipped when the entry is used.
@@ -256,29 +332,47 @@ struct AuthEntry {
     identity_token: Option<Secret>,
 }
 
-/// Where docker's `config.json` is looked for. `main` decides it from `--docker-cfg` and the
-/// environment ([`ConfigLocation::new`]); nothing below reads a variable.
+/// Where docker's `config.json` is looked for, and how long the credential helpers it names
+/// may take. `main` decides it from `--docker-cfg` and the environment
+/// ([`ConfigLocation::new`]); nothing below reads a variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigLocation {
     /// `--docker-cfg`: a directory holding `config.json`, or else the file itself.
-    Flag(PathBuf),
+    Flag {
+        /// The path given.
+        path: PathBuf,
+        /// How long a credential helper may take to answer.
+        helper_timeout: Duration,
+    },
     /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`.
-    Default(PathBuf),
+    Default {
+        /// The file.
+        path: PathBuf,
+        /// How long a credential helper may take to answer.
+        helper_timeout: Duration,
+    },
     /// No `--docker-cfg`, and neither variable set: no config file, so no credentials from one.
     Nowhere,
 }
 
 impl ConfigLocation {
     /// `--docker-cfg` when given, else the file the values of `DOCKER_CONFIG` and `HOME` name
-    /// (an empty variable counts as unset).
+    /// (an empty variable counts as unset); the helpers it names get `helper_timeout`.
     pub fn new(
         docker_cfg: Option<PathBuf>,
         docker_config: Option<OsString>,
         home: Option<OsString>,
+        helper_timeout: Duration,
     ) -> ConfigLocation {
         match (docker_cfg, default_config_file(docker_config, home)) {
-            (Some(given), _) => ConfigLocation::Flag(given),
-            (None, Some(file)) => ConfigLocation::Default(file),
+            (Some(path), _) => ConfigLocation::Flag {
+                path,
+                helper_timeout,
+            },
+            (None, Some(path)) => ConfigLocation::Default {
+                path,
+                helper_timeout,
+            },
             (None, None) => ConfigLocation::Nowhere,
         }
     }
@@ -289,25 +383,58 @@ impl DockerConfig {
     /// appended, anything else is the file itself. A missing file is an empty config; a file
     /// that cannot be read or is malformed is an error naming it.
     pub fn load(location: &ConfigLocation) -> Result<DockerConfig, CredentialError> {
-        let path = match location {
-            ConfigLocation::Flag(given) if given.is_dir() => Some(given.join("config.json")),
-            ConfigLocation::Flag(given) | ConfigLocation::Default(given) => Some(given.clone()),
-            ConfigLocation::Nowhere => None,
+        let (path, helper_timeout) = match location {
+            ConfigLocation::Flag {
+                path,
+                helper_timeout,
+            } if path.is_dir() => (path.join("config.json"), *helper_timeout),
+            ConfigLocation::Flag {
+                path,
+                helper_timeout,
+            }
+            | ConfigLocation::Default {
+                path,
+                helper_timeout,
+            } => (path.clone(), *helper_timeout),
+            ConfigLocation::Nowhere => return Ok(DockerConfig::default()),
         };
-        match path {
-            Some(path) => DockerConfig::load_file(path),
-            None => Ok(DockerConfig::default()),
-        }
+        Ok(DockerConfig {
+            helper_timeout,
+            ..DockerConfig::load_file(path)?
+        })
     }
 
+    /// Reads `path` if it is a regular file of at most [`CONFIG_MAX_BYTES`]: a FIFO or a device
+    /// in its place is refused before it is opened, so it can neither hang the run nor fill
+    /// memory.
     fn load_file(path: PathBuf) -> Result<DockerConfig, CredentialError> {
-        match fs::read_to_string(&path) {
+        use io::Read;
+        match fs::metadata(&path) {
+            Ok(metadata) if metadata.is_file() => {}
+            Ok(_) => return Err(CredentialError::ConfigNotFile { path }),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Ok(DockerConfig {
+                    path: Some(path),
+                    ..DockerConfig::default()
+                });
+            }
+            Err(error) => return Err(CredentialError::ReadConfig { path, error }),
+        }
+        let mut bytes = Vec::new();
+        if let Err(error) = fs::File::open(&path)
+            .and_then(|file| file.take(CONFIG_MAX_BYTES + 1).read_to_end(&mut bytes))
+        {
+            return Err(CredentialError::ReadConfig { path, error });
+        }
+        if bytes.len() as u64 > CONFIG_MAX_BYTES {
+            return Err(CredentialError::ConfigTooLarge { path });
+        }
+        match String::from_utf8(bytes) {
             Ok(text) => DockerConfig::from_json(&text, path),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(DockerConfig {
-                path: Some(path),
-                ..DockerConfig::default()
+            Err(error) => Err(CredentialError::ReadConfig {
+                path,
+                error: io::Error::new(io::ErrorKind::InvalidData, error.utf8_error()),
             }),
-            Err(error) => Err(CredentialError::ReadConfig { path, error }),
         }
     }
 
@@ -429,7 +556,9 @@ impl DockerConfig {
     /// `https://index.docker.io/v1/` first, then any key naming `docker.io`, `index.docker.io`
     /// or `registry-1.docker.io`. Nothing found is `Ok` with no credential (anonymous).
     pub fn lookup(&self, registry: &str) -> Result<Found, CredentialError> {
-        self.lookup_with(registry, &run_helper)
+        self.lookup_with(registry, &|helper, server| {
+            run_helper(helper, server, self.helper_timeout)
+        })
     }
 
     /// [`DockerConfig::lookup`], running helpers with `run` (tests pass one with its own `PATH`;
@@ -602,6 +731,16 @@ mod tests {
     use std::process::{Command, Stdio};
     use std::sync::Mutex;
 
+    const SECOND: Duration = Duration::from_secs(1);
+
+    /// `--docker-cfg PATH`, helpers given [`HELPER_TIMEOUT`].
+    fn flag(path: PathBuf) -> ConfigLocation {
+        ConfigLocation::Flag {
+            path,
+            helper_timeout: HELPER_TIMEOUT,
+        }
+    }
+
     /// Serialises the tests that write and run helper scripts (see `write_script`).
     static HELPERS: Mutex<()> = Mutex::new(());
 
@@ -641,8 +780,7 @@ mod tests {
     fn config(name: &str, json: &str) -> (TempDir, DockerConfig) {
         let dir = TempDir::new(name);
         fs::write(dir.path().join("config.json"), json).expect("write config");
-        let config = DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf()))
-            .expect("load config");
+        let config = DockerConfig::load(&flag(dir.path().to_path_buf())).expect("load config");
         (dir, config)
     }
 
@@ -650,7 +788,7 @@ mod tests {
         let dir = TempDir::new(name);
         let file = dir.path().join("config.json");
         fs::write(&file, json).expect("write config");
-        match DockerConfig::load(&ConfigLocation::Flag(file.clone())) {
+        match DockerConfig::load(&flag(file.clone())) {
             Ok(config) => panic!("{json} was accepted: {config:?}"),
             Err(error) => (dir, error.to_string()),
         }
@@ -784,15 +922,26 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
     fn docker_cfg_comes_before_the_environment() {
         let os = |s: &str| Some(OsString::from(s));
         assert_eq!(
-            ConfigLocation::new(Some(PathBuf::from("/flag")), os("/cfg"), os("/home/u")),
-            ConfigLocation::Flag(PathBuf::from("/flag"))
+            ConfigLocation::new(
+                Some(PathBuf::from("/flag")),
+                os("/cfg"),
+                os("/home/u"),
+                SECOND
+            ),
+            ConfigLocation::Flag {
+                path: PathBuf::from("/flag"),
+                helper_timeout: SECOND
+            }
         );
         assert_eq!(
-            ConfigLocation::new(None, os("/cfg"), os("/home/u")),
-            ConfigLocation::Default(PathBuf::from("/cfg/config.json"))
+            ConfigLocation::new(None, os("/cfg"), os("/home/u"), SECOND),
+            ConfigLocation::Default {
+                path: PathBuf::from("/cfg/config.json"),
+                helper_timeout: SECOND
+            }
         );
         assert_eq!(
-            ConfigLocation::new(None, None, None),
+            ConfigLocation::new(None, None, None, SECOND),
             ConfigLocation::Nowhere
         );
     }
@@ -800,8 +949,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
     #[test]
     fn a_missing_file_is_an_empty_config() {
         let dir = TempDir::new("missing");
-        let config =
-            DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf())).expect("load");
+        let config = DockerConfig::load(&flag(dir.path().to_path_buf())).expect("load");
         let found = lookup(&config, "127.0.0.1:5000");
         assert_eq!(found.credential, None);
         assert_eq!(
@@ -813,7 +961,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         );
 
         let file = dir.path().join("other.json");
-        let config = DockerConfig::load(&ConfigLocation::Flag(file.clone())).expect("load");
+        let config = DockerConfig::load(&flag(file.clone())).expect("load");
         assert!(
             lookup(&config, "x")
                 .source
@@ -837,7 +985,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
 
         let file = dir.path().join("renamed.json");
         fs::write(&file, &json).expect("write");
-        let by_file = DockerConfig::load(&ConfigLocation::Flag(file.clone())).expect("load");
+        let by_file = DockerConfig::load(&flag(file.clone())).expect("load");
         let found = lookup(&by_file, "h:1");
         assert_eq!(found.credential, user("u", "p"));
         assert_eq!(
@@ -924,15 +1072,28 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         let dir = TempDir::new("unreadable");
         let file = dir.path().join("config.json");
         fs::create_dir(&file).expect("mkdir");
-        // The directory gets config.json appended, which is a directory too: it cannot be read.
-        let message = DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf()))
+        // The directory gets config.json appended, which is a directory too: it is not read.
+        let message = DockerConfig::load(&flag(dir.path().to_path_buf()))
             .map(|_| ())
             .map_err(|e| e.to_string());
         let Err(message) = message else {
             panic!("a directory was read as a config file");
         };
+        assert_eq!(
+            message,
+            format!("docker config {} is not a regular file", file.display())
+        );
+    }
+
+    #[test]
+    fn a_config_larger_than_1_mib_is_refused() {
+        let (_dir, message) = load_error(
+            "large",
+            &format!("{{\"auths\":{{}}}}{}", " ".repeat(1 << 20)),
+        );
         assert!(
-            message.starts_with(&format!("cannot read docker config {}: ", file.display())),
+            message.starts_with("docker config ")
+                && message.ends_with(" is larger than 1 MiB, far more than a docker config needs"),
             "{message}"
         );
     }
@@ -1133,7 +1294,8 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         let dir = TempDir::new("helpers");
         write_helpers(&dir);
         let path = dir.search_path();
-        let run = |helper: &str, server: &str| run_helper_in(helper, server, Some(&path));
+        let run =
+            |helper: &str, server: &str| run_helper_in(helper, server, Some(&path), HELPER_TIMEOUT);
 
         assert_eq!(
             run("ok", "ghcr.io").expect("ok"),
@@ -1207,7 +1369,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         assert!(find_executable("docker-credential-dir", &path).is_none());
         assert!(find_executable("docker-credential-ok", OsStr::new("relative:")).is_none());
         assert!(matches!(
-            run_helper_in("ok", "x", Some(OsStr::new(""))),
+            run_helper_in("ok", "x", Some(OsStr::new("")), HELPER_TIMEOUT),
             Err(CredentialError::HelperNotFound { .. })
         ));
     }
@@ -1220,11 +1382,12 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         let dir = TempDir::new("order");
         write_helpers(&dir);
         let path = dir.search_path();
-        let helpers = |helper: &str, server: &str| run_helper_in(helper, server, Some(&path));
+        let helpers =
+            |helper: &str, server: &str| run_helper_in(helper, server, Some(&path), HELPER_TIMEOUT);
         let file = dir.path().join("config.json").display().to_string();
         let load = |json: String| {
             fs::write(dir.path().join("config.json"), json).expect("write config");
-            DockerConfig::load(&ConfigLocation::Flag(dir.path().to_path_buf())).expect("load")
+            DockerConfig::load(&flag(dir.path().to_path_buf())).expect("load")
         };
         let find = |config: &DockerConfig, registry: &str| {
             config.lookup_with(registry, &helpers).expect("lookup")

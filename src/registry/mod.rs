@@ -11,6 +11,7 @@ pub mod auth;
 pub mod challenge;
 pub mod credentials;
 pub mod location;
+pub mod pace;
 pub mod preconnect;
 pub mod repository;
 pub mod retry;
@@ -111,6 +112,26 @@ impl Registry {
                         self.auth.mark_open();
                     }
                     return Ok(response);
+                }
+                // A challenge counts only when the registry itself sends it: a host it
+                // redirected to gets no credentials (and its realm is never remembered).
+                401 | 403
+                    if response
+                        .extensions()
+                        .get::<transport::AnsweredBy>()
+                        .is_some() =>
+                {
+                    let host = response
+                        .extensions()
+                        .get::<transport::AnsweredBy>()
+                        .map(|by| by.0.clone())
+                        .unwrap_or_default();
+                    let error = transport::status_error(response);
+                    return Err(Error::Invalid(format!(
+                        "{host}, where {} redirected the request, answered {error}; \
+                         credentials are only sent to the registry itself",
+                        self.host()
+                    )));
                 }
                 401 if !answered_challenge => {
                     answered_challenge = true;

@@ -2,15 +2,15 @@
 //! operation on a repository is asked of this handle, so no caller passes a client and a name
 //! that might not belong together.
 
-use super::transport::{Request, status_error};
+use super::transport::{Request, body_reader, status_error};
 use super::{Fetched, Mount, Registry, header, header_value, too_large_as};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::manifest::{self, MAX_MANIFEST_BYTES};
 use crate::reference::ManifestRef;
 use std::fmt;
+use std::io::Read;
 use std::sync::Arc;
-use ureq::Body;
 
 /// One repository (`library/busybox`) of one registry (`docker.io`).
 #[derive(Clone)]
@@ -77,13 +77,9 @@ impl Repository {
         let digest = Digest::sha256_of(&bytes);
         if let ManifestRef::Digest(wanted) = reference {
             // By digest: the bytes must hash to it, whatever the registry says of them.
-            wanted
-                .verify(&bytes)
-                .map_err(|found| Error::DigestMismatch {
-                    what: format!("manifest {}@{wanted} from {}", self.name, self.host()),
-                    expected: wanted.to_string(),
-                    found: found.to_string(),
-                })?;
+            wanted.check(&bytes, || {
+                format!("manifest {}@{wanted} from {}", self.name, self.host())
+            })?;
         }
         if let Some(announced) = announced.filter(|d| d.starts_with("sha256:"))
             && digest != announced.as_str()
@@ -118,18 +114,14 @@ impl Repository {
             .transport
             .send_and_read(limit, || self.client.execute(&request))
             .map_err(|e| too_large_as(e, format!("blob {}@{digest}", self.name)))?;
-        digest
-            .verify(&bytes)
-            .map_err(|found| Error::DigestMismatch {
-                what: format!("blob {}@{digest} from {}", self.name, self.host()),
-                expected: digest.to_string(),
-                found: found.to_string(),
-            })?;
+        digest.check(&bytes, || {
+            format!("blob {}@{digest} from {}", self.name, self.host())
+        })?;
         Ok(bytes)
     }
 
     /// GET a blob as a stream, with its length; the caller reads it through.
-    pub fn open_blob(&self, digest: &Digest) -> Result<(u64, Body)> {
+    pub fn open_blob(&self, digest: &Digest) -> Result<(u64, Box<dyn Read + Send>)> {
         self.want(&["pull"]);
         let request = Request::new("GET", self.url(&format!("blobs/{digest}")));
         let response = self.client.execute(&request)?;
@@ -141,7 +133,7 @@ impl Repository {
                     self.host()
                 ))
             })?;
-        Ok((length, response.into_body()))
+        Ok((length, Box::new(body_reader(response))))
     }
 
     /// Whether the blob is here already (`HEAD`: 200 yes, 404 no).

@@ -7,9 +7,11 @@
 //! Authentication is not here: [`super::Registry`] asks [`super::auth::Auth`] for the
 //! `Authorization` value and passes it in.
 
+use super::pace::{BodyGrace, Paced};
 use super::preconnect::Preconnector;
 use super::{location, retry, tls};
 use crate::error::{Error, Result};
+use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 use ureq::http::{self, HeaderMap, Response};
@@ -89,6 +91,12 @@ pub fn parse_timeout(value: &str) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// Set on a response that another origin gave, after the registry redirected the request
+/// there (a storage host, a CDN): what it says (a 401 and its challenge above all) is not the
+/// registry's. Holds that origin's host, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnsweredBy(pub String);
+
 /// One request to send: everything but authentication.
 pub struct Request<'a> {
     /// `GET`, `HEAD`, `PUT`, `POST` or `DELETE`.
@@ -133,6 +141,8 @@ pub struct Transport {
     /// `http` or `https`.
     pub scheme: &'static str,
     debug: bool,
+    /// The grace period of a body before its pace counts (see [`super::pace`]).
+    io_timeout: Duration,
 }
 
 impl Transport {
@@ -150,6 +160,8 @@ impl Transport {
             .proxy(options.proxy.clone())
             .timeout_connect(Some(CONNECT_TIMEOUT.min(options.io_timeout)))
             .timeout_per_read(Some(options.io_timeout))
+            // The headers, however spread out, within the I/O timeout (see `pace`).
+            .timeout_recv_response(Some(options.io_timeout))
             .timeout_per_write(Some(options.io_timeout))
             .max_idle_connections(32)
             .max_idle_connections_per_host(16)
@@ -174,6 +186,7 @@ impl Transport {
             host: host.to_string(),
             scheme,
             debug: options.debug,
+            io_timeout: options.io_timeout,
         })
     }
 
@@ -275,6 +288,11 @@ impl Transport {
                 .and_then(|v| v.to_str().ok())
                 .filter(|_| redirected);
             let Some(location) = location else {
+                let mut response = response;
+                if !location::same_origin(&url, &request.url) {
+                    let host = location::host_of_url(&url);
+                    response.extensions_mut().insert(AnsweredBy(host));
+                }
                 return Ok(response);
             };
             let next = location::resolve(&url, location);
@@ -325,6 +343,10 @@ impl Transport {
                 .map_err(ureq::Error::from)
                 .and_then(|r| self.agent.run(r)),
         };
+        let result = result.map(|mut response| {
+            response.extensions_mut().insert(BodyGrace(self.io_timeout));
+            response
+        });
         if self.debug {
             let url = location::without_query(url);
             match &result {
@@ -358,6 +380,10 @@ impl Transport {
             .body(ureq::SendBody::from_reader(reader))
             .map_err(ureq::Error::from)
             .and_then(|r| self.agent.run(r));
+        let result = result.map(|mut response| {
+            response.extensions_mut().insert(BodyGrace(self.io_timeout));
+            response
+        });
         if self.debug {
             let url = location::without_query(url);
             match &result {
@@ -483,15 +509,27 @@ fn read_body(response: Response<Body>, limit: u64) -> Result<Vec<u8>, BodyError>
     if declared.is_some_and(|n| n > limit) {
         return Err(BodyError::TooLarge(limit));
     }
-    let mut body = response.into_body();
-    body.with_config()
-        .limit(limit)
-        .read_to_vec()
-        .map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(_) => BodyError::TooLarge(limit),
+    let mut bytes = Vec::new();
+    body_reader(response)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| match ureq::Error::from(e) {
             e if retry::is_retryable_error(&e) => BodyError::Cut(e),
             e => BodyError::Other(e),
-        })
+        })?;
+    if bytes.len() as u64 > limit {
+        return Err(BodyError::TooLarge(limit));
+    }
+    Ok(bytes)
+}
+
+/// The body of `response` as a reader held to the pace rule of [`super::pace`].
+pub fn body_reader(response: Response<Body>) -> Paced<impl Read + Send + 'static> {
+    let grace = response
+        .extensions()
+        .get::<BodyGrace>()
+        .map_or(IO_TIMEOUT, |grace| grace.0);
+    Paced::new(response.into_body().into_reader(), grace)
 }
 
 /// Read a body of at most `limit` bytes; a longer one is an error, found without reading it all.

@@ -2,7 +2,7 @@
 //! the docker CLI.
 
 use super::registry::Registry;
-use super::{run, sha256_digest, target_cache, tool};
+use super::{require, run, sha256_digest, target_cache, tool};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -70,6 +70,9 @@ impl Seeded {
 ///   a `plain_http_twin`;
 /// - `public/app:linux-amd64` (v2.2), readable anonymously in `Mode::TlsToken`.
 pub fn seed(reg: &Registry) -> Seeded {
+    // Checked here rather than in the copying threads, so that a missing one fails the test
+    // in one line.
+    require(&["skopeo", "python3", "docker"]);
     let copy =
         |layout_tag: &str, dest: &str, format: &str| skopeo_copy(reg, layout_tag, dest, format);
     let platform_digests = std::thread::scope(|s| {

@@ -2,18 +2,24 @@
 //! a deterministic OCI layout, and seeding with third-party clients (skopeo, the docker CLI).
 #![allow(dead_code, unused_imports)]
 
+mod bounded;
 mod deadline;
+mod deps;
 mod images;
 mod layouts;
+pub mod media;
 mod proxy;
 mod registry;
 mod relay;
 mod tempdir;
+pub mod tls;
 mod token_server;
 mod tool;
 mod upload;
 
+pub use bounded::{MEMORY_LIMIT_KIB, outcome_within};
 pub use deadline::outcome_or_kill;
+pub use deps::{fail, once, require, tool};
 pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
 pub use layouts::{
     blob_path, index_entry, layout_copy, layout_spec, manifest_of, retag, tags_in, walk,
@@ -65,32 +71,6 @@ pub const USERNAME: &str = "tester";
 /// `USERNAME`'s password.
 pub const PASSWORD: &str = "s3cret-Pa55word";
 
-/// A `Command` for a program the harness needs; panics with install advice when it is missing,
-/// so that tests fail (never skip) on a machine without the test dependencies.
-pub fn tool(name: &str) -> Command {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| is_executable(&dir.join(name))))
-        .unwrap_or(false);
-    if !found {
-        let package = match name {
-            "htpasswd" => "apache2-utils",
-            "docker" => "docker.io",
-            other => other,
-        };
-        panic!(
-            "the integration tests need `{name}`, which is not on PATH: run `bash .ci/run` \
-             (it installs the test dependencies) or `apt-get install {package}`"
-        );
-    }
-    Command::new(name)
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
 /// Runs `cmd` to completion; panics with the command line, status, stdout and stderr on failure.
 pub fn run(cmd: &mut Command) -> Output {
     let out = cmd
@@ -136,16 +116,13 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 }
 
 /// One started and seeded registry per mode, shared by the tests of one test binary that only
-/// read the seeded images or push to names of their own. It lives until the process exits.
+/// read the seeded images or push to names of their own. It lives until the process exits. If
+/// it cannot be started, every test sharing it fails with the same line (see [`once`]).
 pub fn shared(mode: Mode) -> &'static (Registry, Seeded) {
-    static REGISTRIES: [std::sync::OnceLock<(Registry, Seeded)>; 4] = [
-        std::sync::OnceLock::new(),
-        std::sync::OnceLock::new(),
-        std::sync::OnceLock::new(),
-        std::sync::OnceLock::new(),
-    ];
+    type Shared = std::sync::OnceLock<Result<(Registry, Seeded), String>>;
+    static REGISTRIES: [Shared; 4] = [Shared::new(), Shared::new(), Shared::new(), Shared::new()];
     let slot = Mode::ALL.iter().position(|m| *m == mode).unwrap_or(0);
-    REGISTRIES[slot].get_or_init(|| {
+    once(&REGISTRIES[slot], || {
         let reg = Registry::start(mode);
         let seeded = seed(&reg);
         (reg, seeded)

@@ -9,8 +9,7 @@
 //! HTTPS to the client ([`Proxy::start_tls`]) while the registry behind it speaks plain HTTP, to
 //! play an HTTPS registry with its own authentication or redirects.
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use super::tls::server_config;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -52,8 +51,9 @@ pub enum Fault {
     /// Answer `307 Temporary Redirect` to `base` followed by the request's own path and then
     /// `?query`, as a registry sends a blob GET to storage with a URL signed in its query.
     SignedRedirect { base: String, query: String },
-    /// Answer 401 with this `WWW-Authenticate` value to requests without `Authorization`;
-    /// forward the others without it. Plays a registry that wants credentials.
+    /// Answer 401 with this `WWW-Authenticate` value to requests without `Authorization`; the
+    /// others go on to the other rules and reach the registry without it. Plays a registry that
+    /// wants credentials (see [`Proxy::challenge`]).
     Challenge(String),
     /// Answer `status` with this `Content-Type` and an endless body: `Content-Length` says so
     /// when `declare_length` (a terabyte), else the body is chunked. Counts what it sent.
@@ -171,6 +171,10 @@ impl Rule {
         self
     }
 
+    fn is_challenge(&self) -> bool {
+        matches!(self.fault, Fault::Challenge(_))
+    }
+
     fn matches(&self, method: &str, target: &str) -> bool {
         let path_matches = if self.at_end {
             target
@@ -243,13 +247,36 @@ impl Proxy {
     /// Like [`Proxy::transparent`], speaking HTTPS to clients with `cert` (PEM chain) and `key`
     /// (PEM) while the registry behind it speaks plain HTTP.
     pub fn start_tls(upstream: &str, cert: &Path, key: &Path) -> Proxy {
-        Proxy::launch(upstream, Some(tls_config(cert, key)), false)
+        Proxy::launch(upstream, Some(server_config(cert, key)), false)
     }
 
     /// Add a rule; rules are tried in the order added, and the first that matches a request
     /// and still has requests to spoil (or to skip) takes it.
     pub fn inject(&self, rule: Rule) {
         self.shared.rules.lock().unwrap().push((rule, 0));
+    }
+
+    /// Play a registry that wants credentials: every `/v2/` request without `Authorization` is
+    /// answered 401 with `WWW-Authenticate: www_authenticate`; one with it goes on to the other
+    /// rules (added before or after) and reaches the registry without it.
+    pub fn challenge(&self, www_authenticate: &str) {
+        let fault = Fault::Challenge(www_authenticate.to_string());
+        self.inject(Rule::new("*", "/v2/", fault));
+    }
+
+    /// Play a registry whose token server is this proxy: [`Proxy::challenge`] with
+    /// `Bearer realm="http(s)://HOST/token",service="test"`, and `GET /token` answered with
+    /// `answer` (a [`Fault::Respond`] or [`Fault::Endless`]). A rule added before for
+    /// `/token` takes its requests first.
+    pub fn serve_tokens(&self, answer: Fault) {
+        self.inject(Rule::new("GET", "/token", answer));
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let realm = format!("{scheme}://{}/token", self.host());
+        self.challenge(&format!("Bearer realm=\"{realm}\",service=\"test\""));
     }
 
     /// `127.0.0.1:PORT`: use it as the registry host in references.
@@ -315,23 +342,6 @@ impl Drop for Proxy {
             let _ = thread.join();
         }
     }
-}
-
-/// The HTTPS side: the ring provider, TLS 1.2 and 1.3, HTTP/1.1 only (no ALPN).
-fn tls_config(cert: &Path, key: &Path) -> Arc<ServerConfig> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect())
-        .unwrap_or_else(|e| panic!("proxy: reading {}: {e}", cert.display()));
-    let key = PrivateKeyDer::from_pem_file(key)
-        .unwrap_or_else(|e| panic!("proxy: reading {}: {e}", key.display()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("proxy: TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("proxy: TLS certificate and key");
-    Arc::new(config)
 }
 
 /// One connection: over TLS or not, serve its one request; if anything goes wrong (the
@@ -443,11 +453,16 @@ fn read_request(stream: &mut dyn Read) -> std::io::Result<Request> {
     })
 }
 
-/// The fault for a request, if a rule takes it (counting it against the rule).
+/// The fault for a request, if a rule takes it (counting it against the rule). A challenge
+/// only concerns requests without credentials: one with `Authorization` passes it by, on to
+/// the other rules, whichever order they were added in.
 fn choose(shared: &Shared, request: &Request) -> Option<Fault> {
     let mut rules = shared.rules.lock().unwrap();
     for (rule, matched) in rules.iter_mut() {
         if !rule.matches(&request.method, &request.target) {
+            continue;
+        }
+        if rule.is_challenge() && request.authorization.is_some() {
             continue;
         }
         if *matched >= rule.skip.saturating_add(rule.count) {
@@ -462,22 +477,26 @@ fn choose(shared: &Shared, request: &Request) -> Option<Fault> {
     None
 }
 
+/// Whether a challenge rule covers the request: the proxy then plays the registry's
+/// authentication, and the registry behind does not want the credentials.
+fn challenged(shared: &Shared, request: &Request) -> bool {
+    let rules = shared.rules.lock().unwrap();
+    rules
+        .iter()
+        .any(|(rule, _)| rule.is_challenge() && rule.matches(&request.method, &request.target))
+}
+
 fn handle(client: &mut dyn ReadWrite, raw: &TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut request = read_request(client)?;
     let _turn = shared
         .one_at_a_time
         .as_ref()
         .map(|turn| turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-    let mut fault = choose(shared, &request);
-    // A challenge only concerns requests without credentials; the others pass, unchanged but
-    // for the credentials, which the registry behind does not want.
-    if let Some(Fault::Challenge(_)) = &fault
-        && request.authorization.is_some()
-    {
+    let fault = choose(shared, &request);
+    if request.authorization.is_some() && challenged(shared, &request) {
         request
             .headers
             .retain(|h| !h.to_ascii_lowercase().starts_with("authorization:"));
-        fault = None;
     }
     shared.seen.lock().unwrap().push(Seen {
         request: format!("{} {}", request.method, request.target),

@@ -174,18 +174,60 @@ impl Registry {
     /// The exact bytes of `HOST/<repo_and_ref>` (`repo:tag` or `repo@digest`), read by skopeo
     /// with credentials; panics with skopeo's stderr on failure.
     pub fn skopeo_inspect_raw(&self, repo_and_ref: &str) -> Vec<u8> {
-        let reference = format!("docker://{}/{repo_and_ref}", self.host());
-        let mut cmd = self.skopeo();
-        run(cmd
-            .args(["inspect", "--raw"])
-            .args(self.skopeo_tls_args())
-            .arg(reference))
-        .stdout
+        self.skopeo_try_inspect_raw(repo_and_ref)
+            .unwrap_or_else(|e| panic!("skopeo inspect --raw {repo_and_ref} failed: {e}"))
+    }
+
+    /// Like [`Registry::skopeo_inspect_raw`], with skopeo's stderr as the error: for what may
+    /// not exist.
+    pub fn skopeo_try_inspect_raw(&self, repo_and_ref: &str) -> Result<Vec<u8>, String> {
+        self.skopeo_raw(repo_and_ref, self.skopeo_tls_args())
+    }
+
+    /// Like [`Registry::skopeo_try_inspect_raw`] as an anonymous client.
+    pub fn skopeo_anonymous_inspect_raw(&self, repo_and_ref: &str) -> Result<Vec<u8>, String> {
+        self.skopeo_raw(repo_and_ref, self.skopeo_anonymous_args())
+    }
+
+    /// Copies `HOST/<repo_and_ref>` with every child and blob out of the registry (`skopeo
+    /// copy --all` into a throwaway OCI layout), which fails with skopeo's stderr if any of
+    /// them is missing or does not match its digest: the check that a pushed list is complete.
+    pub fn skopeo_copy_all(&self, repo_and_ref: &str) -> Result<(), String> {
+        let out = TempDir::new("mt-copyout");
+        let output = self
+            .skopeo()
+            .args(["copy", "--all", "-q"])
+            .args(self.skopeo_src_args())
+            .arg(format!("docker://{}/{repo_and_ref}", self.host()))
+            .arg(format!("oci:{}:x", out.path().join("l").display()))
+            .output()
+            .expect("run skopeo");
+        match output.status.success() {
+            true => Ok(()),
+            false => Err(format!(
+                "{repo_and_ref} is incomplete: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )),
+        }
     }
 
     /// The digest of `HOST/<repo_and_ref>`: sha256 of the bytes `skopeo_inspect_raw` returns.
     pub fn skopeo_digest(&self, repo_and_ref: &str) -> String {
         sha256_digest(&self.skopeo_inspect_raw(repo_and_ref))
+    }
+
+    fn skopeo_raw(&self, repo_and_ref: &str, args: Vec<String>) -> Result<Vec<u8>, String> {
+        let output = self
+            .skopeo()
+            .args(["inspect", "--raw"])
+            .args(args)
+            .arg(format!("docker://{}/{repo_and_ref}", self.host()))
+            .output()
+            .expect("run skopeo");
+        match output.status.success() {
+            true => Ok(output.stdout),
+            false => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
+        }
     }
 
     fn cert_dir(&self) -> PathBuf {

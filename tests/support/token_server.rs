@@ -5,11 +5,10 @@
 //! HTTPS (rustls with the ring provider) with a certificate from the registry's CA, as a client
 //! must not send credentials to a plain-HTTP realm of an HTTPS registry.
 
+use super::tls::server_config;
 use super::{PASSWORD, USERNAME, run, tool};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -60,7 +59,7 @@ impl TokenServer {
             key: key.to_path_buf(),
             cert: cert.to_path_buf(),
             cert_der_base64: STANDARD.encode(der),
-            tls: tls_config(tls_cert, tls_key),
+            tls: server_config(tls_cert, tls_key),
             next_jti: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
             issued: Mutex::new(Vec::new()),
@@ -137,24 +136,6 @@ struct Request {
     query: Vec<(String, String)>,
     form: Vec<(String, String)>,
     authorization: Option<String>,
-}
-
-/// The HTTPS configuration: the ring provider (the crate does not build aws-lc), TLS 1.2 and
-/// 1.3, no ALPN (clients fall back to HTTP/1.1), no client certificates.
-fn tls_config(cert: &Path, key: &Path) -> Arc<ServerConfig> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect())
-        .unwrap_or_else(|e| panic!("token server: reading {}: {e}", cert.display()));
-    let key = PrivateKeyDer::from_pem_file(key)
-        .unwrap_or_else(|e| panic!("token server: reading {}: {e}", key.display()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("token server: TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("token server: TLS certificate and key");
-    Arc::new(config)
 }
 
 /// Serves one request on one TLS connection (`Connection: close`). A failed handshake (e.g. a

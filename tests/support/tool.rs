@@ -3,7 +3,7 @@
 
 use super::{Mode, PASSWORD, Registry, TempDir, USERNAME};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 /// What one run of the binary did.
 #[derive(Debug)]
@@ -136,11 +136,7 @@ pub fn outcome(cmd: &mut Command) -> Outcome {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("could not start {cmd:?}: {e}"));
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Outcome::from(out)
 }
 
 /// Run a prepared command with `text` on its standard input.
@@ -159,10 +155,16 @@ pub fn outcome_with_stdin(cmd: &mut Command, text: &str) -> Outcome {
     let out = child
         .wait_with_output()
         .unwrap_or_else(|e| panic!("waiting for {cmd:?}: {e}"));
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    Outcome::from(out)
+}
+
+impl From<Output> for Outcome {
+    fn from(out: Output) -> Outcome {
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 

@@ -8,7 +8,9 @@ mod support;
 
 use serde_json::Value;
 use support::media::DOCKER_LIST;
-use support::{Fault, Mode, Proxy, Rule, TempDir, bare_command, outcome, shared, write_file};
+use support::{
+    Fault, Mode, Proxy, Rule, TempDir, bare_command, outcome, outcome_within, shared, write_file,
+};
 
 /// The seeded Docker list of six images, as JSON to tamper with.
 fn seeded_list() -> Value {
@@ -167,27 +169,6 @@ fn slow_server(trickle: Trickle) -> String {
     host
 }
 
-/// Run the binary, killing it if it has not ended after 90 s (a hang fails the test, it does
-/// not stall the suite).
-fn bounded(mut cmd: std::process::Command) -> support::Outcome {
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{cmd:?} was still running after 90 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    support::Outcome::from(child.wait_with_output().unwrap())
-}
-
 /// A server that trickles its headers, a manifest or a token at ten bytes a second is given up
 /// on: each request has a deadline for its headers and a minimum pace for its body besides the
 /// per-read timeout (src/registry/pace.rs), so the run fails in one line naming the server
@@ -207,7 +188,7 @@ fn a_server_trickling_its_answer_is_given_up_on() {
             "inspect",
             &format!("{host}/slow/app:1"),
         ]);
-        let run = bounded(cmd);
+        let run = outcome_within(&cmd, std::time::Duration::from_secs(90));
         let line = run.fails_with(&host);
         assert!(line.contains(says), "{trickle:?}: {line}");
     }

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 use support::{
     Outcome, TempDir, bare_command, blob_path, layout_copy, layout_spec, manifest_of, outcome,
-    outcome_or_kill, retag, sha256_digest, tags_in, walk, write_file,
+    outcome_within, retag, sha256_digest, tags_in, walk, write_file,
 };
 
 /// Long enough for any of these runs on a loaded machine; a hang is what it catches.
@@ -28,7 +28,7 @@ fn empty_layout(root: &Path) {
 
 /// The binary with a clean environment, `args`, and a deadline.
 fn run_within(home: &TempDir, args: &[&str]) -> Outcome {
-    outcome_or_kill(bare_command(home).args(args), HANG)
+    outcome_within(bare_command(home).args(args), HANG)
 }
 
 /// Push `tags` of `source` to `target` (`oci-layout://…:TAG` or a registry) with a spec file.
@@ -80,7 +80,7 @@ fn a_push_does_not_write_through_symlinks_planted_at_its_temp_file_names() {
     let mut sh = Command::new("sh");
     sh.args(["-c", &script, env!("CARGO_BIN_EXE_manifest-tool")])
         .envs(clean.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-    let run = outcome_or_kill(&mut sh, HANG);
+    let run = outcome_within(&sh, HANG);
 
     assert_eq!(
         std::fs::read_to_string(&precious).unwrap(),
@@ -253,15 +253,10 @@ fn a_fifo_or_dev_zero_in_place_of_a_layout_file_is_refused_at_once() {
     let dir = TempDir::new("mt-hostile-fifo");
     let inspect = |root: &Path| {
         let name = format!("oci-layout://{}:linux-amd64", root.display());
-        // A cap on memory, so that reading /dev/zero whole fails rather than fills the machine.
-        let script = "ulimit -v 2000000; exec \"$0\" inspect \"$1\"";
+        // `outcome_within` caps memory too, so that reading /dev/zero whole fails rather than
+        // fills the machine.
         let home = TempDir::new("mt-hostile-fifo-home");
-        let clean = bare_command(&home);
-        let mut sh = Command::new("sh");
-        sh.args(["-c", script, env!("CARGO_BIN_EXE_manifest-tool"), &name])
-            .envs(clean.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-            .stdin(std::process::Stdio::null());
-        outcome_or_kill(&mut sh, HANG)
+        outcome_within(bare_command(&home).args(["inspect", &name]), HANG)
     };
     for (file, spoil, fragment) in [
         ("oci-layout", mkfifo as fn(&Path), "oci-layout is a FIFO"),

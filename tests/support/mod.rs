@@ -3,7 +3,6 @@
 #![allow(dead_code, unused_imports)]
 
 mod bounded;
-mod deadline;
 mod deps;
 mod images;
 mod layouts;
@@ -18,7 +17,6 @@ mod tool;
 mod upload;
 
 pub use bounded::{MEMORY_LIMIT_KIB, outcome_within};
-pub use deadline::outcome_or_kill;
 pub use deps::{fail, once, require, tool};
 pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
 pub use layouts::{

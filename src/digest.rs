@@ -266,6 +266,19 @@ mod tests {
     }
 
     #[test]
+    fn a_digest_equals_exactly_its_own_text() {
+        let digest = Digest::sha256_of(b"one");
+        let text = digest.to_string();
+        assert!(digest == *text.as_str());
+        assert!(digest == text.as_str());
+        let other = Digest::sha256_of(b"two").to_string();
+        assert!(digest != *other.as_str());
+        assert!(digest != other.as_str());
+        assert!(digest != *EMPTY_SHA256);
+        assert!(digest != "");
+    }
+
+    #[test]
     fn verify_names_the_digest_the_bytes_have() {
         let digest = Digest::sha256_of(b"one");
         assert_eq!(digest.verify(b"one"), Ok(()));

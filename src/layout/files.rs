@@ -1,0 +1,167 @@
+//! Careful file operations for a directory someone else may control: temp files that nobody
+//! can plant a link at, opens that follow no symbolic link and do not wait on a FIFO, an
+//! exclusive `flock`, and a durable rename. The `open(2)` and `flock(2)` values std has no name
+//! for are here, per target.
+
+use crate::error::{Error, Result};
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Makes each temp name of this process different, with the random part.
+static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// How many names [`create_temp`] tries before it gives up: each is 64 random bits, so a
+/// second try only happens when someone planted files at random.
+const TEMP_ATTEMPTS: u32 = 16;
+
+/// Create a new temp file in `dir`: a name nobody can guess (`.tmp-manifest-tool-<16 hex>`),
+/// opened with `O_CREAT | O_EXCL` (`create_new`), which never follows a symbolic link and
+/// never opens a file that is already there, so a link planted in the layout cannot redirect
+/// the write. Another name is tried if one is taken.
+pub(super) fn create_temp(dir: &Path) -> Result<(PathBuf, File)> {
+    let mut last = None;
+    for _ in 0..TEMP_ATTEMPTS {
+        let temp = dir.join(format!(".tmp-manifest-tool-{:016x}", random_u64()));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(O_NOFOLLOW)
+            .open(&temp)
+        {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((temp, e)),
+            Err(e) => return Err(Error::io(&temp, e)),
+        }
+    }
+    let (temp, e) = last.unwrap_or_else(|| {
+        (
+            dir.to_path_buf(),
+            std::io::Error::other("no temp file name tried"),
+        )
+    });
+    Err(Error::io(&temp, e))
+}
+
+/// 64 bits nobody outside this process can predict: SipHash keyed by the random keys std
+/// draws from the operating system for `RandomState`, over the time, the pid and a counter
+/// (so two calls never hash the same input).
+pub(super) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    RandomState::new().hash_one((nanos, std::process::id(), n))
+}
+
+/// `open(2)` flags std has no name for; the values are those of each target's C library
+/// (as the `libc` crate lists them). Linux's generic value, then the architectures that differ.
+#[cfg(all(
+    target_os = "linux",
+    not(any(
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "powerpc64",
+        target_arch = "powerpc"
+    ))
+))]
+pub(super) const O_NOFOLLOW: i32 = 0o400000;
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "powerpc64",
+        target_arch = "powerpc"
+    )
+))]
+pub(super) const O_NOFOLLOW: i32 = 0o100000;
+#[cfg(target_vendor = "apple")]
+pub(super) const O_NOFOLLOW: i32 = 0x100;
+#[cfg(all(
+    target_os = "linux",
+    not(any(target_arch = "mips", target_arch = "mips64"))
+))]
+pub(super) const O_NONBLOCK: i32 = 0o4000;
+#[cfg(all(target_os = "linux", any(target_arch = "mips", target_arch = "mips64")))]
+pub(super) const O_NONBLOCK: i32 = 0x80;
+#[cfg(target_vendor = "apple")]
+pub(super) const O_NONBLOCK: i32 = 0x4;
+
+/// `flock(fd, LOCK_EX | LOCK_NB)`: true when the lock is taken, false when another open file
+/// holds it (or a signal interrupted the call). Released when the file is closed.
+pub(super) fn try_lock_exclusive(file: &File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // Same values on Linux and macOS.
+    const LOCK_EX: i32 = 2;
+    const LOCK_NB: i32 = 4;
+    unsafe extern "C" {
+        fn flock(fd: i32, operation: i32) -> i32;
+    }
+    // SAFETY: `file` is open for the whole call, and flock takes only integers.
+    if unsafe { flock(file.as_raw_fd(), LOCK_EX | LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    match error.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => Ok(false),
+        _ => Err(error),
+    }
+}
+
+/// "a FIFO", "a directory", …: what a file that is not a regular file is.
+pub(super) fn kind_name(kind: fs::FileType) -> &'static str {
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a symbolic link"
+    }
+}
+
+/// Make a rename durable (best effort: not every filesystem lets a directory be fsynced).
+pub(super) fn sync_dir(dir: &Path) {
+    if let Ok(handle) = File::open(dir) {
+        let _ = handle.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `O_NOFOLLOW` and `O_NONBLOCK` values are right for the target the tests run on.
+    #[test]
+    fn open_flags_refuse_a_symlink_and_do_not_wait_for_a_fifo_writer() {
+        let dir = std::env::temp_dir().join(format!("mt-open-flags-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("file"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.join("file"), dir.join("link")).unwrap();
+        let open = |name: &str| {
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(O_NOFOLLOW | O_NONBLOCK)
+                .open(dir.join(name))
+        };
+        assert!(open("file").is_ok());
+        assert!(open("link").is_err(), "O_NOFOLLOW opened a symlink");
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(dir.join("fifo"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        let opened = open("fifo").unwrap();
+        assert!(opened.metadata().unwrap().file_type().is_fifo());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

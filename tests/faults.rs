@@ -1127,11 +1127,7 @@ fn token_front(first: Option<Rule>, token_body: &str) -> Proxy {
     if let Some(rule) = first {
         proxy.inject(rule);
     }
-    proxy.serve_tokens(Fault::Respond {
-        status: 200,
-        content_type: "application/json".to_string(),
-        body: token_body.to_string(),
-    });
+    proxy.serve_tokens(Fault::json(200, token_body));
     proxy
 }
 

@@ -25,11 +25,7 @@ fn serving(list: &Value) -> Proxy {
     front.inject(Rule::new(
         "GET",
         "/v2/docker/app/manifests/hostile",
-        Fault::ServeManifest {
-            content_type: DOCKER_LIST.to_string(),
-            digest_header: None,
-            body: serde_json::to_vec_pretty(list).unwrap(),
-        },
+        Fault::manifest(DOCKER_LIST, serde_json::to_vec_pretty(list).unwrap()),
     ));
     front
 }

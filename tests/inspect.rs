@@ -691,11 +691,10 @@ fn control_characters_a_registry_serves_are_shown_escaped() {
         front.inject(Rule::ending(
             "GET",
             &format!("/v2/oci/app/manifests/{tag}"),
-            Fault::ServeManifest {
-                content_type: "application/vnd.oci.image.index.v1+json".to_string(),
-                digest_header: None,
-                body: index_with_escapes(media_type),
-            },
+            Fault::manifest(
+                "application/vnd.oci.image.index.v1+json",
+                index_with_escapes(media_type),
+            ),
         ));
     }
     let home = TempDir::new("mt-escapes");
@@ -739,12 +738,7 @@ fn control_characters_in_a_registry_error_are_shown_escaped() {
     front.inject(Rule::new(
         "GET",
         "/manifests/",
-        Fault::Respond {
-            status: 404,
-            content_type: "application/json".to_string(),
-            body: r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"\u001b[2J\u001b]0;title\u0007gone\r\u009b31m\u007f"}]}"#
-                .to_string(),
-        },
+        Fault::json(404, r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"\u001b[2J\u001b]0;title\u0007gone\r\u009b31m\u007f"}]}"#),
     ));
     let home = TempDir::new("mt-escapes-error");
     let name = format!("{}/oci/app:attested", front.host());

@@ -358,11 +358,7 @@ fn a_401_from_a_host_the_registry_redirects_to_gets_no_credentials() {
     thief.inject(Rule::new(
         "*",
         "/",
-        Fault::Respond {
-            status: 200,
-            content_type: "application/json".to_string(),
-            body: r#"{"token":"stolen"}"#.to_string(),
-        },
+        Fault::json(200, r#"{"token":"stolen"}"#),
     ));
     let storage = Proxy::transparent(&plain.host());
     storage.challenge(&format!(
@@ -776,14 +772,13 @@ fn a_registry_quoting_the_credentials_in_its_error_gets_them_redacted() {
     behind.inject(Rule::new(
         "GET",
         "/manifests/list",
-        Fault::Respond {
-            status: 403,
-            content_type: "application/json".to_string(),
-            body: error_body(
+        Fault::json(
+            403,
+            error_body(
                 "DENIED",
                 &format!("bad password {PASSWORD} in Basic {basic}"),
             ),
-        },
+        ),
     ));
     let (front, ca) = basic_auth_front_of(&behind);
     let home = TempDir::new("mt-secrets-echo");
@@ -827,11 +822,7 @@ fn a_token_server_quoting_the_credentials_in_its_error_gets_them_redacted() {
         front.inject(Rule::new(
             method,
             "/token",
-            Fault::Respond {
-                status: 400,
-                content_type: "application/json".to_string(),
-                body: error_body("DENIED", &message),
-            },
+            Fault::json(400, error_body("DENIED", &message)),
         ));
         front.challenge(&format!(
             "Bearer realm=\"https://{}/token\",service=\"test\"",

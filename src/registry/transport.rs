@@ -343,6 +343,17 @@ impl Transport {
                 .map_err(ureq::Error::from)
                 .and_then(|r| self.agent.run(r)),
         };
+        self.answered(request.method, url, result)
+    }
+
+    /// Every answer the agent gives: its body's pace set (see [`super::pace`]), and with
+    /// `--debug` one line naming the request (its URL without the query) and the outcome.
+    fn answered(
+        &self,
+        method: &str,
+        url: &str,
+        result: Result<Response<Body>, ureq::Error>,
+    ) -> Result<Response<Body>, ureq::Error> {
         let result = result.map(|mut response| {
             response.extensions_mut().insert(BodyGrace(self.io_timeout));
             response
@@ -351,9 +362,9 @@ impl Transport {
             let url = location::without_query(url);
             match &result {
                 Ok(response) => {
-                    crate::debug_line!("{} {url} -> {}", request.method, response.status().as_u16())
+                    crate::debug_line!("{method} {url} -> {}", response.status().as_u16())
                 }
-                Err(e) => crate::debug_line!("{} {url} -> {e}", request.method),
+                Err(e) => crate::debug_line!("{method} {url} -> {e}"),
             }
         }
         result
@@ -380,17 +391,7 @@ impl Transport {
             .body(ureq::SendBody::from_reader(reader))
             .map_err(ureq::Error::from)
             .and_then(|r| self.agent.run(r));
-        let result = result.map(|mut response| {
-            response.extensions_mut().insert(BodyGrace(self.io_timeout));
-            response
-        });
-        if self.debug {
-            let url = location::without_query(url);
-            match &result {
-                Ok(response) => crate::debug_line!("PUT {url} -> {}", response.status().as_u16()),
-                Err(e) => crate::debug_line!("PUT {url} -> {e}"),
-            }
-        }
+        let result = self.answered("PUT", url, result);
         result.map_err(|e| self.network_error(e))
     }
 

@@ -86,6 +86,24 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// [`Fault::Respond`] with a JSON body: a registry or token server answering `status`.
+    pub fn json(status: u16, body: impl Into<String>) -> Fault {
+        Fault::Respond {
+            status,
+            content_type: "application/json".to_string(),
+            body: body.into(),
+        }
+    }
+
+    /// [`Fault::ServeManifest`] without `Docker-Content-Digest`: other bytes as the manifest.
+    pub fn manifest(content_type: &str, body: Vec<u8>) -> Fault {
+        Fault::ServeManifest {
+            content_type: content_type.to_string(),
+            digest_header: None,
+            body,
+        }
+    }
+
     /// A short name for tables and messages.
     pub fn name(&self) -> String {
         match self {

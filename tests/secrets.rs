@@ -505,6 +505,62 @@ fn a_plain_http_token_realm_of_an_https_registry_gets_nothing_unless_insecure() 
     run.assert_no_secret(PASSWORD);
 }
 
+/// An https registry redirecting a blob GET to plain http (issue 12): the run stops with one
+/// line naming the registry and the http host (not the URL's query, which may be a signature),
+/// and the http host gets nothing. `--insecure` says this registry's transport is not trusted
+/// anyway: the redirect is followed, without the credentials, as to any other origin.
+#[test]
+fn an_https_registry_redirecting_to_plain_http_is_refused_unless_insecure() {
+    const SIGNATURE: &str = "X-Amz-Signature=f00dfeedsigned";
+    let (front, plain, ca) = basic_auth_front();
+    let storage = Proxy::transparent(&plain.host());
+    front.inject(Rule::new(
+        "GET",
+        "/blobs/",
+        Fault::SignedRedirect {
+            base: format!("http://{}", storage.host()),
+            query: SIGNATURE.to_string(),
+        },
+    ));
+    let home = TempDir::new("mt-https-to-http");
+    let name = format!("{}/docker/app:linux-amd64", front.host());
+    let run = outcome(
+        bare_command(&home)
+            .args(["--cacert", &ca, "--debug"])
+            .args(CREDENTIALS)
+            .args(["inspect", &name]),
+    );
+    run.fails_with(&format!(
+        "a request to {} was redirected to plain http ({}); not following it without \
+         --plain-http or --insecure",
+        front.host(),
+        storage.host()
+    ));
+    assert!(!run.stderr.contains(SIGNATURE), "{}", run.stderr);
+    assert!(storage.seen().is_empty(), "{:?}", storage.seen());
+    run.assert_no_secret(PASSWORD);
+
+    let run = outcome(
+        bare_command(&home)
+            .args(["--insecure", "--debug"])
+            .args(CREDENTIALS)
+            .args(["inspect", &name]),
+    )
+    .success();
+    let (_, seeded) = shared(Mode::PlainHttp);
+    assert!(
+        run.out().contains(seeded.digests_of("linux-amd64").0),
+        "{}",
+        run.out()
+    );
+    let followed = storage.seen();
+    assert!(
+        !followed.is_empty() && followed.iter().all(|s| s.authorization.is_none()),
+        "{followed:?}"
+    );
+    run.assert_no_secret(PASSWORD);
+}
+
 /// TLS is verified: without the registry's CA a push fails before writing anything, naming the
 /// TLS problem; `--insecure` skips verification.
 #[test]

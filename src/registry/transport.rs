@@ -143,6 +143,17 @@ pub struct Transport {
     debug: bool,
     /// The grace period of a body before its pace counts (see [`super::pace`]).
     io_timeout: Duration,
+    /// Whether an https URL may redirect to plain http: `--plain-http` or `--insecure` said
+    /// that this transport is not trusted anyway. Default: refused.
+    allow_downgrade: bool,
+}
+
+/// Why [`Transport::send_once`] got no answer to return.
+enum SendError {
+    /// No answer: the connection failed, timed out, or there were too many redirects.
+    Network(ureq::Error),
+    /// An answer we will not act on: a redirect from https to plain http.
+    Refused(Error),
 }
 
 impl Transport {
@@ -187,6 +198,7 @@ impl Transport {
             scheme,
             debug: options.debug,
             io_timeout: options.io_timeout,
+            allow_downgrade: options.plain_http || options.insecure,
         })
     }
 
@@ -217,7 +229,11 @@ impl Transport {
     ) -> Result<Response<Body>> {
         let mut attempt = 1;
         loop {
-            let outcome = self.send_once(request, authorization);
+            let outcome = match self.send_once(request, authorization, host) {
+                Err(SendError::Refused(error)) => return Err(error),
+                Err(SendError::Network(e)) => Err(e),
+                Ok(response) => Ok(response),
+            };
             let wait = match &outcome {
                 Ok(response) => retry::wait_after(response, attempt)?,
                 Err(e) if request.idempotent && retry::is_retryable_error(e) => {
@@ -270,16 +286,20 @@ impl Transport {
 
     /// Send once, following redirects of GET and HEAD (at most [`MAX_REDIRECTS`]).
     /// `Authorization` goes only to the origin (scheme, host and port) it was meant for, never
-    /// to a CDN or another port the registry redirects to.
+    /// to a CDN or another port the registry redirects to. A redirect from https to plain http
+    /// is refused, naming `host` (where the request was sent), unless the transport allows it.
     fn send_once(
         &self,
         request: &Request,
         authorization: Option<&str>,
-    ) -> Result<Response<Body>, ureq::Error> {
+        host: &str,
+    ) -> Result<Response<Body>, SendError> {
         let mut url = request.url.clone();
         let mut authorization = authorization;
         for _ in 0..MAX_REDIRECTS {
-            let response = self.send_to(request, &url, authorization)?;
+            let response = self
+                .send_to(request, &url, authorization)
+                .map_err(SendError::Network)?;
             let redirected = matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308)
                 && matches!(request.method, "GET" | "HEAD");
             let location = response
@@ -296,6 +316,13 @@ impl Transport {
                 return Ok(response);
             };
             let next = location::resolve(&url, location);
+            if is_downgrade(&url, &next) && !self.allow_downgrade {
+                return Err(SendError::Refused(Error::Input(format!(
+                    "a request to {host} was redirected to plain http ({}); not following it \
+                     without --plain-http or --insecure",
+                    location::host_of_url(&next)
+                ))));
+            }
             if !location::same_origin(&next, &url) {
                 authorization = None;
             }
@@ -307,7 +334,7 @@ impl Transport {
             }
             url = next;
         }
-        Err(ureq::Error::TooManyRedirects)
+        Err(SendError::Network(ureq::Error::TooManyRedirects))
     }
 
     /// Send one request to `url` (which may be a redirect's target rather than `request.url`).
@@ -408,6 +435,15 @@ impl Transport {
     fn network_error(&self, error: ureq::Error) -> Error {
         network_error(&self.host, error)
     }
+}
+
+/// Whether going from `from` to `to` leaves https for plain http.
+fn is_downgrade(from: &str, to: &str) -> bool {
+    let scheme = |url: &str| {
+        url.split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+    };
+    scheme(from).as_deref() == Some("https") && scheme(to).as_deref() == Some("http")
 }
 
 /// A failure to get an answer, as the user should read it.
@@ -559,6 +595,15 @@ mod tests {
             Some((Some("MANIFEST_UNKNOWN".into()), "manifest unknown".into()))
         );
         assert_eq!(registry_error_message(b"<html>"), None);
+    }
+
+    #[test]
+    fn only_https_to_http_is_a_downgrade() {
+        assert!(is_downgrade("https://reg/v2/", "http://cdn/b"));
+        assert!(is_downgrade("HTTPS://reg/v2/", "HTTP://cdn/b"));
+        assert!(!is_downgrade("https://reg/v2/", "https://cdn/b"));
+        assert!(!is_downgrade("http://reg/v2/", "http://cdn/b"));
+        assert!(!is_downgrade("http://reg/v2/", "https://cdn/b"));
     }
 
     #[test]

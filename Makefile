@@ -19,14 +19,14 @@ demo:
 # third-party client that seeds and cross-checks), htpasswd, openssl.
 # The docker CLI (used without a daemon) comes with this kind of machine; docker.io is the
 # Debian package that provides it elsewhere.
-TEST_TOOLS = docker-registry skopeo htpasswd openssl python3 unshare docker
+TEST_TOOLS = docker-registry skopeo htpasswd openssl python3 unshare ip docker
 deps:
 	@missing=""; for t in $(TEST_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -z "$$missing" ]; then echo "test dependencies already installed"; else \
 	    echo "installing test dependencies (missing:$$missing)"; \
 	    apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	        docker-registry skopeo apache2-utils openssl python3 util-linux ca-certificates \
+	        docker-registry skopeo apache2-utils openssl python3 util-linux iproute2 ca-certificates \
 	        $$(command -v docker >/dev/null || echo docker.io); \
 	fi
 

@@ -362,6 +362,7 @@ impl Auth {
                     body: Some(body.as_bytes()),
                     ..Request::new("POST", realm.to_string())
                 };
+                transport.warn_if_plain_http(realm);
                 transport.send_elsewhere(&request, None)?
             }
             other => {

@@ -11,8 +11,10 @@ use super::pace::{BodyGrace, Paced};
 use super::preconnect::Preconnector;
 use super::{location, retry, tls};
 use crate::error::{Error, Result};
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 use ureq::http::{self, HeaderMap, Response};
 use ureq::unversioned::resolver::DefaultResolver;
@@ -352,6 +354,7 @@ impl Transport {
             builder = builder.header("Content-Type", content_type);
         }
         if let Some(authorization) = authorization {
+            self.warn_if_plain_http(url);
             builder = builder.header("Authorization", authorization);
         }
         // A POST without a body still says `Content-Length: 0`: without it ureq would announce
@@ -412,6 +415,7 @@ impl Transport {
             .header("Content-Type", "application/octet-stream")
             .header("Content-Length", length);
         if let Some(authorization) = authorization {
+            self.warn_if_plain_http(url);
             builder = builder.header("Authorization", authorization);
         }
         let result = builder
@@ -434,6 +438,59 @@ impl Transport {
 
     fn network_error(&self, error: ureq::Error) -> Error {
         network_error(&self.host, error)
+    }
+
+    /// Say on stderr, once per host and run, that credentials for this registry are about to
+    /// go to `url` in the clear: `warning: sending credentials for REGISTRY over plain http to
+    /// HOST`. Nothing when `url` is https or its host is loopback ([`is_loopback`]), where no
+    /// one else can read the wire. Called for every request that carries credentials (an
+    /// `Authorization`, or an identity token in a form).
+    pub fn warn_if_plain_http(&self, url: &str) {
+        /// The hosts warned about in this run.
+        static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+        let plain = url
+            .get(.."http://".len())
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
+        let to = location::host_of_url(url);
+        if !plain || is_loopback(&to) {
+            return;
+        }
+        let first = WARNED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(to.to_ascii_lowercase());
+        if first {
+            eprintln!(
+                "warning: {}",
+                crate::escape::escape_controls(&format!(
+                    "sending credentials for {} over plain http to {to}",
+                    self.host
+                ))
+            );
+        }
+    }
+}
+
+/// Whether `host` (as in a URL: `name[:port]`, `[v6]:port`) is this machine as written:
+/// `localhost`, an address in 127.0.0.0/8, or `::1` (also as `::ffff:127.x.y.z`). Decided by
+/// the name alone, not by what it resolves to: a name that happens to resolve to 127.0.0.1 is
+/// not loopback here.
+pub fn is_loopback(host: &str) -> bool {
+    use std::net::{IpAddr, Ipv6Addr};
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None if host.parse::<Ipv6Addr>().is_ok() => host,
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    match name.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.is_loopback(),
+        Ok(IpAddr::V6(v6)) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Err(_) => {
+            let name = name.strip_suffix('.').unwrap_or(name);
+            name.eq_ignore_ascii_case("localhost")
+        }
     }
 }
 
@@ -604,6 +661,38 @@ mod tests {
         assert!(!is_downgrade("https://reg/v2/", "https://cdn/b"));
         assert!(!is_downgrade("http://reg/v2/", "http://cdn/b"));
         assert!(!is_downgrade("http://reg/v2/", "https://cdn/b"));
+    }
+
+    #[test]
+    fn loopback_is_localhost_127_slash_8_and_v6_one_as_written() {
+        for host in [
+            "localhost",
+            "LocalHost:5000",
+            "localhost.:80",
+            "127.0.0.1",
+            "127.0.0.1:5000",
+            "127.255.1.2:443",
+            "[::1]:5000",
+            "[::1]",
+            "::1",
+            "[::ffff:127.0.0.1]:80",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "10.254.0.1:5000",
+            "128.0.0.1",
+            "0.0.0.0:5000",
+            "[::2]:5000",
+            "[::ffff:10.0.0.1]",
+            "registry.local:5000",
+            "localhost.example.com",
+            "my-localhost:5000",
+            "127.0.0.1.example.com",
+            "",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
     }
 
     #[test]

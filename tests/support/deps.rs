@@ -12,13 +12,14 @@ use std::sync::OnceLock;
 
 /// Every program the harness runs, with the Debian package that provides it (the list
 /// `make deps` installs).
-const TOOLS: [(&str, &str); 7] = [
+const TOOLS: [(&str, &str); 8] = [
     ("docker-registry", "docker-registry"),
     ("skopeo", "skopeo"),
     ("htpasswd", "apache2-utils"),
     ("openssl", "openssl"),
     ("python3", "python3"),
     ("unshare", "util-linux"),
+    ("ip", "iproute2"),
     ("docker", "docker.io"),
 ];
 

@@ -435,7 +435,9 @@ fn parse_token_answer(body: &[u8], scopes: &[String]) -> Result<Token> {
         .expires_in
         .filter(|seconds| seconds.is_finite())
         .map(|seconds| {
-            Duration::from_secs_f64(seconds.clamp(0.0, MAX_TOKEN_LIFETIME.as_secs_f64()))
+            // Whole seconds, saturating (`as` maps a negative value to 0 and a huge one to
+            // u64::MAX): no float formatting in the binary for an assertion message.
+            Duration::from_secs(seconds as u64)
         })
         .unwrap_or(MIN_TOKEN_LIFETIME)
         .clamp(MIN_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME);

@@ -9,7 +9,7 @@
 //! The OCI grammar allows other algorithms; we accept only those two, because a digest we cannot
 //! verify is one we would have to trust.
 
-use sha2::{Digest as _, Sha256, Sha512};
+use ring::digest::{Context, SHA256, SHA512};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -96,11 +96,7 @@ impl Digest {
 
     /// The digest of `bytes` with `algorithm`.
     pub fn of(algorithm: Algorithm, bytes: &[u8]) -> Digest {
-        let state = match algorithm {
-            Algorithm::Sha256 => HasherState::Sha256(Sha256::new()),
-            Algorithm::Sha512 => HasherState::Sha512(Sha512::new()),
-        };
-        let mut hasher = Hasher { state };
+        let mut hasher = Hasher::new(algorithm);
         hasher.update(bytes);
         hasher.finish()
     }
@@ -151,42 +147,39 @@ impl Digest {
 }
 
 /// Hashes content as it streams past, for checking it against a [`Digest`] at the end.
+///
+/// The hashing is ring's, which the TLS stack links anyway (with the CPU's SHA instructions
+/// where it has them): a second implementation would cost the binary 20 KB.
 pub struct Hasher {
-    state: HasherState,
-}
-
-enum HasherState {
-    Sha256(Sha256),
-    Sha512(Sha512),
+    algorithm: Algorithm,
+    context: Context,
 }
 
 impl Hasher {
     /// A hasher with the algorithm of `like`, the digest the content is expected to have.
     pub fn like(like: &Digest) -> Hasher {
-        let state = match like.algorithm {
-            Algorithm::Sha256 => HasherState::Sha256(Sha256::new()),
-            Algorithm::Sha512 => HasherState::Sha512(Sha512::new()),
+        Hasher::new(like.algorithm)
+    }
+
+    fn new(algorithm: Algorithm) -> Hasher {
+        let context = match algorithm {
+            Algorithm::Sha256 => Context::new(&SHA256),
+            Algorithm::Sha512 => Context::new(&SHA512),
         };
-        Hasher { state }
+        Hasher { algorithm, context }
     }
 
     /// Add the next bytes of the content.
     pub fn update(&mut self, bytes: &[u8]) {
-        match &mut self.state {
-            HasherState::Sha256(h) => h.update(bytes),
-            HasherState::Sha512(h) => h.update(bytes),
-        }
+        self.context.update(bytes);
     }
 
     /// The digest of everything added.
     pub fn finish(self) -> Digest {
-        let (algorithm, hex) = match self.state {
-            HasherState::Sha256(h) => (Algorithm::Sha256, hex(&h.finalize())),
-            HasherState::Sha512(h) => (Algorithm::Sha512, hex(&h.finalize())),
-        };
+        let hex = hex(self.context.finish().as_ref());
         Digest {
-            text: format!("{}:{hex}", algorithm.name()),
-            algorithm,
+            text: format!("{}:{hex}", self.algorithm.name()),
+            algorithm: self.algorithm,
         }
     }
 }

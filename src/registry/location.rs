@@ -2,10 +2,15 @@
 //! `Location` resolved against the request's URL, whether two URLs share an origin (where
 //! credentials may go), and a URL without its query (what `--debug` prints).
 
-/// The `host[:port]` of a URL, for messages.
+/// The `host[:port]` of a URL, for messages: the authority as [`same_origin`] reads it, ended by
+/// the path, query or fragment, without any `user:password@` before it.
 pub fn host_of_url(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    host.to_string()
 }
 
 /// `location` (absolute, scheme-relative, absolute-path or relative) resolved against `base`.
@@ -89,6 +94,19 @@ mod tests {
     fn host_of_url_strips_scheme_and_path() {
         assert_eq!(host_of_url("https://a:5000/v2/x?y"), "a:5000");
         assert_eq!(host_of_url("http://[::1]:80/token"), "[::1]:80");
+    }
+
+    #[test]
+    fn host_of_url_names_the_host_same_origin_compares() {
+        // Found by the `location` fuzz target: a fragment or userinfo was shown as the host
+        // ("evil#@reg:5000", "reg:5000@evil"), naming the wrong host, or a password, in messages.
+        assert_eq!(host_of_url("https://evil#@reg:5000/"), "evil");
+        assert_eq!(host_of_url("https://reg:5000@evil/x"), "evil");
+        assert_eq!(
+            host_of_url("https://user:secret@auth:8443/token"),
+            "auth:8443"
+        );
+        assert!(!same_origin("https://evil#@reg:5000/", "https://reg:5000/"));
     }
 
     #[test]

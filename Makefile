@@ -60,7 +60,7 @@ clean:
 # fuzz/checks.rs. New inputs go to fuzz/corpus-work/ (ignored); the seeds in fuzz/corpus/ are
 # also run by `cargo test` (tests/fuzz_corpus.rs). A crash is saved under fuzz/artifacts/TARGET/:
 # add it to fuzz/corpus/TARGET/ with the fix, so it stays a regression input.
-FUZZ_TARGETS = reference challenge http_date spec manifest docker_config
+FUZZ_TARGETS = reference challenge http_date spec manifest docker_config digest location
 CARGO_FUZZ_VERSION = 0.13.1
 FUZZ_TOOLCHAIN ?= nightly
 FUZZ_SECONDS ?= 600

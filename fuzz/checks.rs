@@ -6,15 +6,17 @@
 //! `tests/fuzz_corpus.rs`, which runs every file of `fuzz/corpus/<target>/` through the same
 //! function on stable, so the corpus and past crashes are regression inputs of `cargo test`.
 
+use manifest_tool::digest::{Algorithm, Digest, Hasher};
 use manifest_tool::inspect::{self, Content, Format, Inspected};
 use manifest_tool::manifest::{self, Manifest};
 use manifest_tool::reference::{ImageRef, Reference};
 use manifest_tool::registry::Fetched;
 use manifest_tool::registry::challenge::{Challenge, parse_challenges};
 use manifest_tool::registry::credentials::{Credential, CredentialError, DockerConfig};
+use manifest_tool::registry::location::{host_of_url, resolve, same_origin, without_query};
 use manifest_tool::registry::retry::parse_http_date;
 use manifest_tool::spec;
-use std::path::Path;
+use std::path::{Component, Path};
 use std::time::{Duration, UNIX_EPOCH};
 
 /// A fuzz target's check: panics when the input breaks a property.
@@ -23,13 +25,15 @@ pub type Check = fn(&[u8]);
 
 /// The targets by name, as `fuzz/corpus/<name>/` and `cargo fuzz run <name>` call them.
 #[allow(dead_code)] // used by tests/fuzz_corpus.rs only
-pub const TARGETS: [(&str, Check); 6] = [
+pub const TARGETS: [(&str, Check); 8] = [
     ("reference", reference),
     ("challenge", challenge),
     ("http_date", http_date),
     ("spec", spec),
     ("manifest", manifest),
     ("docker_config", docker_config),
+    ("digest", digest),
+    ("location", location),
 ];
 
 /// Image references: a reference that parses prints (`Display`) as text that parses back to the
@@ -258,4 +262,205 @@ fn secrets_of(value: &serde_json::Value, path: &Path, registries: &[&str]) -> Ve
     public.extend(registries.iter().map(|r| r.to_string()));
     secret.retain(|s| s.chars().count() >= 8 && !public.iter().any(|p| p.contains(s.as_str())));
     secret
+}
+
+/// Digests, `Digest::parse` and hashing. Whatever the bytes:
+/// - `parse` accepts exactly the grammar, `sha256:` + 64 or `sha512:` + 128 lowercase hex digits
+///   (checked against an independent reading of it, both ways), and a refusal prints;
+/// - an accepted digest prints as its input, parses back to itself, reports the algorithm and
+///   hex of its text, reads the same from JSON, and its `layout_path()` is exactly the three
+///   normal components `blobs`, the algorithm and the hex (no `..`, `/` or empty component);
+/// - the digest of the bytes (both algorithms) parses, `verify`s them and no others, and a
+///   `Hasher` fed the bytes in two pieces (split where the data says) gives the same digest.
+pub fn digest(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        digest_text(text);
+    }
+    let split = match data.first() {
+        Some(&first) => usize::from(first).wrapping_mul(31) % (data.len() + 1),
+        None => 0,
+    };
+    for algorithm in [Algorithm::Sha256, Algorithm::Sha512] {
+        let whole = Digest::of(algorithm, data);
+        assert_eq!(whole.algorithm(), algorithm);
+        let text = whole.to_string();
+        assert!(in_digest_grammar(&text), "Digest::of gave {text:?}");
+        assert_eq!(Digest::parse(&text).as_ref(), Ok(&whole), "{text:?}");
+        assert_eq!(
+            whole.verify(data),
+            Ok(()),
+            "{text:?} does not verify its bytes"
+        );
+        let mut other = data.to_vec();
+        other.push(0);
+        assert!(
+            whole.verify(&other).is_err(),
+            "{text:?} verifies other bytes"
+        );
+        let mut hasher = Hasher::like(&whole);
+        hasher.update(&data[..split]);
+        hasher.update(&data[split..]);
+        assert_eq!(hasher.finish(), whole, "split at {split}");
+        digest_text(&text);
+    }
+}
+
+/// The parse properties of [`digest`] for one text.
+fn digest_text(text: &str) {
+    let expected = in_digest_grammar(text);
+    let parsed = match Digest::parse(text) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            assert!(!expected, "{text:?} is a digest, yet refused: {e}");
+            assert!(!e.is_empty(), "{text:?}: an empty error");
+            return;
+        }
+    };
+    assert!(expected, "{text:?} is no digest, yet accepted");
+    assert_eq!(parsed.to_string(), text);
+    assert_eq!(parsed.as_str(), text);
+    assert_eq!(Digest::parse(&parsed.to_string()).as_ref(), Ok(&parsed));
+    let (name, hex) = text.split_once(':').unwrap();
+    assert_eq!(parsed.algorithm().name(), name, "{text:?}");
+    assert_eq!(parsed.hex(), hex, "{text:?}");
+    let from_json: Result<Digest, _> =
+        serde_json::from_value(serde_json::Value::String(text.to_string()));
+    assert_eq!(from_json.ok().as_ref(), Some(&parsed), "{text:?} from JSON");
+    let path = parsed.layout_path();
+    let components: Vec<_> = path.components().collect();
+    assert_eq!(components.len(), 3, "{text:?}: {}", path.display());
+    for component in &components {
+        let Component::Normal(part) = component else {
+            panic!("{text:?}: {} has {component:?}", path.display());
+        };
+        let part = part.to_str().unwrap();
+        assert!(
+            !part.is_empty() && part != ".." && !part.contains('/'),
+            "{text:?}: {}",
+            path.display()
+        );
+    }
+    assert_eq!(components[0], Component::Normal("blobs".as_ref()));
+    assert_eq!(components[1], Component::Normal(name.as_ref()));
+    assert_eq!(components[2], Component::Normal(hex.as_ref()));
+}
+
+/// The digest grammar read independently of `Digest::parse`.
+fn in_digest_grammar(text: &str) -> bool {
+    let lower_hex = |hex: &str, len: usize| {
+        hex.len() == len && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    if let Some(hex) = text.strip_prefix("sha256:") {
+        lower_hex(hex, 64)
+    } else if let Some(hex) = text.strip_prefix("sha512:") {
+        lower_hex(hex, 128)
+    } else {
+        false
+    }
+}
+
+/// Redirect `Location`s and the URL arithmetic of `registry::location`.
+///
+/// Input: the base URL (the request's) on the first line, the `Location` after it (without a
+/// newline, the whole input is both). Whatever the text:
+/// - `resolve` returns, and an absolute `http://` or `https://` Location as it is;
+/// - a Location that is neither absolute nor scheme-relative (`//host`) resolves to the origin
+///   of an `http(s)://` base (`same_origin`), and against a base `https://host:port/path` to
+///   a URL starting with `https://host:port/`; a scheme-relative one goes to the host it names;
+/// - `same_origin` holds between any `http(s)://` URL and itself, and is symmetric;
+/// - `without_query` is a prefix of its input without `?` or `#`;
+/// - `host_of_url` has no `/`, `?`, `#` nor `@` (no userinfo), and names the origin that
+///   `same_origin` sees in an `http(s)://` URL.
+pub fn location(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (base, location) = text.split_once('\n').unwrap_or((text, text));
+    let fixed_base = "https://registry.example:5000/v2/app/blobs/uploads/u?_state=s#f";
+    for base in [base, fixed_base] {
+        location_pair(base, location);
+    }
+    for url in [base, location, fixed_base] {
+        if is_http_url(url) {
+            assert!(same_origin(url, url), "{url:?} is not its own origin");
+        }
+        let stripped = without_query(url);
+        assert!(url.starts_with(stripped), "{url:?} became {stripped:?}");
+        assert!(
+            !stripped.contains(['?', '#']),
+            "{url:?} became {stripped:?}"
+        );
+        let host = host_of_url(url);
+        assert!(
+            !host.contains(['/', '?', '#', '@']),
+            "{url:?} has the host {host:?}"
+        );
+        if let Some((scheme, _)) = url.split_once("://").filter(|_| is_http_url(url)) {
+            let named = format!("{scheme}://{host}/");
+            assert!(same_origin(url, &named), "{url:?} has the host {host:?}");
+        }
+    }
+    assert_eq!(
+        same_origin(base, location),
+        same_origin(location, base),
+        "{base:?} and {location:?}"
+    );
+}
+
+/// The `resolve` properties of [`location`] for one base and one Location.
+fn location_pair(base: &str, location: &str) {
+    let resolved = resolve(base, location);
+    if is_http_url(location) {
+        assert_eq!(resolved, location, "an absolute Location changed");
+        return;
+    }
+    if let Some(authority_and_path) = location.strip_prefix("//") {
+        let named = authority_and_path
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default();
+        assert!(
+            resolved.contains(&format!("://{named}")),
+            "{location:?} against {base:?} went to {resolved:?}"
+        );
+        return;
+    }
+    if is_http_url(base) {
+        assert!(
+            same_origin(base, &resolved),
+            "{location:?} against {base:?} left its origin for {resolved:?}"
+        );
+    }
+    if let Some(authority) = plain_https_authority(base) {
+        let prefix = format!("https://{authority}/");
+        assert!(
+            resolved.starts_with(&prefix),
+            "{location:?} against {base:?} gave {resolved:?}"
+        );
+    }
+}
+
+fn is_http_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// The `host:port` of a base `https://host:port/path`: a host of letters, digits, `-` and `.`
+/// or an IPv6 address in brackets, a port of digits, then `/`.
+fn plain_https_authority(base: &str) -> Option<&str> {
+    let rest = base.strip_prefix("https://")?;
+    let (authority, _path) = rest.split_once('/')?;
+    let (host, port) = authority.rsplit_once(':')?;
+    let host_ok = match host.strip_prefix('[') {
+        Some(v6) => v6.strip_suffix(']').is_some_and(|a| {
+            !a.is_empty() && a.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
+        }),
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }
+    };
+    let port_ok = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    (host_ok && port_ok).then_some(authority)
 }

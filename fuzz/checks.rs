@@ -367,7 +367,8 @@ fn in_digest_grammar(text: &str) -> bool {
 /// - a Location that is neither absolute nor scheme-relative (`//host`) resolves to the origin
 ///   of an `http(s)://` base (`same_origin`), and against a base `https://host:port/path` to
 ///   a URL starting with `https://host:port/`; a scheme-relative one goes to the host it names;
-/// - `same_origin` holds between any `http(s)://` URL and itself, and is symmetric;
+/// - `same_origin` holds between any `http(s)://` URL and itself, is symmetric, and never
+///   holds between URLs the transport's parser (`http::Uri`) sends to different origins;
 /// - `without_query` is a prefix of its input without `?` or `#`;
 /// - `host_of_url` has no `/`, `?`, `#` nor `@` (no userinfo), and names the origin that
 ///   `same_origin` sees in an `http(s)://` URL.
@@ -405,6 +406,44 @@ pub fn location(data: &[u8]) {
         same_origin(location, base),
         "{base:?} and {location:?}"
     );
+    let urls = [
+        base,
+        location,
+        &resolve(base, location),
+        fixed_base,
+        &resolve(fixed_base, location),
+    ];
+    for a in urls {
+        for b in urls {
+            if !same_origin(a, b) {
+                continue;
+            }
+            if let (Some(origin_a), Some(origin_b)) = (uri_origin(a), uri_origin(b)) {
+                assert_eq!(
+                    origin_a, origin_b,
+                    "same_origin({a:?}, {b:?}), yet requests go to different origins"
+                );
+            }
+        }
+    }
+}
+
+/// Scheme, host and port a request to `url` goes to, as the transport's URL parser reads it;
+/// `None` for what it would not send (no http(s) scheme, no host, an unusable port).
+fn uri_origin(url: &str) -> Option<(String, String, u16)> {
+    let uri: ureq::http::Uri = url.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let host = uri.host().filter(|h| !h.is_empty())?.to_ascii_lowercase();
+    let port = match uri.port() {
+        Some(port) => port.as_u16(),
+        None => default_port,
+    };
+    Some((scheme, host, port))
 }
 
 /// The `resolve` properties of [`location`] for one base and one Location.

@@ -52,6 +52,12 @@ pub(super) fn render(inspected: &Inspected, expand_config: bool) -> Result<Vec<u
         Content::Image { manifest, config } => {
             let bytes = config.as_deref().unwrap_or(b"{}");
             let platform = manifest::parse_config_platform(bytes)?;
+            let identity = RawIdentity {
+                name: &inspected.name,
+                digest: &top.digest,
+                os: &platform.os,
+                architecture: &platform.architecture,
+            };
             if expand_config {
                 let full: GoImageConfig = serde_json::from_slice(bytes)
                     .map_err(|e| Error::Invalid(format!("malformed image config: {e}")))?;
@@ -59,12 +65,8 @@ pub(super) fn render(inspected: &Inspected, expand_config: bool) -> Result<Vec<u
                 struct RawExpanded<'a> {
                     #[serde(rename = "schemaVersion")]
                     schema_version: i64,
-                    name: &'a str,
-                    digest: &'a Digest,
-                    #[serde(skip_serializing_if = "str::is_empty")]
-                    os: &'a str,
-                    #[serde(skip_serializing_if = "str::is_empty")]
-                    architecture: &'a str,
+                    #[serde(flatten)]
+                    identity: RawIdentity<'a>,
                     #[serde(rename = "mediaType", skip_serializing_if = "Option::is_none")]
                     media_type: Option<&'a str>,
                     config: GoImageConfig,
@@ -76,10 +78,7 @@ pub(super) fn render(inspected: &Inspected, expand_config: bool) -> Result<Vec<u
                 }
                 let raw = RawExpanded {
                     schema_version: manifest.schema_version,
-                    name: &inspected.name,
-                    digest: &top.digest,
-                    os: &platform.os,
-                    architecture: &platform.architecture,
+                    identity,
                     media_type: manifest.media_type.as_deref().filter(|m| !m.is_empty()),
                     config: full,
                     layers: &manifest.layers,
@@ -90,22 +89,12 @@ pub(super) fn render(inspected: &Inspected, expand_config: bool) -> Result<Vec<u
             } else {
                 #[derive(Serialize)]
                 struct RawImage<'a> {
-                    name: &'a str,
-                    digest: &'a Digest,
-                    #[serde(skip_serializing_if = "str::is_empty")]
-                    os: &'a str,
-                    #[serde(skip_serializing_if = "str::is_empty")]
-                    architecture: &'a str,
+                    #[serde(flatten)]
+                    identity: RawIdentity<'a>,
                     #[serde(flatten)]
                     manifest: &'a ImageManifest,
                 }
-                let raw = RawImage {
-                    name: &inspected.name,
-                    digest: &top.digest,
-                    os: &platform.os,
-                    architecture: &platform.architecture,
-                    manifest,
-                };
+                let raw = RawImage { identity, manifest };
                 Ok(to_go_json(&raw, "    "))
             }
         }
@@ -199,6 +188,17 @@ where
 {
     use serde::Deserialize;
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// What the Go tool's raw JSON of a single image starts with: its name, digest and platform.
+#[derive(Serialize)]
+struct RawIdentity<'a> {
+    name: &'a str,
+    digest: &'a Digest,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    os: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    architecture: &'a str,
 }
 
 #[cfg(test)]

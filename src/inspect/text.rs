@@ -131,12 +131,7 @@ impl<'a> Text<'a> {
         }
         writeln!(f, "[{n}] # Layers: {}", p.red(child.layers().len()))?;
         for (j, layer) in child.layers().iter().enumerate() {
-            writeln!(
-                f,
-                "     layer {}: digest = {}",
-                p.red(format!("{:02}", j + 1)),
-                p.yellow(&layer.digest)
-            )?;
+            self.layer(f, "     ", j, layer)?;
             writeln!(f, "                 type = {}", p.green(&layer.media_type))?;
         }
         writeln!(f)
@@ -156,14 +151,20 @@ impl<'a> Text<'a> {
         writeln!(f, "        Arch: {}", p.green(&platform.architecture))?;
         writeln!(f, "    # Layers: {}", p.red(manifest.layers().len()))?;
         for (j, layer) in manifest.layers().iter().enumerate() {
-            writeln!(
-                f,
-                "      layer {}: digest = {}",
-                p.red(format!("{:02}", j + 1)),
-                p.yellow(&layer.digest)
-            )?;
+            self.layer(f, "      ", j, layer)?;
         }
         Ok(())
+    }
+
+    /// `{indent}layer NN: digest = …`, the Go tool's line for layer `j` (counted from 0).
+    fn layer(&self, f: &mut Formatter, indent: &str, j: usize, layer: &Descriptor) -> fmt::Result {
+        let p = &self.p;
+        writeln!(
+            f,
+            "{indent}layer {}: digest = {}",
+            p.red(format!("{:02}", j + 1)),
+            p.yellow(&layer.digest)
+        )
     }
 }
 

@@ -41,12 +41,7 @@ impl<'a> Text<'a> {
         children: &[Option<ImageManifest>],
     ) -> fmt::Result {
         let (p, top) = (&self.p, &self.inspected.top);
-        writeln!(
-            f,
-            "Name:   {} (Type: {})",
-            p.green(&self.inspected.name),
-            p.green(&top.media_type)
-        )?;
+        self.name_line(f, "Name:   ")?;
         writeln!(f, "Digest: {}", p.yellow(&top.digest))?;
         let attestations = index
             .manifests
@@ -139,12 +134,7 @@ impl<'a> Text<'a> {
 
     fn image(&self, f: &mut Formatter, manifest: &ImageManifest) -> fmt::Result {
         let (p, top, platform) = (&self.p, &self.inspected.top, &self.platform);
-        writeln!(
-            f,
-            "Name: {} (Type: {})",
-            p.green(&self.inspected.name),
-            p.green(&top.media_type)
-        )?;
+        self.name_line(f, "Name: ")?;
         writeln!(f, "      Digest: {}", p.yellow(&top.digest))?;
         writeln!(f, "        Size: {}", p.blue(top.bytes.len()))?;
         writeln!(f, "          OS: {}", p.green(&platform.os))?;
@@ -154,6 +144,17 @@ impl<'a> Text<'a> {
             self.layer(f, "      ", j, layer)?;
         }
         Ok(())
+    }
+
+    /// `{label}<name> (Type: <media type>)`, the first line of either layout.
+    fn name_line(&self, f: &mut Formatter, label: &str) -> fmt::Result {
+        let p = &self.p;
+        writeln!(
+            f,
+            "{label}{} (Type: {})",
+            p.green(&self.inspected.name),
+            p.green(&self.inspected.top.media_type)
+        )
     }
 
     /// `{indent}layer NN: digest = …`, the Go tool's line for layer `j` (counted from 0).

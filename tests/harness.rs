@@ -146,12 +146,16 @@ fn tls_registry_serves_the_seeded_images() {
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
 }
 
+/// Why the registry refused an anonymous pull of `docker/app:list` (it must refuse).
+fn anonymous_refusal(reg: &Registry) -> String {
+    reg.skopeo_anonymous_inspect_raw("docker/app:list")
+        .unwrap_err()
+}
+
 #[test]
 fn basic_auth_registry_serves_the_seeded_images_only_with_credentials() {
     let (reg, _) = check_mode(Mode::TlsBasic);
-    let err = reg
-        .skopeo_anonymous_inspect_raw("docker/app:list")
-        .unwrap_err();
+    let err = anonymous_refusal(&reg);
     assert!(
         err.contains("unauthorized") || err.contains("authentication required"),
         "{err}"
@@ -168,9 +172,7 @@ fn token_registry_grants_public_pulls_anonymously_and_keeps_credentials_out_of_i
         support::sha256_digest(&public),
         seeded.digests_of("linux-amd64").0
     );
-    let err = reg
-        .skopeo_anonymous_inspect_raw("docker/app:list")
-        .unwrap_err();
+    let err = anonymous_refusal(&reg);
     assert!(
         err.contains("unauthorized") || err.contains("denied"),
         "{err}"

@@ -21,13 +21,14 @@ fn seeded_list() -> Value {
 /// A proxy in front of the shared plain registry that serves `list` as `docker/app:hostile`.
 fn serving(list: &Value) -> Proxy {
     let (plain, _) = shared(Mode::PlainHttp);
-    let front = Proxy::transparent(&plain.host());
-    front.inject(Rule::new(
-        "GET",
-        "/v2/docker/app/manifests/hostile",
-        Fault::manifest(DOCKER_LIST, serde_json::to_vec_pretty(list).unwrap()),
-    ));
-    front
+    Proxy::with_rule(
+        &plain.host(),
+        Rule::new(
+            "GET",
+            "/v2/docker/app/manifests/hostile",
+            Fault::manifest(DOCKER_LIST, serde_json::to_vec_pretty(list).unwrap()),
+        ),
+    )
 }
 
 /// Push a list of the one source `docker/app:hostile` into `target` (a repository of `front`).
@@ -85,12 +86,7 @@ fn a_list_entry_with_a_wrong_size_is_not_copied() {
     ));
     let (plain, _) = shared(Mode::PlainHttp);
     assert!(plain.skopeo_try_inspect_raw("hostile/size:1.0").is_err());
-    let writes: Vec<String> = front
-        .seen()
-        .into_iter()
-        .map(|s| s.request)
-        .filter(|r| !r.starts_with("GET ") && !r.starts_with("HEAD "))
-        .collect();
+    let writes = front.writes();
     assert!(writes.is_empty(), "{writes:#?}");
 }
 

@@ -37,6 +37,17 @@ fn push_spec(dir: &TempDir, name: &str, target: &str, source: &Path, tags: &[&st
     run_within(dir, &["push", "from-spec", &file])
 }
 
+/// [`push_spec`] of `source`'s linux-amd64 image to tag v1 of the layout at `target`.
+fn push_amd64_to_v1(dir: &TempDir, name: &str, source: &Path, target: &Path) -> Outcome {
+    push_spec(
+        dir,
+        name,
+        &layout_target(target, "v1"),
+        source,
+        &["linux-amd64"],
+    )
+}
+
 fn layout_target(root: &Path, tag: &str) -> String {
     format!("oci-layout://{}:{tag}", root.display())
 }
@@ -132,13 +143,7 @@ fn a_blob_that_is_a_symlink_out_of_the_layout_is_not_sent_anywhere() {
     std::os::unix::fs::symlink(&secret, &blob).unwrap();
 
     let target = dir.path().join("out");
-    let run = push_spec(
-        &dir,
-        "spec.yaml",
-        &layout_target(&target, "v1"),
-        &source,
-        &["linux-amd64"],
-    );
+    let run = push_amd64_to_v1(&dir, "spec.yaml", &source, &target);
     let line = run.fails_with(&digest);
     assert!(line.contains("symbolic link"), "{line}");
     assert!(line.contains(&source.display().to_string()), "{line}");
@@ -158,13 +163,7 @@ fn a_layout_whose_blobs_directory_is_a_symlink_is_refused() {
     std::fs::rename(source.join("blobs/sha256"), &outside).unwrap();
     std::os::unix::fs::symlink(&outside, source.join("blobs/sha256")).unwrap();
     let target = dir.path().join("out");
-    let run = push_spec(
-        &dir,
-        "from.yaml",
-        &layout_target(&target, "v1"),
-        &source,
-        &["linux-amd64"],
-    );
+    let run = push_amd64_to_v1(&dir, "from.yaml", &source, &target);
     let line = run.fails_with("blobs/sha256 is a symbolic link");
     assert!(line.contains(&source.display().to_string()), "{line}");
     assert!(walk(&target).is_empty(), "{:?}", walk(&target));
@@ -175,13 +174,7 @@ fn a_layout_whose_blobs_directory_is_a_symlink_is_refused() {
     let outside = dir.path().join("outside-blobs");
     std::fs::rename(target.join("blobs"), &outside).unwrap();
     std::os::unix::fs::symlink(&outside, target.join("blobs")).unwrap();
-    let run = push_spec(
-        &dir,
-        "into.yaml",
-        &layout_target(&target, "v1"),
-        support::layout_dir(),
-        &["linux-amd64"],
-    );
+    let run = push_amd64_to_v1(&dir, "into.yaml", support::layout_dir(), &target);
     let line = run.fails_with("blobs is a symbolic link");
     assert!(line.contains(&target.display().to_string()), "{line}");
     assert!(walk(&outside).is_empty(), "{:?}", walk(&outside));
@@ -289,14 +282,7 @@ fn a_fifo_or_dev_zero_in_place_of_a_layout_file_is_refused_at_once() {
         };
         spoil(&blob_path(&source, digest));
         let target = copy_dir.path().join("out");
-        let line = push_spec(
-            &copy_dir,
-            "spec.yaml",
-            &layout_target(&target, "v1"),
-            &source,
-            &["linux-amd64"],
-        )
-        .fails_with(fragment);
+        let line = push_amd64_to_v1(&copy_dir, "spec.yaml", &source, &target).fails_with(fragment);
         assert!(line.contains(digest), "{which}: {line}");
     }
 
@@ -304,14 +290,8 @@ fn a_fifo_or_dev_zero_in_place_of_a_layout_file_is_refused_at_once() {
     let target = dir.path().join("target");
     empty_layout(&target);
     mkfifo(&target.join("index.json"));
-    push_spec(
-        &dir,
-        "spec.yaml",
-        &layout_target(&target, "v1"),
-        support::layout_dir(),
-        &["linux-amd64"],
-    )
-    .fails_with("index.json is a FIFO");
+    push_amd64_to_v1(&dir, "spec.yaml", support::layout_dir(), &target)
+        .fails_with("index.json is a FIFO");
 }
 
 #[test]

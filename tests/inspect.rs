@@ -7,7 +7,8 @@ mod support;
 use support::media::{DOCKER_LIST, DOCKER_MANIFEST};
 use support::{
     Fault, Mode, PASSWORD, Proxy, Registry, Relay, Rule, TempDir, USERNAME, bare_command,
-    manifest_tool, outcome, sha256_digest, shared, write_file,
+    count_starting_with, debug_inspect_as_user, manifest_tool, outcome, sha256_digest, shared,
+    write_file,
 };
 
 #[test]
@@ -235,10 +236,7 @@ fn inspect_of_a_list_is_one_request_per_manifest_and_one_token() {
         2,
         "one challenged GET and one authorised GET of the list: {log:#?}"
     );
-    let child_gets = log
-        .iter()
-        .filter(|l| l.starts_with("GET /v2/docker/app/manifests/sha256:"))
-        .count();
+    let child_gets = count_starting_with(&log, "GET /v2/docker/app/manifests/sha256:");
     assert_eq!(child_gets, 6, "{log:#?}");
     assert_eq!(log.len(), 8, "no ping, no HEAD, no blob: {log:#?}");
     assert_eq!(reg.token_requests().len(), 1, "{:#?}", reg.token_requests());
@@ -258,11 +256,7 @@ fn inspect_of_a_six_image_list_opens_at_most_six_connections() {
         .out();
     assert!(text.contains(&seeded.docker_list), "{text}");
     assert_eq!(reg.access_log().len(), 7, "{:#?}", reg.access_log());
-    let connections = relay.connections();
-    assert!(
-        (1..=6).contains(&connections),
-        "7 requests, 6 at once, over {connections} connections"
-    );
+    relay.assert_connections(1..=6, "7 requests, 6 at once");
 }
 
 #[test]
@@ -504,17 +498,7 @@ fn a_wrong_password_fails_cleanly_and_never_shows_the_password() {
         let ca = ca_of(reg);
         let wrong = "Wr0ng-Secret-Value";
         let name = format!("{}/docker/app:list", reg.host());
-        let run = outcome(bare_command(&home).args([
-            "--cacert",
-            &ca,
-            "--debug",
-            "--username",
-            USERNAME,
-            "--password",
-            wrong,
-            "inspect",
-            &name,
-        ]));
+        let run = debug_inspect_as_user(&home, &ca, wrong, &name);
         let line = run.fails_with("refused access");
         assert!(line.contains("--username/--password"), "{mode:?}: {line}");
         run.assert_no_secret(wrong);

@@ -7,8 +7,8 @@ mod support;
 use std::path::Path;
 use support::media::OCI_INDEX;
 use support::{
-    Mode, PLATFORM_TAGS, Registry, Seeded, TempDir, bare_command, layout_copy, layout_spec,
-    manifest_tool, outcome, sha256_digest, walk, write_file,
+    Mode, PLATFORM_TAGS, Registry, Seeded, TempDir, bare_command, completed_uploads, layout_copy,
+    layout_spec, manifest_tool, outcome, sha256_digest, walk, write_file,
 };
 
 fn shared() -> &'static (Registry, Seeded) {
@@ -111,10 +111,7 @@ fn registry_to_layout_and_layout_to_registry() {
     reg.clear_access_log();
     let run = manifest_tool(reg, &["push", "from-spec", &file]).success();
     let log = reg.access_log();
-    let uploads = log
-        .iter()
-        .filter(|l| l.starts_with("PUT /v2/from-layout/app/blobs/uploads/") && l.ends_with(" 201"))
-        .count();
+    let uploads = completed_uploads(&log, "from-layout/app");
     assert_eq!(uploads, 4, "two configs and two layers streamed: {log:#?}");
     let pushed = reg.skopeo_inspect_raw("from-layout/app:v1");
     assert_eq!(

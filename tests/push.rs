@@ -7,7 +7,8 @@ mod support;
 use support::media::{DOCKER_MANIFEST, OCI_MANIFEST};
 use support::{
     Fault, Mode, Outcome, PLATFORM_TAGS, Proxy, Registry, Relay, Rule, Seen, TempDir, bare_command,
-    manifest_tool, outcome, sha256_digest, shared, write_file,
+    completed_uploads, count_starting_with, manifest_tool, outcome, sha256_digest, shared,
+    write_file,
 };
 
 /// The platform block of each seeded image as the Go tool writes it from the image config,
@@ -432,10 +433,7 @@ fn the_docker_cli_and_skopeo_read_a_cross_repository_push() {
         ),
         "no blob was uploaded: {log:#?}"
     );
-    let child_puts = log
-        .iter()
-        .filter(|l| l.starts_with("PUT /v2/team/release/manifests/sha256:"))
-        .count();
+    let child_puts = count_starting_with(&log, "PUT /v2/team/release/manifests/sha256:");
     assert_eq!(child_puts, 6, "{log:#?}");
 
     let pushed = reg.skopeo_inspect_raw("team/release:1.0");
@@ -483,11 +481,7 @@ fn a_cross_repository_push_opens_no_more_connections_than_its_widest_stage() {
     outcome(bare_command(&home).args(["--plain-http", "push", "from-spec", &file])).success();
     let log = reg.access_log();
     assert_eq!(log.len(), 31, "6 + 6 GETs, 12 mounts, 7 PUTs: {log:#?}");
-    let connections = relay.connections();
-    assert!(
-        (6..=12).contains(&connections),
-        "31 requests, at most 12 at once, over {connections} connections"
-    );
+    relay.assert_connections(6..=12, "31 requests, at most 12 at once");
 }
 
 #[test]
@@ -504,14 +498,8 @@ fn a_refused_mount_falls_back_to_a_streamed_copy() {
     reg.clear_access_log();
     let run = run_spec(&reg, &["push", "from-spec"], &spec).success();
     let log = reg.access_log();
-    let opened = log
-        .iter()
-        .filter(|l| l.starts_with("POST /v2/nomount/app/blobs/uploads/ 202"))
-        .count();
-    let uploaded = log
-        .iter()
-        .filter(|l| l.starts_with("PUT /v2/nomount/app/blobs/uploads/") && l.ends_with(" 201"))
-        .count();
+    let opened = count_starting_with(&log, "POST /v2/nomount/app/blobs/uploads/ 202");
+    let uploaded = completed_uploads(&log, "nomount/app");
     assert_eq!(
         opened, 4,
         "each mount answered with an upload session: {log:#?}"
@@ -537,10 +525,7 @@ fn a_push_across_registries_streams_the_blobs() {
         !log.iter().any(|l| l.contains("mount=")),
         "no mount across registries: {log:#?}"
     );
-    let uploads = log
-        .iter()
-        .filter(|l| l.starts_with("PUT /v2/mirror/app/blobs/uploads/") && l.ends_with(" 201"))
-        .count();
+    let uploads = completed_uploads(&log, "mirror/app");
     assert_eq!(uploads, 12, "{log:#?}");
     let pushed = target.skopeo_inspect_raw("mirror/app:1.0");
     assert_eq!(run.out(), digest_line(&pushed));
@@ -762,12 +747,14 @@ fn ignore_missing_still_fails_on_a_source_the_registry_refuses() {
     // --ignore-missing is for sources that do not exist; a source the registry refuses (403,
     // answered at once, never retried) must stop the push before anything is written.
     let (reg, _) = shared(Mode::PlainHttp);
-    let proxy = Proxy::transparent(&reg.host());
-    proxy.inject(Rule::new(
-        "*",
-        "/v2/docker/app/manifests/linux-s390x",
-        Fault::Status(403),
-    ));
+    let proxy = Proxy::with_rule(
+        &reg.host(),
+        Rule::new(
+            "*",
+            "/v2/docker/app/manifests/linux-s390x",
+            Fault::Status(403),
+        ),
+    );
     let host = proxy.host();
     let spec = spec_of(
         &format!("{host}/refused/app:1.0"),
@@ -784,12 +771,7 @@ fn ignore_missing_still_fails_on_a_source_the_registry_refuses() {
         "the refusal is final: {:#?}",
         proxy.spoiled()
     );
-    let writes: Vec<String> = proxy
-        .seen()
-        .into_iter()
-        .map(|s| s.request)
-        .filter(|r| !r.starts_with("GET") && !r.starts_with("HEAD"))
-        .collect();
+    let writes = proxy.writes();
     assert!(writes.is_empty(), "nothing may be written: {writes:#?}");
     let read_back = reg.skopeo_try_inspect_raw("refused/app:1.0");
     assert!(

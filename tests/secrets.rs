@@ -15,7 +15,7 @@ mod support;
 use support::media::DOCKER_LIST;
 use support::{
     Fault, IDENTITY_TOKEN, Mode, Outcome, PASSWORD, Proxy, Registry, Rule, TempDir, USERNAME,
-    bare_command, manifest_tool, outcome, sha256_digest, shared, write_file,
+    bare_command, debug_inspect_as_user, manifest_tool, outcome, sha256_digest, shared, write_file,
 };
 
 const WRONG_PASSWORD: &str = "Wr0ng-Pa55word-for-tests";
@@ -354,12 +354,10 @@ fn a_redirect_to_another_port_never_carries_the_credentials() {
 #[test]
 fn a_401_from_a_host_the_registry_redirects_to_gets_no_credentials() {
     let (plain, _) = shared(Mode::PlainHttp);
-    let thief = Proxy::transparent(&plain.host());
-    thief.inject(Rule::new(
-        "*",
-        "/",
-        Fault::json(200, r#"{"token":"stolen"}"#),
-    ));
+    let thief = Proxy::with_rule(
+        &plain.host(),
+        Rule::new("*", "/", Fault::json(200, r#"{"token":"stolen"}"#)),
+    );
     let storage = Proxy::transparent(&plain.host());
     storage.challenge(&format!(
         "Bearer realm=\"http://{}/token\",service=\"storage\"",
@@ -839,17 +837,7 @@ fn a_registry_quoting_the_credentials_in_its_error_gets_them_redacted() {
     let (front, ca) = basic_auth_front_of(&behind);
     let home = TempDir::new("mt-secrets-echo");
     let name = format!("{}/docker/app:list", front.host());
-    let run = outcome(bare_command(&home).args([
-        "--cacert",
-        &ca,
-        "--debug",
-        "--username",
-        USERNAME,
-        "--password",
-        PASSWORD,
-        "inspect",
-        &name,
-    ]));
+    let run = debug_inspect_as_user(&home, &ca, PASSWORD, &name);
     run.fails_with("403 DENIED: bad password <redacted> in Basic <redacted>");
     assert_no_secrets(&run, plain, "a registry quoting the credentials");
 }

@@ -46,15 +46,17 @@ pub fn manifest_of(root: &Path, tag: &str) -> serde_json::Value {
 
 /// The `index.json` entry of `tag` in the layout at `root`.
 pub fn index_entry(root: &Path, tag: &str) -> serde_json::Value {
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
-    index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
+    index_manifests(root)
+        .into_iter()
         .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
         .unwrap_or_else(|| panic!("no tag {tag} in {}", root.display()))
-        .clone()
+}
+
+/// The `manifests` entries of the `index.json` of the layout at `root`.
+fn index_manifests(root: &Path) -> Vec<serde_json::Value> {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
+    index["manifests"].as_array().unwrap().clone()
 }
 
 /// Give `tag` of the layout at `root` the manifest `manifest`: its bytes become a blob and the
@@ -78,11 +80,7 @@ pub fn retag(root: &Path, tag: &str, manifest: &serde_json::Value) -> String {
 
 /// The tags (`org.opencontainers.image.ref.name`) in the `index.json` of the layout at `root`.
 pub fn tags_in(root: &Path) -> Vec<String> {
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
-    index["manifests"]
-        .as_array()
-        .unwrap()
+    index_manifests(root)
         .iter()
         .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
         .map(str::to_string)

@@ -28,7 +28,8 @@ pub use relay::Relay;
 pub use tempdir::TempDir;
 pub use token_server::{IDENTITY_TOKEN, TokenServer};
 pub use tool::{
-    Outcome, bare_command, manifest_tool, mode_flags, outcome, outcome_with_stdin, write_file,
+    Outcome, bare_command, debug_inspect_as_user, manifest_tool, mode_flags, outcome,
+    outcome_with_stdin, write_file,
 };
 pub use upload::{allow_layer_urls, put_manifest, upload_blob};
 
@@ -111,6 +112,20 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("sha256:{hex}")
+}
+
+/// How many lines of the access log `log` start with `prefix` (`METHOD /path...`).
+pub fn count_starting_with(log: &[String], prefix: &str) -> usize {
+    log.iter().filter(|l| l.starts_with(prefix)).count()
+}
+
+/// How many blob uploads to `repo` the registry access log `log` shows completed (`PUT` of
+/// an upload answered 201).
+pub fn completed_uploads(log: &[String], repo: &str) -> usize {
+    let prefix = format!("PUT /v2/{repo}/blobs/uploads/");
+    log.iter()
+        .filter(|l| l.starts_with(&prefix) && l.ends_with(" 201"))
+        .count()
 }
 
 /// One started and seeded registry per mode, shared by the tests of one test binary that only

@@ -253,6 +253,13 @@ impl Proxy {
         Proxy::launch(upstream, None, false)
     }
 
+    /// [`Proxy::transparent`] with `rule` already added: a registry that misbehaves in one way.
+    pub fn with_rule(upstream: &str, rule: Rule) -> Proxy {
+        let proxy = Proxy::transparent(upstream);
+        proxy.inject(rule);
+        proxy
+    }
+
     /// Like [`Proxy::transparent`], handling one request at a time (connections are accepted
     /// and read concurrently, so a connection the client opened ahead of need holds nothing
     /// up): the registry behind is idle whenever a request reaches it, and the other requests
@@ -305,6 +312,15 @@ impl Proxy {
     /// Every request seen so far, in order of arrival.
     pub fn seen(&self) -> Vec<Seen> {
         self.shared.seen.lock().unwrap().clone()
+    }
+
+    /// The requests seen that could change the registry: all but `GET` and `HEAD`.
+    pub fn writes(&self) -> Vec<String> {
+        self.seen()
+            .into_iter()
+            .map(|s| s.request)
+            .filter(|r| !r.starts_with("GET ") && !r.starts_with("HEAD "))
+            .collect()
     }
 
     /// The requests seen that a fault was applied to: `"METHOD TARGET: FAULT"`.

@@ -55,6 +55,16 @@ impl Relay {
     pub fn connections(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
     }
+
+    /// Asserts that the connections accepted so far number within `range`; `requests` says
+    /// what went over them, for the failure message.
+    pub fn assert_connections(&self, range: std::ops::RangeInclusive<usize>, requests: &str) {
+        let connections = self.connections();
+        assert!(
+            range.contains(&connections),
+            "{requests}, over {connections} connections"
+        );
+    }
 }
 
 impl Drop for Relay {

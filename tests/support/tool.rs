@@ -131,6 +131,22 @@ pub fn manifest_tool(reg: &Registry, args: &[&str]) -> Outcome {
     outcome(&mut cmd)
 }
 
+/// Run `--debug inspect name` from `home`, trusting the CA at `ca` and signing in as
+/// `USERNAME` with `password`.
+pub fn debug_inspect_as_user(home: &TempDir, ca: &str, password: &str, name: &str) -> Outcome {
+    outcome(bare_command(home).args([
+        "--cacert",
+        ca,
+        "--debug",
+        "--username",
+        USERNAME,
+        "--password",
+        password,
+        "inspect",
+        name,
+    ]))
+}
+
 /// Run a prepared command and collect what it did.
 pub fn outcome(cmd: &mut Command) -> Outcome {
     let out = cmd

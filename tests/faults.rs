@@ -1028,10 +1028,8 @@ fn retry_after_is_waited_for_in_seconds_and_as_a_date() {
         (RetryAfter::Seconds(1), Duration::from_millis(950)),
         (RetryAfter::DateIn(2), Duration::from_millis(1000)),
     ] {
-        let proxy = Proxy::transparent(&setup.reg.host());
         let fault = Fault::TooManyRequests(after.clone());
-        proxy.inject(Rule::new("GET", "/manifests/list", fault).first(1));
-        let name = format!("{}/docker/app:list", proxy.host());
+        let (proxy, name) = list_behind(setup, Rule::new("GET", "/manifests/list", fault).first(1));
         run(&setup.reg, &["inspect", "--format", "verbatim", &name]).success();
         let seen: Vec<Instant> = proxy
             .seen()
@@ -1059,14 +1057,21 @@ fn a_retry_after_that_makes_no_sense_is_ignored() {
         "soon",
         "-1",
     ] {
-        let proxy = Proxy::transparent(&setup.reg.host());
         let after = RetryAfter::Raw(text.to_string());
-        proxy.inject(Rule::new("GET", "/manifests/list", Fault::TooManyRequests(after)).first(1));
-        let name = format!("{}/docker/app:list", proxy.host());
+        let rule = Rule::new("GET", "/manifests/list", Fault::TooManyRequests(after)).first(1);
+        let (_proxy, name) = list_behind(setup, rule);
         let result = run(&setup.reg, &["inspect", "--format", "verbatim", &name]);
         assert_eq!(result.code, 0, "{text}: {}", result.stderr);
         assert_eq!(sha256_digest(&result.stdout), setup.list_digest);
     }
+}
+
+/// A proxy in front of the setup's registry applying `rule`, and the seeded list's name
+/// through it.
+fn list_behind(setup: &Setup, rule: Rule) -> (Proxy, String) {
+    let proxy = Proxy::with_rule(&setup.reg.host(), rule);
+    let name = format!("{}/docker/app:list", proxy.host());
+    (proxy, name)
 }
 
 /// A `Retry-After` of an hour (Docker Hub's pull limits) is not slept through: the run fails at
@@ -1074,13 +1079,14 @@ fn a_retry_after_that_makes_no_sense_is_ignored() {
 #[test]
 fn a_retry_after_of_an_hour_fails_at_once_and_says_so() {
     let setup = setup();
-    let proxy = Proxy::transparent(&setup.reg.host());
-    proxy.inject(Rule::new(
-        "GET",
-        "/manifests/",
-        Fault::TooManyRequests(RetryAfter::Seconds(3600)),
-    ));
-    let name = format!("{}/docker/app:list", proxy.host());
+    let (proxy, name) = list_behind(
+        setup,
+        Rule::new(
+            "GET",
+            "/manifests/",
+            Fault::TooManyRequests(RetryAfter::Seconds(3600)),
+        ),
+    );
     let started = Instant::now();
     let result = run(&setup.reg, &["inspect", &name]);
     result.fails_with("the registry asks to retry after 3600 s; not waiting that long");
@@ -1093,13 +1099,10 @@ fn a_retry_after_of_an_hour_fails_at_once_and_says_so() {
 #[test]
 fn a_registry_that_never_answers_times_out_after_the_configured_seconds() {
     let setup = setup();
-    let proxy = Proxy::transparent(&setup.reg.host());
-    proxy.inject(Rule::new(
-        "GET",
-        "/manifests/",
-        Fault::Stall(Duration::from_secs(3)),
-    ));
-    let name = format!("{}/docker/app:list", proxy.host());
+    let (proxy, name) = list_behind(
+        setup,
+        Rule::new("GET", "/manifests/", Fault::Stall(Duration::from_secs(3))),
+    );
     let home = TempDir::new("mt-faults-stall");
     let mut cmd = bare_command(&home);
     cmd.env("MANIFEST_TOOL_TIMEOUT_SECS", "1")

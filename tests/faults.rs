@@ -758,42 +758,43 @@ struct Kill {
     must_recover: bool,
 }
 
+impl Kill {
+    /// A kill at the first `method` request whose path has `path`.
+    const fn at(
+        method: &'static str,
+        path: &'static str,
+        title: &'static str,
+        comes_back: bool,
+        must_recover: bool,
+    ) -> Kill {
+        Kill {
+            method,
+            path,
+            title,
+            comes_back,
+            must_recover,
+        }
+    }
+}
+
 const KILLS: [Kill; 5] = [
-    Kill {
-        method: "POST",
-        path: "/blobs/uploads/",
-        title: "first upload POST",
-        comes_back: true,
-        must_recover: true,
-    },
-    Kill {
-        method: "PUT",
-        path: "/blobs/uploads/",
-        title: "first blob upload PUT (streamed)",
-        comes_back: true,
-        must_recover: true,
-    },
-    Kill {
-        method: "PUT",
-        path: "/manifests/sha256:",
-        title: "first child manifest PUT",
-        comes_back: true,
-        must_recover: true,
-    },
-    Kill {
-        method: "PUT",
-        path: "/manifests/1.0",
-        title: "list PUT",
-        comes_back: true,
-        must_recover: true,
-    },
-    Kill {
-        method: "PUT",
-        path: "/manifests/1.0",
-        title: "list PUT",
-        comes_back: false,
-        must_recover: false,
-    },
+    Kill::at("POST", "/blobs/uploads/", "first upload POST", true, true),
+    Kill::at(
+        "PUT",
+        "/blobs/uploads/",
+        "first blob upload PUT (streamed)",
+        true,
+        true,
+    ),
+    Kill::at(
+        "PUT",
+        "/manifests/sha256:",
+        "first child manifest PUT",
+        true,
+        true,
+    ),
+    Kill::at("PUT", "/manifests/1.0", "list PUT", true, true),
+    Kill::at("PUT", "/manifests/1.0", "list PUT", false, false),
 ];
 
 /// A push across registries (blobs streamed from the seeded registry into a fresh one) during

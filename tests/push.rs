@@ -34,17 +34,14 @@ fn platform_lines(tag: &str) -> &'static str {
 /// A Docker manifest list in the Go tool's layout, written out by hand from COMPAT's rules:
 /// two-space indent, keys in the order mediaType, size, digest, platform; no trailing newline.
 fn expected_docker_list(entries: &[(String, usize, String)]) -> String {
-    let items: Vec<String> = entries
-        .iter()
-        .map(|(digest, size, platform)| {
+    expected_list(
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        entries,
+        |digest, size, platform| {
             format!(
                 "    {{\n      \"mediaType\": \"{DOCKER_MANIFEST}\",\n      \"size\": {size},\n      \"digest\": \"{digest}\",\n      \"platform\": {{\n{platform}\n      }}\n    }}"
             )
-        })
-        .collect();
-    format!(
-        "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"application/vnd.docker.distribution.manifest.list.v2+json\",\n  \"manifests\": [\n{}\n  ]\n}}",
-        items.join(",\n")
+        },
     )
 }
 
@@ -52,18 +49,39 @@ fn expected_docker_list(entries: &[(String, usize, String)]) -> String {
 /// two-space indent, entry keys in the order mediaType, digest, size, platform; no index
 /// `annotations` key when there are none; no trailing newline.
 fn expected_oci_index(entries: &[(String, usize, String)]) -> String {
-    let items: Vec<String> = entries
-        .iter()
-        .map(|(digest, size, platform)| {
+    expected_list(
+        "application/vnd.oci.image.index.v1+json",
+        entries,
+        |digest, size, platform| {
             format!(
                 "    {{\n      \"mediaType\": \"{OCI_MANIFEST}\",\n      \"digest\": \"{digest}\",\n      \"size\": {size},\n      \"platform\": {{\n{platform}\n      }}\n    }}"
             )
-        })
+        },
+    )
+}
+
+/// The list document both kinds share: schemaVersion 2, the list's media type, and the entries
+/// as `entry` writes each (digest, size, platform block), comma-separated.
+fn expected_list(
+    media_type: &str,
+    entries: &[(String, usize, String)],
+    entry: impl Fn(&str, usize, &str) -> String,
+) -> String {
+    let items: Vec<String> = entries
+        .iter()
+        .map(|(digest, size, platform)| entry(digest, *size, platform))
         .collect();
     format!(
-        "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"application/vnd.oci.image.index.v1+json\",\n  \"manifests\": [\n{}\n  ]\n}}",
+        "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"{media_type}\",\n  \"manifests\": [\n{}\n  ]\n}}",
         items.join(",\n")
     )
+}
+
+/// The list at `repo_and_tag` of `reg` is `expected`, byte for byte, and `run` printed its
+/// `Digest:` line.
+fn assert_pushed_as(reg: &Registry, repo_and_tag: &str, run: &support::Outcome, expected: &str) {
+    assert_eq!(pushed(reg, repo_and_tag), expected);
+    assert_eq!(run.out(), digest_line(expected.as_bytes()));
 }
 
 /// (digest, size, platform block) of a seeded image in `repo`, as skopeo fetches it.
@@ -186,8 +204,7 @@ manifests:
     let amd_platform = "        \"architecture\": \"amd64\",\n        \"os\": \"linux\",\n        \"features\": [\n          \"sse\"\n        ]".to_string();
     let expected =
         expected_docker_list(&[(ppc, ppc_size, ppc_platform), (amd, amd_size, amd_platform)]);
-    assert_eq!(pushed(reg, "docker/app:readme"), expected);
-    assert_eq!(run.out(), digest_line(expected.as_bytes()));
+    assert_pushed_as(reg, "docker/app:readme", &run, &expected);
 }
 
 #[test]
@@ -248,8 +265,7 @@ manifests:
         (ltsc2019, ltsc2019_size, windows("10.0.17763.2565")),
         (ltsc2022, ltsc2022_size, windows("10.0.20348.2340")),
     ]);
-    assert_eq!(pushed(reg, "docker/app:two-windows-builds"), expected);
-    assert_eq!(run.out(), digest_line(expected.as_bytes()));
+    assert_pushed_as(reg, "docker/app:two-windows-builds", &run, &expected);
 }
 
 #[test]
@@ -403,8 +419,7 @@ fn push_type_oci_without_annotations_writes_the_go_tool_index_bytes() {
     let run = run_spec(reg, &["push", "--type", "oci", "from-spec"], &spec).success();
     let entries: Vec<_> = tags.iter().map(|t| entry(reg, "oci/app", t)).collect();
     let expected = expected_oci_index(&entries);
-    assert_eq!(pushed(reg, "oci/app:plain-index"), expected);
-    assert_eq!(run.out(), digest_line(expected.as_bytes()));
+    assert_pushed_as(reg, "oci/app:plain-index", &run, &expected);
 }
 
 #[test]

@@ -210,6 +210,16 @@ fn no_secret_in_any_output(mode: Mode) {
     }
 }
 
+/// `inspect NAME` with `--debug`, trusting `ca`, with `CREDENTIALS` on the command line.
+fn inspect_with_credentials(home: &TempDir, ca: &str, name: &str) -> Outcome {
+    outcome(
+        bare_command(home)
+            .args(["--cacert", ca, "--debug"])
+            .args(CREDENTIALS)
+            .args(["inspect", name]),
+    )
+}
+
 #[test]
 fn no_secret_is_shown_with_basic_auth_whatever_the_source_and_outcome() {
     no_secret_in_any_output(Mode::TlsBasic);
@@ -479,12 +489,7 @@ fn a_plain_http_token_realm_of_an_https_registry_gets_nothing_unless_insecure() 
     ));
     let home = TempDir::new("mt-realm");
     let name = format!("{}/docker/app:list", front.host());
-    let run = outcome(
-        bare_command(&home)
-            .args(["--cacert", &ca, "--debug"])
-            .args(CREDENTIALS)
-            .args(["inspect", &name]),
-    );
+    let run = inspect_with_credentials(&home, &ca, &name);
     run.fails_with(&format!(
         "{} sends its token realm over plain http (http://{}/token); refusing to send credentials there without --plain-http or --insecure",
         front.host(),
@@ -522,12 +527,7 @@ fn an_https_registry_redirecting_to_plain_http_is_refused_unless_insecure() {
     ));
     let home = TempDir::new("mt-https-to-http");
     let name = format!("{}/docker/app:linux-amd64", front.host());
-    let run = outcome(
-        bare_command(&home)
-            .args(["--cacert", &ca, "--debug"])
-            .args(CREDENTIALS)
-            .args(["inspect", &name]),
-    );
+    let run = inspect_with_credentials(&home, &ca, &name);
     run.fails_with(&format!(
         "a request to {} was redirected to plain http ({}); not following it without \
          --plain-http or --insecure",
@@ -768,19 +768,10 @@ fn no_secret_is_shown_when_the_token_server_fails() {
         ),
     ];
     for (status, body, fragment) in answers {
-        let (front, plain, ca) = token_front(Fault::Respond {
-            status,
-            content_type: "application/json".to_string(),
-            body: body.to_string(),
-        });
+        let (front, plain, ca) = token_front(Fault::json(status, body));
         let home = TempDir::new("mt-secrets-token");
         let name = format!("{}/docker/app:list", front.host());
-        let run = outcome(
-            bare_command(&home)
-                .args(["--cacert", &ca, "--debug"])
-                .args(CREDENTIALS)
-                .args(["inspect", &name]),
-        );
+        let run = inspect_with_credentials(&home, &ca, &name);
         run.fails_with(fragment);
         assert_no_secrets(&run, plain, &format!("token server answering {status}"));
         let sent = front

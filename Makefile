@@ -124,7 +124,7 @@ bench-deps:
 	    echo "could not install buildah and time: the benchmark runs without them"; \
 	fi
 
-# --- Release binaries (issue 7): cross/ holds the scripts, cross/versions.env the pinned tools ---
+# --- Release binaries: cross/ holds the scripts, cross/versions.env the pinned tools ---
 # The seven static binaries are built without a container engine: linux-arm64 on the stable
 # route (prebuilt musl std, clang, rust-lld); every other platform on the build-std route
 # (pinned nightly rebuilds std, zig links). All Linux binaries are static musl executables; the

@@ -10,7 +10,7 @@
 #
 # Expects the tools of `make cross-deps` (cross/deps.sh) on PATH; the Makefile sets that up.
 #
-# Routes (what works on this kind of machine, see /work/shared/CROSS.md):
+# Routes (what works on a Debian build machine without a container engine):
 #   stable     linux-arm64: rustup's prebuilt musl std, C compiled by clang, linked by rust-lld
 #              (no cross gcc or sysroot needed). The same cheap route CI builds and smoke-tests.
 #   build-std  all the others: the pinned nightly rebuilds std (-Zbuild-std) at the release

@@ -1,4 +1,4 @@
-//! A registry that attacks the tool with what it serves (issue 12): hostile stand-ins, each a
+//! A registry that attacks the tool with what it serves: hostile stand-ins, each a
 //! [`Proxy`] in front of the real registry that answers one request with crafted content, as a
 //! malicious or compromised registry would. What the user checks: the run fails in one line
 //! naming what was wrong, no request goes where the content tried to send it, and nothing is

@@ -1,4 +1,4 @@
-//! OCI layouts you did not make yourself (issue 12): a layout handed to you, or shared with
+//! OCI layouts you did not make yourself: a layout handed to you, or shared with
 //! other runs, must not make a push write outside a directory, send a file from outside the
 //! layout, lose a tag, hang, or print a megabyte of error.
 

@@ -1,4 +1,4 @@
-//! Credentials over plain http (issue 12): sent to a host that is not loopback, they cost one
+//! Credentials over plain http: sent to a host that is not loopback, they cost one
 //! warning line per host and run; to loopback (every other test here) they go silently.
 //!
 //! A host that is not loopback is made without reaching any network: a network namespace of the

@@ -210,11 +210,11 @@ fn no_secret_in_any_output(mode: Mode) {
     }
 }
 
-/// `inspect NAME` with `--debug`, trusting `ca`, with `CREDENTIALS` on the command line.
-fn inspect_with_credentials(home: &TempDir, ca: &str, name: &str) -> Outcome {
+/// `inspect NAME` with the global `flags` and `CREDENTIALS` on the command line.
+fn inspect_with_credentials(home: &TempDir, flags: &[&str], name: &str) -> Outcome {
     outcome(
         bare_command(home)
-            .args(["--cacert", ca, "--debug"])
+            .args(flags)
             .args(CREDENTIALS)
             .args(["inspect", name]),
     )
@@ -314,13 +314,7 @@ fn a_redirect_to_another_port_never_carries_the_credentials() {
         front.challenge(BASIC_CHALLENGE);
         let home = TempDir::new("mt-redirect");
         let name = format!("{}/docker/app:linux-amd64", front.host());
-        let run = outcome(
-            bare_command(&home)
-                .args(["--plain-http", "--debug"])
-                .args(CREDENTIALS)
-                .args(["inspect", &name]),
-        )
-        .success();
+        let run = inspect_with_credentials(&home, &["--plain-http", "--debug"], &name).success();
         assert!(
             run.out().contains(seeded.digests_of("linux-amd64").0),
             "{}",
@@ -356,7 +350,7 @@ fn a_redirect_to_another_port_never_carries_the_credentials() {
     );
 }
 
-/// A hostile stand-in (issue 12, the severe one): the registry redirects a blob GET to a
+/// A hostile stand-in: the registry redirects a blob GET to a
 /// storage host that answers 401 with a Bearer realm of its own. That challenge is not the
 /// registry's: no credentials go to its realm, the run fails naming the storage host, and the
 /// realm is not remembered as the registry's scheme, so the next run does not send the
@@ -383,12 +377,7 @@ fn a_401_from_a_host_the_registry_redirects_to_gets_no_credentials() {
     let home = TempDir::new("mt-foreign-401");
     let name = format!("{}/docker/app:linux-amd64", front.host());
     for run in 1..=2 {
-        let outcome = outcome(
-            bare_command(&home)
-                .args(["--plain-http", "--debug"])
-                .args(CREDENTIALS)
-                .args(["inspect", &name]),
-        );
+        let outcome = inspect_with_credentials(&home, &["--plain-http", "--debug"], &name);
         outcome.fails_with(&format!(
             "{}, where {} redirected the request, answered 401",
             storage.host(),
@@ -489,7 +478,7 @@ fn a_plain_http_token_realm_of_an_https_registry_gets_nothing_unless_insecure() 
     ));
     let home = TempDir::new("mt-realm");
     let name = format!("{}/docker/app:list", front.host());
-    let run = inspect_with_credentials(&home, &ca, &name);
+    let run = inspect_with_credentials(&home, &["--cacert", &ca, "--debug"], &name);
     run.fails_with(&format!(
         "{} sends its token realm over plain http (http://{}/token); refusing to send credentials there without --plain-http or --insecure",
         front.host(),
@@ -497,18 +486,13 @@ fn a_plain_http_token_realm_of_an_https_registry_gets_nothing_unless_insecure() 
     ));
     assert!(realm.seen().is_empty(), "{:?}", realm.seen());
 
-    let run = outcome(
-        bare_command(&home)
-            .args(["--insecure", "--debug"])
-            .args(CREDENTIALS)
-            .args(["inspect", &name]),
-    );
+    let run = inspect_with_credentials(&home, &["--insecure", "--debug"], &name);
     run.fails_with("getting a token from");
     assert_eq!(realm.seen().len(), 1, "{:?}", realm.seen());
     run.assert_no_secret(PASSWORD);
 }
 
-/// An https registry redirecting a blob GET to plain http (issue 12): the run stops with one
+/// An https registry redirecting a blob GET to plain http: the run stops with one
 /// line naming the registry and the http host (not the URL's query, which may be a signature),
 /// and the http host gets nothing. `--insecure` says this registry's transport is not trusted
 /// anyway: the redirect is followed, without the credentials, as to any other origin.
@@ -527,7 +511,7 @@ fn an_https_registry_redirecting_to_plain_http_is_refused_unless_insecure() {
     ));
     let home = TempDir::new("mt-https-to-http");
     let name = format!("{}/docker/app:linux-amd64", front.host());
-    let run = inspect_with_credentials(&home, &ca, &name);
+    let run = inspect_with_credentials(&home, &["--cacert", &ca, "--debug"], &name);
     run.fails_with(&format!(
         "a request to {} was redirected to plain http ({}); not following it without \
          --plain-http or --insecure",
@@ -538,13 +522,7 @@ fn an_https_registry_redirecting_to_plain_http_is_refused_unless_insecure() {
     assert!(storage.seen().is_empty(), "{:?}", storage.seen());
     run.assert_no_secret(PASSWORD);
 
-    let run = outcome(
-        bare_command(&home)
-            .args(["--insecure", "--debug"])
-            .args(CREDENTIALS)
-            .args(["inspect", &name]),
-    )
-    .success();
+    let run = inspect_with_credentials(&home, &["--insecure", "--debug"], &name).success();
     let (_, seeded) = shared(Mode::PlainHttp);
     assert!(
         run.out().contains(seeded.digests_of("linux-amd64").0),
@@ -628,12 +606,7 @@ fn an_oversized_token_answer_is_refused_without_reading_it_whole() {
     });
     let home = TempDir::new("mt-hugetoken");
     let name = format!("{}/docker/app:list", front.host());
-    let run = outcome(
-        bare_command(&home)
-            .args(["--cacert", &ca])
-            .args(CREDENTIALS)
-            .args(["inspect", &name]),
-    );
+    let run = inspect_with_credentials(&home, &["--cacert", &ca], &name);
     run.fails_with("reading the token answer: response is larger than the limit of 1048576 bytes");
     assert!(front.endless_bytes_sent() < SENT_AT_MOST);
     run.assert_no_secret(PASSWORD);
@@ -771,7 +744,7 @@ fn no_secret_is_shown_when_the_token_server_fails() {
         let (front, plain, ca) = token_front(Fault::json(status, body));
         let home = TempDir::new("mt-secrets-token");
         let name = format!("{}/docker/app:list", front.host());
-        let run = inspect_with_credentials(&home, &ca, &name);
+        let run = inspect_with_credentials(&home, &["--cacert", &ca, "--debug"], &name);
         run.fails_with(fragment);
         assert_no_secrets(&run, plain, &format!("token server answering {status}"));
         let sent = front

@@ -106,32 +106,25 @@ impl Registry {
             let authorization = self.auth.authorization(&self.transport)?;
             let response = self.transport.send(request, authorization.as_deref())?;
             let status = response.status().as_u16();
+            // A challenge counts only when the registry itself sends it: a host it redirected
+            // to gets no credentials (and its realm is never remembered).
+            if let Some(by) = response.extensions().get::<transport::AnsweredBy>()
+                && matches!(status, 401 | 403)
+            {
+                let host = by.0.clone();
+                let error = transport::status_error(response);
+                return Err(Error::Invalid(format!(
+                    "{host}, where {} redirected the request, answered {error}; \
+                     credentials are only sent to the registry itself",
+                    self.host()
+                )));
+            }
             match status {
                 200..=299 => {
                     if probe.is_some() {
                         self.auth.mark_open();
                     }
                     return Ok(response);
-                }
-                // A challenge counts only when the registry itself sends it: a host it
-                // redirected to gets no credentials (and its realm is never remembered).
-                401 | 403
-                    if response
-                        .extensions()
-                        .get::<transport::AnsweredBy>()
-                        .is_some() =>
-                {
-                    let host = response
-                        .extensions()
-                        .get::<transport::AnsweredBy>()
-                        .map(|by| by.0.clone())
-                        .unwrap_or_default();
-                    let error = transport::status_error(response);
-                    return Err(Error::Invalid(format!(
-                        "{host}, where {} redirected the request, answered {error}; \
-                         credentials are only sent to the registry itself",
-                        self.host()
-                    )));
                 }
                 401 if !answered_challenge => {
                     answered_challenge = true;

@@ -158,15 +158,10 @@ impl Store {
     }
 
     /// Write manifest bytes under a tag or by digest (which they must hash to).
-    pub fn put_manifest(
-        &self,
-        reference: &ManifestRef,
-        media_type: &str,
-        bytes: &[u8],
-    ) -> Result<()> {
+    pub fn put_manifest(&self, to: &ManifestRef, media_type: &str, bytes: &[u8]) -> Result<()> {
         match self {
-            Store::Registry(repository) => repository.put_manifest(reference, media_type, bytes),
-            Store::Layout(layout) => match reference {
+            Store::Registry(repository) => repository.put_manifest(to, media_type, bytes),
+            Store::Layout(layout) => match to {
                 ManifestRef::Digest(digest) => layout.write_manifest(digest, bytes),
                 ManifestRef::Tag(tag) => {
                     let digest = Digest::sha256_of(bytes);

@@ -1147,11 +1147,7 @@ fn a_token_server_failing_once_is_asked_again() {
         let result = run(&setup.reg, &["inspect", "--format", "verbatim", &name]);
         let result = result.success();
         assert_eq!(sha256_digest(&result.stdout), setup.list_digest);
-        let tokens = proxy
-            .seen()
-            .iter()
-            .filter(|s| s.request.starts_with("GET /token"))
-            .count();
+        let tokens = proxy.count("GET /token");
         assert_eq!(tokens, 2, "{:?}", proxy.spoiled());
         let bearer = proxy
             .seen()
@@ -1175,11 +1171,7 @@ fn any_token_lifetime_the_server_claims_is_survived() {
         let name = format!("{}/docker/app:list", proxy.host());
         let result = run(&setup.reg, &["inspect", &name]);
         assert_eq!(result.code, 0, "expires_in {expires_in}: {}", result.stderr);
-        let tokens = proxy
-            .seen()
-            .iter()
-            .filter(|s| s.request.starts_with("GET /token"))
-            .count();
+        let tokens = proxy.count("GET /token");
         assert_eq!(tokens, 1, "expires_in {expires_in}: {:?}", proxy.seen());
     }
 }

@@ -238,14 +238,20 @@ const BASIC_CHALLENGE: &str = "Basic realm=\"test\"";
 /// credentials until told to with [`Proxy::challenge`] or [`Proxy::serve_tokens`].
 fn https_front() -> (Proxy, &'static Registry, String) {
     let (plain, _) = shared(Mode::PlainHttp);
+    let (front, ca) = tls_front_to(&plain.host());
+    (front, plain, ca)
+}
+
+/// A TLS proxy to `host` with the certificate of the `TlsBasic` registry, and that registry's CA.
+fn tls_front_to(host: &str) -> (Proxy, String) {
     let (tls, _) = shared(Mode::TlsBasic);
     let tls_dir = tls.dir().join("tls");
     let front = Proxy::start_tls(
-        &plain.host(),
+        host,
         &tls_dir.join("server.crt"),
         &tls_dir.join("server.key"),
     );
-    (front, plain, ca_of(tls))
+    (front, ca_of(tls))
 }
 
 /// [`https_front`] wanting Basic credentials.
@@ -415,14 +421,7 @@ fn debug_output_never_shows_a_urls_query() {
     // Refused mounts make the push stream each blob: a GET (redirected to storage) and an
     // upload (POST, then a PUT to the registry's upload URL).
     front.inject(Rule::new("POST", "/blobs/uploads/", Fault::RefuseMounts));
-    front.inject(Rule::new(
-        "GET",
-        "/blobs/",
-        Fault::SignedRedirect {
-            base: format!("http://{}", storage.host()),
-            query: SIGNATURE.to_string(),
-        },
-    ));
+    redirect_blob_reads(&front, &storage, SIGNATURE);
     let host = front.host();
     let home = TempDir::new("mt-debug-query");
     let spec = one_image_spec(&home, &host, "debug-query");
@@ -501,14 +500,7 @@ fn an_https_registry_redirecting_to_plain_http_is_refused_unless_insecure() {
     const SIGNATURE: &str = "X-Amz-Signature=f00dfeedsigned";
     let (front, plain, ca) = basic_auth_front();
     let storage = Proxy::transparent(&plain.host());
-    front.inject(Rule::new(
-        "GET",
-        "/blobs/",
-        Fault::SignedRedirect {
-            base: format!("http://{}", storage.host()),
-            query: SIGNATURE.to_string(),
-        },
-    ));
+    redirect_blob_reads(&front, &storage, SIGNATURE);
     let home = TempDir::new("mt-https-to-http");
     let name = format!("{}/docker/app:linux-amd64", front.host());
     let run = inspect_with_credentials(&home, &["--cacert", &ca, "--debug"], &name);
@@ -763,15 +755,9 @@ fn no_secret_is_shown_when_the_token_server_fails() {
 /// An HTTPS front wanting Basic credentials (as [`basic_auth_front`]) that forwards the
 /// requests carrying them to `behind`, with the certificate of the `TlsBasic` registry.
 fn basic_auth_front_of(behind: &Proxy) -> (Proxy, String) {
-    let (tls, _) = shared(Mode::TlsBasic);
-    let tls_dir = tls.dir().join("tls");
-    let front = Proxy::start_tls(
-        &behind.host(),
-        &tls_dir.join("server.crt"),
-        &tls_dir.join("server.key"),
-    );
+    let (front, ca) = tls_front_to(&behind.host());
     front.challenge(BASIC_CHALLENGE);
-    (front, ca_of(tls))
+    (front, ca)
 }
 
 /// An error body in the registry's JSON whose message is `message`.
@@ -853,4 +839,14 @@ fn a_token_server_quoting_the_credentials_in_its_error_gets_them_redacted() {
         run.fails_with(&format!("400 DENIED: {expected}"));
         assert_no_secrets(&run, plain, "a token server quoting the credentials");
     }
+}
+
+/// Make `front` answer every blob GET with a redirect to the same path on plain-HTTP `storage`,
+/// with `signature` as the query, as a registry handing reads to a storage service does.
+fn redirect_blob_reads(front: &Proxy, storage: &Proxy, signature: &str) {
+    let redirect = Fault::SignedRedirect {
+        base: format!("http://{}", storage.host()),
+        query: signature.to_string(),
+    };
+    front.inject(Rule::new("GET", "/blobs/", redirect));
 }

@@ -412,32 +412,30 @@ mod tests {
         );
     }
 
+    /// The challenges one `WWW-Authenticate` header value parses to.
+    fn parsed(header: &str) -> Vec<Challenge> {
+        parse_challenges([header])
+    }
+
     #[test]
     fn junk_between_parameters_is_skipped_up_to_the_next_comma() {
-        let header = r#"Bearer realm="r" junk "x,y", service="s", ="v", scope="a""#;
+        let with_scope = vec![bearer("r", Some("s"), &["a"], None)];
         assert_eq!(
-            parse_challenges([header]),
-            vec![bearer("r", Some("s"), &["a"], None)]
+            parsed(r#"Bearer realm="r" junk "x,y", service="s", ="v", scope="a""#),
+            with_scope
         );
-        let header = r#"Bearer ,, realm="r",,,service="s",,"#;
-        assert_eq!(
-            parse_challenges([header]),
-            vec![bearer("r", Some("s"), &[], None)]
-        );
+        let plain = vec![bearer("r", Some("s"), &[], None)];
+        assert_eq!(parsed(r#"Bearer ,, realm="r",,,service="s",,"#), plain);
     }
 
     #[test]
     fn a_backslash_in_junk_escapes_only_inside_quotes() {
-        let header = r#"Bearer realm="r" junk "a\",b", service="s""#;
+        let plain = vec![bearer("r", Some("s"), &[], None)];
         assert_eq!(
-            parse_challenges([header]),
-            vec![bearer("r", Some("s"), &[], None)]
+            parsed(r#"Bearer realm="r" junk "a\",b", service="s""#),
+            plain
         );
-        let header = r#"Bearer realm="r" junk\, service="s""#;
-        assert_eq!(
-            parse_challenges([header]),
-            vec![bearer("r", Some("s"), &[], None)]
-        );
+        assert_eq!(parsed(r#"Bearer realm="r" junk\, service="s""#), plain);
     }
 
     #[test]

@@ -314,6 +314,14 @@ impl Proxy {
         self.shared.seen.lock().unwrap().clone()
     }
 
+    /// How many requests seen so far start with `prefix` (`"GET /token"`, say).
+    pub fn count(&self, prefix: &str) -> usize {
+        self.seen()
+            .iter()
+            .filter(|s| s.request.starts_with(prefix))
+            .count()
+    }
+
     /// The requests seen that could change the registry: all but `GET` and `HEAD`.
     pub fn writes(&self) -> Vec<String> {
         self.seen()

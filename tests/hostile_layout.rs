@@ -334,3 +334,66 @@ fn a_missing_tag_in_a_layout_of_many_tags_is_reported_in_a_short_line() {
         "{line}"
     );
 }
+
+/// A list may name a child by a sha512 digest. The push verifies the child with sha512 and
+/// writes it under `blobs/sha512/`, where the layout it is written to can still read it.
+#[test]
+fn a_child_referenced_by_sha512_stays_readable_in_the_layout_it_is_written_to() {
+    use sha2::{Digest, Sha512};
+    let dir = TempDir::new("mt-sha512-child");
+    let source = layout_copy(&dir);
+    let amd64 = support::index_entry(&source, "linux-amd64");
+    let child = std::fs::read(blob_path(&source, amd64["digest"].as_str().unwrap())).unwrap();
+    let hex: String = Sha512::digest(&child)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::create_dir_all(source.join("blobs/sha512")).unwrap();
+    std::fs::write(source.join("blobs/sha512").join(&hex), &child).unwrap();
+    let list = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": format!("sha512:{hex}"),
+            "size": child.len(),
+            "platform": {"architecture": "amd64", "os": "linux"},
+        }],
+    });
+    retag(&source, "linux-arm-v7", &list);
+    let target = dir.path().join("target");
+    let pushed = push_spec(
+        &dir,
+        "spec.yaml",
+        &layout_target(&target, "v1"),
+        &source,
+        &["linux-arm-v7"],
+    );
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+
+    let written = std::fs::read(target.join("blobs/sha512").join(&hex)).unwrap_or_default();
+    assert!(
+        written == child,
+        "the child is not under blobs/sha512 of the target"
+    );
+    let inspected = run_within(&dir, &["inspect", &layout_target(&target, "v1")]).success();
+    let text = inspected.out();
+    assert!(
+        text.contains(&format!("[1]   Digest: sha512:{hex}\n")),
+        "{text}"
+    );
+    let layer = first_layer(&child);
+    assert!(text.contains(&layer), "the child was not read: {text}");
+    let by_digest = format!("oci-layout://{}@sha512:{hex}", target.display());
+    let child_run = run_within(&dir, &["inspect", "--raw", &by_digest]);
+    assert_eq!(child_run.code, 0, "{}", child_run.stderr);
+}
+
+/// The digest of the first layer of an image manifest.
+fn first_layer(manifest: &[u8]) -> String {
+    let manifest: serde_json::Value = serde_json::from_slice(manifest).unwrap();
+    manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}

@@ -60,7 +60,7 @@ fn index_manifests(root: &Path) -> Vec<serde_json::Value> {
 }
 
 /// Give `tag` of the layout at `root` the manifest `manifest`: its bytes become a blob and the
-/// tag's `index.json` entry points at them. Returns the new manifest's digest.
+/// tag's `index.json` entry points at them, with the manifest's `mediaType`. Returns the new manifest's digest.
 pub fn retag(root: &Path, tag: &str, manifest: &serde_json::Value) -> String {
     let bytes = serde_json::to_vec(manifest).unwrap();
     let digest = sha256_digest(&bytes);
@@ -72,6 +72,9 @@ pub fn retag(root: &Path, tag: &str, manifest: &serde_json::Value) -> String {
         if entry["annotations"]["org.opencontainers.image.ref.name"] == tag {
             entry["digest"] = digest.clone().into();
             entry["size"] = bytes.len().into();
+            if let Some(media_type) = manifest.get("mediaType") {
+                entry["mediaType"] = media_type.clone();
+            }
         }
     }
     std::fs::write(&path, serde_json::to_vec(&index).unwrap()).unwrap();

@@ -4,6 +4,7 @@
 
 mod bounded;
 mod deps;
+mod doc;
 mod images;
 mod layouts;
 pub mod media;
@@ -18,6 +19,7 @@ mod upload;
 
 pub use bounded::{MEMORY_LIMIT_KIB, outcome_within};
 pub use deps::{fail, once, require, tool};
+pub use doc::GeneratedDoc;
 pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
 pub use layouts::{
     blob_path, index_entry, layout_copy, layout_spec, manifest_of, retag, tags_in, walk,

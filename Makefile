@@ -45,6 +45,12 @@ test: deps lint
 reliability-doc: deps
 	$(CARGO) test --test faults -- --ignored --exact regenerate_reliability_doc
 
+# Rewrite the attack tables of docs/security.md from the list in tests/security_doc.rs; review
+# the diff before committing it. `make test` only checks them.
+.PHONY: security-doc
+security-doc:
+	$(CARGO) test --test security_doc -- --ignored --exact regenerate_security_doc
+
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings

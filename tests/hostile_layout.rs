@@ -182,42 +182,13 @@ fn a_layout_whose_blobs_directory_is_a_symlink_is_refused() {
 
 #[test]
 fn concurrent_pushes_into_one_layout_keep_every_tag() {
-    const PUSHES: usize = 4;
     const ROUNDS: usize = 5;
     let dir = TempDir::new("mt-hostile-concurrent");
     let target = dir.path().join("shared");
     empty_layout(&target);
-    let source = support::layout_dir();
     let mut reported = Vec::new();
     for round in 0..ROUNDS {
-        let children: Vec<(String, std::process::Child)> = (0..PUSHES)
-            .map(|i| {
-                let tag = format!("r{round}-p{i}");
-                let spec = write_file(
-                    dir.path(),
-                    &format!("{tag}.yaml"),
-                    &layout_spec(&layout_target(&target, &tag), source, &["linux-amd64"]),
-                );
-                let child = bare_command(&dir)
-                    .args(["push", "from-spec", &spec])
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                (tag, child)
-            })
-            .collect();
-        for (tag, child) in children {
-            let out = child.wait_with_output().unwrap();
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                out.status.success(),
-                "{tag}: {stdout}{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(stdout.starts_with("Digest: "), "{tag}: {stdout}");
-            reported.push(tag);
-        }
+        reported.extend(push_concurrently(&dir, &target, round));
     }
     let tags = tags_in(&target);
     let lost: Vec<&String> = reported.iter().filter(|t| !tags.contains(t)).collect();
@@ -396,4 +367,79 @@ fn first_layer(manifest: &[u8]) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// Four pushes of linux-amd64 into the layout at `target` at once, each under a tag of its own
+/// (`rROUND-pN`); each must succeed and print its digest. Returns the tags they reported.
+fn push_concurrently(dir: &TempDir, target: &Path, round: usize) -> Vec<String> {
+    const PUSHES: usize = 4;
+    let source = support::layout_dir();
+    let children: Vec<(String, std::process::Child)> = (0..PUSHES)
+        .map(|i| {
+            let tag = format!("r{round}-p{i}");
+            let spec = write_file(
+                dir.path(),
+                &format!("{tag}.yaml"),
+                &layout_spec(&layout_target(target, &tag), source, &["linux-amd64"]),
+            );
+            let child = bare_command(dir)
+                .args(["push", "from-spec", &spec])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (tag, child)
+        })
+        .collect();
+    let mut reported = Vec::new();
+    for (tag, child) in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{tag}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.starts_with("Digest: "), "{tag}: {stdout}");
+        reported.push(tag);
+    }
+    reported
+}
+
+/// Runs that create a layout in the same new directory at the same moment all succeed: none
+/// finds it half made and refuses it as "not an OCI image layout".
+#[test]
+fn concurrent_pushes_creating_one_new_layout_all_succeed() {
+    const ROUNDS: usize = 8;
+    let dir = TempDir::new("mt-hostile-concurrent-new");
+    for round in 0..ROUNDS {
+        let target = dir.path().join(format!("new-{round}"));
+        let reported = push_concurrently(&dir, &target, round);
+        assert_eq!(tags_in(&target).len(), reported.len(), "round {round}");
+    }
+}
+
+/// A push into a layout another process is updating waits for its lock, says so on stderr
+/// once a second has passed, and goes on when the lock is released.
+#[test]
+fn a_push_waiting_for_the_layout_lock_says_so_and_then_succeeds() {
+    let dir = TempDir::new("mt-hostile-lock-wait");
+    let target = dir.path().join("locked");
+    empty_layout(&target);
+    let mut holder = Command::new("flock")
+        .arg(&target)
+        .args(["sleep", "3"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let source = support::layout_dir();
+    let pushed = push_amd64_to_v1(&dir, "spec.yaml", source, &target);
+    holder.wait().unwrap();
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    let waiting = format!(
+        "waiting for the lock on {}…\n",
+        target.join("index.json").display()
+    );
+    assert_eq!(pushed.stderr, waiting);
+    assert_eq!(tags_in(&target), ["v1"]);
 }

@@ -166,7 +166,18 @@ const LAYOUTS: &[Attack] = &[
         defence: "the read-modify-write of `index.json` (and the creation of a layout) holds an \
                   exclusive `flock` on the layout directory; the wait is bounded at 60 s, and \
                   after 1 s the tool prints `waiting for the lock on PATH/index.json…`",
-        tests: &["hostile_layout::concurrent_pushes_into_one_layout_keep_every_tag"],
+        tests: &[
+            "hostile_layout::concurrent_pushes_into_one_layout_keep_every_tag",
+            "hostile_layout::a_push_waiting_for_the_layout_lock_says_so_and_then_succeeds",
+        ],
+    },
+    Attack {
+        attack: "runs creating a layout in the same new directory at once, one finding it half \
+                 made",
+        defence: "an existing target directory is looked at under the same lock, which the run \
+                  creating the layout holds from its first file to `oci-layout`: it is seen empty \
+                  or complete",
+        tests: &["hostile_layout::concurrent_pushes_creating_one_new_layout_all_succeed"],
     },
     Attack {
         attack: "an `index.json` of 100,000 tags, so an error about a missing tag prints \

@@ -175,14 +175,23 @@ impl Layout {
 
     /// Open a layout to write to. A directory that is missing or empty is fine: the layout is
     /// created there on the first write, so a push that fails before writing leaves nothing.
+    ///
+    /// An existing directory is looked at under the index lock: another run creating a layout
+    /// there holds it from its first file to the `oci-layout` file, so the directory is seen
+    /// either empty or complete, never half made.
     pub fn open_for_writing(root: &Path) -> Result<Layout> {
-        let empty = match fs::read_dir(root) {
-            Ok(mut entries) => entries.next().is_none(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-            Err(e) => return Err(Error::io(root, e)),
+        let planned = Layout::planned(root);
+        let lock = match fs::symlink_metadata(root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(planned),
+            _ => planned.lock_index()?,
         };
+        let empty = fs::read_dir(root)
+            .map_err(|e| Error::io(root, e))?
+            .next()
+            .is_none();
+        drop(lock);
         if empty {
-            Ok(Layout::planned(root))
+            Ok(planned)
         } else {
             Layout::open(root)
         }

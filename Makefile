@@ -131,9 +131,9 @@ bench-deps:
 	fi
 
 # --- Release binaries: cross/ holds the scripts, cross/versions.env the pinned tools ---
-# The seven static binaries are built without a container engine: linux-arm64 on the stable
-# route (prebuilt musl std, clang, rust-lld); every other platform on the build-std route
-# (pinned nightly rebuilds std, zig links). All Linux binaries are static musl executables; the
+# The seven static binaries are built without a container engine: linux-arm64 on the
+# stable-std route (pinned stable rebuilds std, clang, rust-lld); every other platform on the
+# build-std route (pinned nightly rebuilds std, zig links). All Linux binaries are static musl executables; the
 # static-glibc fallback is not used. cross/build.sh says why each route.
 DIST ?= dist
 CROSS_TOOLS ?= $(HOME)/.cache/manifest-tool-cross
@@ -192,7 +192,7 @@ lint-workflows:
 	shellcheck -x cross/*.sh
 	shellcheck -s sh install.sh
 
-# The CI subset: linux-arm64 built on the stable route and smoke-tested under qemu, the signing
+# The CI subset: linux-arm64 built on the stable-std route and smoke-tested under qemu, the signing
 # and installer tests, and actionlint. Installs: `make ci-cross-deps` (cross/deps.sh --ci).
 CI_DIST = target/ci-dist
 ci-cross-deps:

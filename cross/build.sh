@@ -11,18 +11,25 @@
 # Expects the tools of `make cross-deps` (cross/deps.sh) on PATH; the Makefile sets that up.
 #
 # Routes (what works on a Debian build machine without a container engine):
-#   stable     linux-arm64: rustup's prebuilt musl std, C compiled by clang, linked by rust-lld
-#              (no cross gcc or sysroot needed). The same cheap route CI builds and smoke-tests.
+#   stable-std linux-arm64, the binary CI builds and smoke-tests: the pinned stable toolchain,
+#              its prebuilt musl target and rust-src, rebuilds std (-Zbuild-std) at the
+#              release profile's opt-level "z" with std's optimize_for_size feature and without
+#              unwind tables; C compiled by clang, linked by rust-lld with the target's own
+#              self-contained musl crt objects (no zig, no cross gcc, no sysroot). 1.60 MB,
+#              against 1.97 MB with the prebuilt std, which left no headroom under 2 MB.
+#              -Zbuild-std is unstable, so this one cargo command runs with RUSTC_BOOTSTRAP=1.
+#              Why not the build-std route below: the pinned nightly ships no aarch64 musl std,
+#              so it has no musl crt objects for that target and needs zig to supply them, and
+#              zig plus cargo-zigbuild would add about 5 minutes and 400 MB to every CI run;
+#              the stable toolchain already has them, and its rust-src is a few MB. The
+#              toolchain is pinned, so the unstable flags cannot change under the build.
 #   build-std  all the others: the pinned nightly rebuilds std (-Zbuild-std) at the release
 #              profile's opt-level "z" with std's optimize_for_size feature, and zig (through
 #              cargo-zigbuild) compiles C and links (for macOS: with the deployment target, and
 #              zig ad-hoc signs arm64). Needed for armv7/ppc64le/s390x, which have no prebuilt
 #              musl std here; chosen for linux-amd64 and macOS for size: with the prebuilt std
 #              linux-amd64 is 2.3 MB, over the 2 MB limit, and darwin-amd64 1.95 MB; rebuilt,
-#              and without unwind tables on Linux, 1.77 MB and 1.68 MB. linux-arm64 is
-#              1.98 MB on the stable route, with identical code folding and ring's SHA for
-#              digests (-C force-unwind-tables=no changes nothing there): if it goes over 2 MB,
-#              change its entry below to build-std (about 1.6 MB).
+#              and without unwind tables on Linux, 1.77 MB and 1.68 MB.
 # Every Linux binary is a static musl executable; the static-glibc fallback is not used.
 #
 # Reproducibility: the same commit gives byte-identical Linux binaries wherever the source,
@@ -55,7 +62,7 @@ ALL=(linux-amd64 linux-arm linux-arm64 linux-ppc64le linux-s390x darwin-amd64 da
 # platform -> "rust-target route [MACOSX_DEPLOYMENT_TARGET]"
 declare -A PLATFORMS=(
     [linux-amd64]="x86_64-unknown-linux-musl build-std"
-    [linux-arm64]="aarch64-unknown-linux-musl stable"
+    [linux-arm64]="aarch64-unknown-linux-musl stable-std"
     [linux-arm]="armv7-unknown-linux-musleabihf build-std"
     [linux-ppc64le]="powerpc64le-unknown-linux-musl build-std"
     [linux-s390x]="s390x-unknown-linux-musl build-std"
@@ -95,12 +102,17 @@ for platform in "$@"; do
     cc_var="$(tr '-' '_' <<<"$target")"
     rustflags="$REMAP"
     case "$route" in
-        stable)
-            cmd=(cargo "+$RUST_STABLE" build)
+        stable-std)
+            # shellcheck disable=SC2054 # the commas belong to the flags' values
+            cmd=(env RUSTC_BOOTSTRAP=1 cargo "+$RUST_STABLE" build -Zbuild-std=std,panic_abort
+                 -Zbuild-std-features=optimize_for_size)
             export "CC_$cc_var=clang" "AR_$cc_var=llvm-ar" "CARGO_TARGET_${var}_LINKER=rust-lld"
             # Identical code folding: functions that compile to the same bytes (generic copies,
-            # above all) are kept once; about 11 KB on linux-arm64.
+            # above all) are kept once.
             rustflags+=" -C link-arg=--icf=all"
+            # With panic=abort nothing unwinds: the unwind tables would serve only a backtrace
+            # after a panic.
+            rustflags+=" -C force-unwind-tables=no"
             ;;
         build-std)
             # shellcheck disable=SC2054 # the commas belong to the flags' values

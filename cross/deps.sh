@@ -4,8 +4,9 @@
 #
 # usage: cross/deps.sh [--ci]
 #   (no flag)  everything `make cross`, `make cross-smoke`, `make release` and the tests use
-#   --ci       the subset `make ci-cross` uses: the linux-arm64 build (stable Rust, clang,
-#              rust-lld), qemu, the smoke test's registry and skopeo, gpg, actionlint
+#   --ci       the subset `make ci-cross` uses: the linux-arm64 build (stable Rust with
+#              rust-src, clang, rust-lld), qemu, the smoke test's registry and skopeo, gpg,
+#              actionlint
 #
 # Where things go:
 #   apt packages       the system
@@ -70,10 +71,11 @@ fi
 
 # --- Rust toolchains and targets --------------------------------------------------------------
 # rustup skips what it already has; --profile minimal keeps a fresh install small.
-# The stable toolchain builds linux-arm64 (and cargo-zigbuild); the nightly one, whose std is
-# rebuilt from rust-src, all the other platforms.
-say "rustup: $RUST_STABLE with aarch64-unknown-linux-musl"
+# The stable toolchain builds linux-arm64, its std rebuilt from rust-src (and cargo-zigbuild);
+# the nightly one, whose std is rebuilt from rust-src too, all the other platforms.
+say "rustup: $RUST_STABLE with rust-src and aarch64-unknown-linux-musl"
 rustup toolchain install "$RUST_STABLE" --profile minimal --no-self-update >/dev/null
+rustup component add --toolchain "$RUST_STABLE" rust-src >/dev/null
 rustup target add --toolchain "$RUST_STABLE" aarch64-unknown-linux-musl >/dev/null
 if ! $CI_ONLY; then
     say "rustup: $RUST_NIGHTLY with rust-src (for -Zbuild-std)"

@@ -15,7 +15,7 @@
 #              its prebuilt musl target and rust-src, rebuilds std (-Zbuild-std) at the
 #              release profile's opt-level "z" with std's optimize_for_size feature and without
 #              unwind tables; C compiled by clang, linked by rust-lld with the target's own
-#              self-contained musl crt objects (no zig, no cross gcc, no sysroot). 1.60 MB,
+#              self-contained musl crt objects (no zig, no cross gcc, no sysroot). 1.48 MB,
 #              against 1.97 MB with the prebuilt std, which left no headroom under 2 MB.
 #              -Zbuild-std is unstable, so this one cargo command runs with RUSTC_BOOTSTRAP=1.
 #              Why not the build-std route below: the pinned nightly ships no aarch64 musl std,

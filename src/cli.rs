@@ -86,6 +86,7 @@ struct RawArgs {
     list_type: Option<String>,
     ignore_missing: bool,
     dry_run: bool,
+    always_push: bool,
     platforms: Vec<String>,
     template: Option<String>,
     target: Option<String>,
@@ -240,6 +241,7 @@ fn push_options(raw: &RawArgs) -> Result<PushOptions> {
         list_type,
         ignore_missing: raw.ignore_missing,
         dry_run: raw.dry_run,
+        always_push: raw.always_push,
     })
 }
 

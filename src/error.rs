@@ -81,6 +81,34 @@ impl Error {
         }
     }
 
+    /// The HTTP status the registry answered, below any context; `None` for other failures.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Context { source, .. } => source.status(),
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// True when the registry refused to overwrite a tag because it is immutable, below any
+    /// context: ECR answers `400 TAG_INVALID`, Harbor `412` "configured as immutable", others
+    /// a 4xx whose message says "immutable".
+    pub fn is_immutable_tag(&self) -> bool {
+        match self {
+            Error::Context { source, .. } => source.is_immutable_tag(),
+            Error::Status {
+                status: 400..=499,
+                code,
+                message,
+                ..
+            } => {
+                code.as_deref() == Some("TAG_INVALID")
+                    || message.to_ascii_lowercase().contains("immutable")
+            }
+            _ => false,
+        }
+    }
+
     /// True when trying again may work: the registry could not be reached or the connection
     /// failed (`Network`), or it answered a status the retry policy retries
     /// ([`crate::registry::retry::is_retryable_status`]), below any context. For a caller that
@@ -163,5 +191,32 @@ mod tests {
         assert!(!status(404).is_transient());
         assert!(!status(401).is_transient());
         assert!(!Error::Invalid("bad JSON".into()).is_transient());
+    }
+
+    #[test]
+    fn immutable_tag_refusals_are_recognised_below_any_context() {
+        let answer = |status, code: Option<&str>, message: &str| Error::Status {
+            status,
+            code: code.map(str::to_string),
+            message: message.to_string(),
+        };
+        let ecr = answer(
+            400,
+            Some("TAG_INVALID"),
+            "The image tag '1.0' already exists",
+        );
+        assert_eq!(ecr.status(), Some(400));
+        let ecr = ecr.context("pushing the list");
+        assert!(ecr.is_immutable_tag());
+        assert_eq!(ecr.status(), Some(400));
+        let harbor = answer(
+            412,
+            None,
+            "Failed to process request due to 'a:1' configured as immutable.",
+        );
+        assert!(harbor.is_immutable_tag());
+        assert!(!answer(400, Some("MANIFEST_INVALID"), "manifest invalid").is_immutable_tag());
+        assert!(!answer(500, None, "immutable storage failed").is_immutable_tag());
+        assert_eq!(Error::Invalid("x".into()).status(), None);
     }
 }

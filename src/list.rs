@@ -6,16 +6,17 @@
 
 use crate::digest::Digest;
 use crate::json::to_go_json;
-use crate::manifest::{DOCKER_LIST, Descriptor, OCI_INDEX, Platform};
+use crate::manifest::{DOCKER_LIST, DOCKER_MANIFEST, Descriptor, OCI_INDEX, Platform};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The kind of list `push` writes (`--type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListType {
-    /// Docker manifest list v2.2 (the default for a registry target, as in the Go tool).
+    /// Docker manifest list v2.2 (the default for a registry target whose entries are all
+    /// Docker images, as in the Go tool).
     Docker,
-    /// OCI image index.
+    /// OCI image index (the default otherwise).
     Oci,
 }
 
@@ -24,6 +25,17 @@ pub enum ListType {
 pub struct AssembledList {
     pub media_type: &'static str,
     pub bytes: Vec<u8>,
+}
+
+/// The list type for `entries` when `--type` is not given: a Docker manifest list when every
+/// entry is a Docker image manifest (the Go tool's bytes), else an OCI index, since Quay and
+/// zot refuse other entries in a Docker list.
+pub fn type_for(entries: &[Descriptor]) -> ListType {
+    if entries.iter().all(|d| d.media_type == DOCKER_MANIFEST) {
+        ListType::Docker
+    } else {
+        ListType::Oci
+    }
 }
 
 /// Build the list of `list_type` from its entries (in order) and index annotations.
@@ -139,7 +151,7 @@ struct OciIndex<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{DOCKER_MANIFEST, OCI_MANIFEST};
+    use crate::manifest::OCI_MANIFEST;
 
     fn entry(media_type: &str, digest: &str, size: u64, platform: Platform) -> Descriptor {
         Descriptor {

@@ -5,11 +5,13 @@
 //!
 //! Nothing is written before every source is resolved and every platform checked; the list is
 //! written only after every child exists in the target repository, and the extra tags only after
-//! the list. Each stage runs its requests concurrently, so it costs one round trip.
+//! the list. Each stage runs its requests concurrently, so it costs one round trip. A tag that
+//! already holds the list is left alone (stage 1 asks each tag what it holds), so a re-run
+//! succeeds on registries whose tags are immutable.
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::list::{self, AssembledList};
+use crate::list::{self, AssembledList, ListType};
 use crate::manifest::{
     self, ConfigPlatform, Descriptor, ImageManifest, MAX_CONFIG_BYTES, Manifest, Platform,
 };
@@ -63,7 +65,15 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
     // scope), then every source.
     target.want(&["pull", "push"]);
 
-    let resolved = resolve_sources(plan, connector)?;
+    // The target's tags are asked what they hold in the same stage as the sources.
+    let tags: Vec<&str> = if plan.always_push {
+        Vec::new()
+    } else {
+        std::iter::once(plan.target.tag().unwrap_or_default())
+            .chain(plan.tags.iter().map(String::as_str))
+            .collect()
+    };
+    let (resolved, held) = resolve_sources(plan, connector, &target, &tags)?;
     if !plan.dry_run {
         // Stage 3's blob copies go to the target at once: open their connections while stage 2
         // fetches configs.
@@ -82,16 +92,29 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
     check_platforms(&members)?;
 
     let descriptors: Vec<Descriptor> = members.iter().map(|m| m.descriptor.clone()).collect();
-    let list = list::assemble(plan.list_type, &descriptors, &plan.annotations);
+    let list_type = plan
+        .list_type
+        .unwrap_or_else(|| list::type_for(&descriptors));
+    if plan.list_type == Some(ListType::Docker) {
+        warn_docker_list_of_oci(&descriptors);
+    }
+    let list = list::assemble(list_type, &descriptors, &plan.annotations);
     let digest = Digest::sha256_of(&list.bytes);
+    // Tags that hold exactly this list already: no PUT (immutable tags refuse even that).
+    let current: Vec<&str> = held
+        .iter()
+        .filter(|(_, holds)| holds.as_ref() == Some(&digest))
+        .map(|(tag, _)| *tag)
+        .collect();
 
     let push = Push {
         plan,
         target: &target,
         list: &list,
         digest: &digest,
+        held: &held,
     };
-    let stages = plan_writes(plan, &members);
+    let stages = plan_writes(plan, &members, &current);
     let writes = stages.iter().flatten().map(|w| push.describe(w)).collect();
     if !plan.dry_run {
         push.execute(&stages)?;
@@ -103,10 +126,19 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
     })
 }
 
+/// What each of the target's tags holds before the push, where the target could tell.
+type Held<'a> = Vec<(&'a str, Option<Digest>)>;
+
 /// Stage 1: open every source's store and declare its access, then fetch every source's
-/// manifest at once. Under `--ignore-missing` a source that does not exist is skipped with a
-/// warning; any other failure stops the push.
-fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<Resolved<'a>>> {
+/// manifest and ask the target what each of `tags` holds, all at once. Under
+/// `--ignore-missing` a source that does not exist is skipped with a warning; any other
+/// failure stops the push.
+fn resolve_sources<'a, 't>(
+    plan: &'a PushPlan,
+    connector: &Connector,
+    target: &Store,
+    tags: &[&'t str],
+) -> Result<(Vec<Resolved<'a>>, Held<'t>)> {
     let mut opened = Vec::new();
     for source in &plan.sources {
         match Store::open(connector, &source.reference, Access::Read) {
@@ -119,16 +151,29 @@ fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<
     }
     // Every registry gets its connections opened now, while the first of them (or a token
     // request) is still on its way.
-    Store::preconnect(opened.iter().map(|(_, store)| store));
-    let fetched = parallel::map(&opened, MAX_IN_FLIGHT, |(source, store)| {
-        let wanted = source.reference.manifest_ref().ok_or_else(|| {
-            Error::Input(format!(
-                "source image {} has neither a tag nor a digest",
-                source.name
-            ))
-        })?;
-        store.get_manifest(&wanted)
+    Store::preconnect(
+        opened
+            .iter()
+            .map(|(_, store)| store)
+            .chain(std::iter::repeat_n(target, tags.len())),
+    );
+    // One stage: every source's manifest and every tag of the target.
+    let asks: Vec<Ask> = opened
+        .iter()
+        .map(|(source, store)| Ask::Manifest(source, store))
+        .chain(tags.iter().map(|tag| Ask::Tag(tag)))
+        .collect();
+    let answers = parallel::map(&asks, MAX_IN_FLIGHT, |ask| match ask {
+        Ask::Manifest(source, store) => Answer::Manifest(fetch_source(source, store)),
+        Ask::Tag(tag) => Answer::Tag(tag, target.tag_digest(tag)),
     });
+    let (mut fetched, mut held) = (Vec::new(), Vec::new());
+    for answer in answers {
+        match answer {
+            Answer::Manifest(result) => fetched.push(result),
+            Answer::Tag(tag, digest) => held.push((tag, digest)),
+        }
+    }
     let mut resolved = Vec::new();
     for ((source, from), fetched) in opened.into_iter().zip(fetched) {
         let fetched = match fetched {
@@ -147,7 +192,32 @@ fn resolve_sources<'a>(plan: &'a PushPlan, connector: &Connector) -> Result<Vec<
             manifest,
         });
     }
-    Ok(resolved)
+    Ok((resolved, held))
+}
+
+/// One request of stage 1.
+enum Ask<'s, 't> {
+    /// A source's manifest, from its store.
+    Manifest(&'s Source, &'s Store),
+    /// What a tag of the target holds.
+    Tag(&'t str),
+}
+
+/// The answer to an [`Ask`].
+enum Answer<'t> {
+    Manifest(Result<Fetched>),
+    Tag(&'t str, Option<Digest>),
+}
+
+/// A source's manifest, by the tag or digest its reference names.
+fn fetch_source(source: &Source, store: &Store) -> Result<Fetched> {
+    let wanted = source.reference.manifest_ref().ok_or_else(|| {
+        Error::Input(format!(
+            "source image {} has neither a tag nor a digest",
+            source.name
+        ))
+    })?;
+    store.get_manifest(&wanted)
 }
 
 /// A source that could not be opened or fetched: under `--ignore-missing`, one that does not
@@ -389,8 +459,13 @@ enum Write<'a> {
 
 /// Stages 3 to 6 as writes, by stage: the writes of one stage go out at once, and a stage
 /// starts only when every write of the one before has succeeded. Blobs, then the children that
-/// need them, then the list that names the children, then the extra tags.
-fn plan_writes<'a>(plan: &'a PushPlan, members: &'a [Member]) -> Vec<Vec<Write<'a>>> {
+/// need them, then the list that names the children, then the extra tags; the tags in
+/// `current` hold the list already and get no PUT.
+fn plan_writes<'a>(
+    plan: &'a PushPlan,
+    members: &'a [Member],
+    current: &[&str],
+) -> Vec<Vec<Write<'a>>> {
     let copies: Vec<(&Member, &Copied)> = members
         .iter()
         .filter_map(|m| m.copy.as_ref().map(|copy| (m, copy)))
@@ -414,8 +489,18 @@ fn plan_writes<'a>(plan: &'a PushPlan, members: &'a [Member]) -> Vec<Vec<Write<'
             bytes: &copy.bytes,
         })
         .collect();
-    let tags = plan.tags.iter().map(|tag| Write::Tag(tag)).collect();
-    vec![blobs, children, vec![Write::List], tags]
+    let is_current = |tag: &str| current.contains(&tag);
+    let list = match plan.target.tag() {
+        Some(tag) if is_current(tag) => Vec::new(),
+        _ => vec![Write::List],
+    };
+    let tags = plan
+        .tags
+        .iter()
+        .filter(|tag| !is_current(tag))
+        .map(|tag| Write::Tag(tag))
+        .collect();
+    vec![blobs, children, list, tags]
 }
 
 /// What the writes of one push go to and carry.
@@ -424,22 +509,33 @@ struct Push<'a> {
     target: &'a Store,
     list: &'a AssembledList,
     digest: &'a Digest,
+    /// What the target's tags held before the push, as far as stage 1 learnt.
+    held: &'a Held<'a>,
 }
 
 impl Push<'_> {
     /// Run the stages in order, each stage's writes at once; stop at the first stage that fails.
+    /// Tag PUTs that failed with 400, 409 or 5xx are tried once more one at a time first: some
+    /// registries refuse the same bytes PUT under several tags at once (Quay before 3.4
+    /// answers 400, OpenShift 500).
     fn execute(&self, stages: &[Vec<Write>]) -> Result<()> {
         for stage in stages {
-            parallel::map(stage, MAX_IN_FLIGHT, |write| self.write(write))
-                .into_iter()
-                .collect::<Result<()>>()?;
+            let results = parallel::map(stage, MAX_IN_FLIGHT, |write| self.write(write));
+            let mut again = Vec::new();
+            for (write, result) in stage.iter().zip(results) {
+                match result {
+                    Ok(()) => {}
+                    Err(e) if matches!(write, Write::Tag(_)) && worth_putting_alone(&e) => {
+                        again.push(write);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            for write in again {
+                self.write(write)?;
+            }
         }
         Ok(())
-    }
-
-    /// The target's tag (the plan checked it has one).
-    fn target_tag(&self) -> ManifestRef {
-        ManifestRef::Tag(self.plan.target.tag().unwrap_or_default().to_string())
     }
 
     /// One line saying what `write` does (or, with `--dry-run`, would do).
@@ -461,7 +557,6 @@ impl Push<'_> {
     }
 
     fn write(&self, write: &Write) -> Result<()> {
-        let list = self.list;
         match write {
             Write::Blob { blob, from } => self.target.copy_blob_from(from, blob).map_err(|e| {
                 e.context(format!(
@@ -485,24 +580,70 @@ impl Push<'_> {
                         self.target.describe()
                     ))
                 }),
-            Write::List => self
-                .target
-                .put_manifest(&self.target_tag(), list.media_type, &list.bytes)
-                .map_err(|e| e.context(format!("pushing the list to {}", self.plan.target_name))),
-            Write::Tag(tag) => self
-                .target
-                .put_manifest(
-                    &ManifestRef::Tag(tag.to_string()),
-                    list.media_type,
-                    &list.bytes,
-                )
-                .map_err(|e| {
-                    e.context(format!(
-                        "pushing extra tag {}",
-                        self.plan.target.with_tag(tag)
-                    ))
-                }),
+            Write::List => {
+                let tag = self.plan.target.tag().unwrap_or_default();
+                self.put_list(tag).map_err(|e| {
+                    e.context(format!("pushing the list to {}", self.plan.target_name))
+                })
+            }
+            Write::Tag(tag) => self.put_list(tag).map_err(|e| {
+                e.context(format!(
+                    "pushing extra tag {}",
+                    self.plan.target.with_tag(tag)
+                ))
+            }),
         }
+    }
+
+    /// PUT the list under `tag`. A refusal that says the tag is immutable is explained with
+    /// what the tag holds.
+    fn put_list(&self, tag: &str) -> Result<()> {
+        let list = self.list;
+        self.target
+            .put_manifest(
+                &ManifestRef::Tag(tag.to_string()),
+                list.media_type,
+                &list.bytes,
+            )
+            .map_err(|e| {
+                if !e.is_immutable_tag() {
+                    return e;
+                }
+                let name = self.plan.target.with_tag(tag);
+                match self.held.iter().find(|(t, _)| *t == tag) {
+                    Some((_, Some(held))) => e.context(format!(
+                        "tag {name} is immutable and holds {held}, not this list {}",
+                        self.digest
+                    )),
+                    _ => e.context(format!("tag {name} is immutable")),
+                }
+            })
+    }
+}
+
+/// Whether a tag PUT that failed so may work when it is the only PUT in flight: 400, 409 and
+/// 5xx are what registries answer the same bytes PUT under several tags at once; an immutable
+/// tag stays immutable.
+fn worth_putting_alone(error: &Error) -> bool {
+    !error.is_immutable_tag()
+        && error
+            .status()
+            .is_some_and(|status| matches!(status, 400 | 409 | 500..=599))
+}
+
+/// `--type docker` with OCI entries: say which registries refuse such a list.
+fn warn_docker_list_of_oci(entries: &[Descriptor]) {
+    let oci = entries
+        .iter()
+        .filter(|d| d.media_type != manifest::DOCKER_MANIFEST)
+        .count();
+    if oci > 0 {
+        eprintln!(
+            "warning: --type docker: {oci} of {} entries are not Docker images; Quay and zot \
+             (without docker2s2) refuse such a Docker manifest list, leave out --type to push \
+             an OCI index",
+            entries.len()
+        );
     }
 }
 
@@ -577,6 +718,7 @@ mod tests {
                 list_type: None,
                 ignore_missing: false,
                 dry_run,
+                always_push: false,
             };
             crate::spec::from_spec_file(&spec, &options).unwrap()
         };

@@ -13,13 +13,14 @@ use std::path::Path;
 /// Options shared by both forms of `push` (`push from-spec` and `push from-args`).
 #[derive(Debug, Clone)]
 pub struct PushOptions {
-    /// `--type`; `None` when not given: a Docker list for a registry target (as the Go tool),
-    /// an OCI index for an OCI layout target (the only kind skopeo and regctl read there).
+    /// `--type`; `None` when not given (see [`PushPlan::list_type`]).
     pub list_type: Option<ListType>,
     /// `--ignore-missing`: skip sources that cannot be resolved.
     pub ignore_missing: bool,
     /// `--dry-run`: resolve everything, write nothing.
     pub dry_run: bool,
+    /// `--always-push`: PUT the list under every tag, even one that holds it already.
+    pub always_push: bool,
 }
 
 /// Everything the push pipeline needs, checked for what can be checked without a registry.
@@ -35,12 +36,18 @@ pub struct PushPlan {
     pub annotations: BTreeMap<String, String>,
     /// The images to include, in order.
     pub sources: Vec<Source>,
-    /// Docker manifest list or OCI index.
-    pub list_type: ListType,
+    /// Docker manifest list or OCI index; `None` to choose from the entries once they are
+    /// known: a Docker list when every entry is a Docker image, else an OCI index (registries
+    /// such as Quay refuse OCI entries in a Docker list). Without `--type`, an OCI layout
+    /// target, or index annotations, make it an OCI index.
+    pub list_type: Option<ListType>,
     /// Skip sources that do not exist instead of failing.
     pub ignore_missing: bool,
     /// Resolve everything, write nothing.
     pub dry_run: bool,
+    /// PUT the list under every tag, even one that holds it already (immutable tags refuse
+    /// that).
+    pub always_push: bool,
 }
 
 /// One source image of the list.
@@ -132,12 +139,13 @@ pub fn from_spec_file(path: &Path, options: &PushOptions) -> Result<PushPlan> {
     from_spec_text(&text, &origin, options)
 }
 
-/// Parse spec text with default push options (`--type docker`): the entry point for fuzzing.
+/// Parse spec text with default push options (no flags): the entry point for fuzzing.
 pub fn parse_spec_text(text: &str) -> Result<PushPlan> {
     let options = PushOptions {
         list_type: None,
         ignore_missing: false,
         dry_run: false,
+        always_push: false,
     };
     from_spec_text(text, "(text)", &options)
 }
@@ -366,11 +374,15 @@ fn plan(
         ImageRef::parse(&target.with_tag(tag).to_string())
             .map_err(|_| Error::Input(format!("extra tag {tag:?} is not a valid tag")))?;
     }
-    let list_type = options.list_type.unwrap_or(match target {
-        ImageRef::Registry(_) => ListType::Docker,
-        ImageRef::Layout(_) => ListType::Oci,
-    });
-    if list_type == ListType::Docker && !annotations.is_empty() {
+    // Without --type, an OCI index where only an index will do: in a layout (the only kind
+    // skopeo and regctl read there) and for annotations; elsewhere the entries decide.
+    let list_type = match (options.list_type, &target) {
+        (Some(list_type), _) => Some(list_type),
+        (None, ImageRef::Layout(_)) => Some(ListType::Oci),
+        (None, ImageRef::Registry(_)) if !annotations.is_empty() => Some(ListType::Oci),
+        (None, ImageRef::Registry(_)) => None,
+    };
+    if list_type == Some(ListType::Docker) && !annotations.is_empty() {
         return Err(Error::Input(
             "manifest list (Docker media type) does not support annotations; use --type oci instead"
                 .to_string(),
@@ -385,6 +397,7 @@ fn plan(
         list_type,
         ignore_missing: options.ignore_missing,
         dry_run: options.dry_run,
+        always_push: options.always_push,
     })
 }
 
@@ -397,6 +410,7 @@ mod tests {
             list_type: Some(list_type),
             ignore_missing: false,
             dry_run: false,
+            always_push: false,
         }
     }
 
@@ -455,6 +469,18 @@ manifests:
             "manifest list (Docker media type) does not support annotations; use --type oci instead"
         ));
         assert!(from_spec_text(text, "s.yaml", &options(ListType::Oci)).is_ok());
+        // Without --type, annotations make it an index.
+        let plan = parse_spec_text(text).unwrap();
+        assert_eq!(plan.list_type, Some(ListType::Oci));
+    }
+
+    #[test]
+    fn without_type_the_entries_choose_for_a_registry_and_a_layout_gets_an_index() {
+        let plan = parse_spec_text("image: r/a:t\nmanifests:\n  - image: r/a:x\n").unwrap();
+        assert_eq!(plan.list_type, None);
+        let plan =
+            parse_spec_text("image: oci-layout://out:t\nmanifests:\n  - image: r/a:x\n").unwrap();
+        assert_eq!(plan.list_type, Some(ListType::Oci));
     }
 
     #[test]

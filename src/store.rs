@@ -147,6 +147,18 @@ impl Store {
         }
     }
 
+    /// The digest the tag `tag` holds now, when the store can tell (see
+    /// [`Repository::tag_digest`]); in a layout, only when the manifest it names is there too.
+    pub fn tag_digest(&self, tag: &str) -> Option<Digest> {
+        match self {
+            Store::Registry(repository) => repository.tag_digest(tag),
+            Store::Layout(layout) => {
+                let digest = layout.resolve_tag(tag).ok()?.digest;
+                layout.has_blob(&digest).unwrap_or(false).then_some(digest)
+            }
+        }
+    }
+
     /// A small blob (an image config), whole, checked against its descriptor's digest and size.
     pub fn get_blob(&self, blob: &Descriptor, limit: u64) -> Result<Vec<u8>> {
         let bytes = match self {

@@ -172,11 +172,20 @@ fn a_same_repository_push_makes_only_the_requests_it_needs() {
     assert_eq!(count("GET /v2/docker/app/manifests/"), 6, "{log:#?}");
     assert_eq!(count("GET /v2/docker/app/blobs/"), 6, "{log:#?}");
     assert_eq!(
+        count("HEAD /v2/docker/app/manifests/counted 404"),
+        1,
+        "{log:#?}"
+    );
+    assert_eq!(
         count("PUT /v2/docker/app/manifests/counted 201"),
         1,
         "{log:#?}"
     );
-    assert_eq!(log.len(), 13, "6 manifests, 6 configs, 1 PUT: {log:#?}");
+    assert_eq!(
+        log.len(),
+        14,
+        "6 manifests, 1 HEAD of the tag, 6 configs, 1 PUT: {log:#?}"
+    );
 }
 
 #[test]
@@ -387,6 +396,8 @@ fn annotations_go_into_an_oci_index_and_are_refused_for_a_docker_list() {
         reg,
         &[
             "push",
+            "--type",
+            "docker",
             "from-args",
             "--platforms",
             "linux/amd64",
@@ -495,8 +506,12 @@ fn a_cross_repository_push_opens_no_more_connections_than_its_widest_stage() {
     let home = TempDir::new("mt-home");
     outcome(bare_command(&home).args(["--plain-http", "push", "from-spec", &file])).success();
     let log = reg.access_log();
-    assert_eq!(log.len(), 31, "6 + 6 GETs, 12 mounts, 7 PUTs: {log:#?}");
-    relay.assert_connections(6..=12, "31 requests, at most 12 at once");
+    assert_eq!(
+        log.len(),
+        32,
+        "6 + 6 GETs, 1 HEAD, 12 mounts, 7 PUTs: {log:#?}"
+    );
+    relay.assert_connections(6..=12, "32 requests, at most 12 at once");
 }
 
 #[test]
@@ -931,7 +946,7 @@ fn dry_run_prints_the_list_and_writes_nothing() {
     let writes: Vec<String> = reg
         .access_log()
         .into_iter()
-        .filter(|l| !l.starts_with("GET"))
+        .filter(|l| !l.starts_with("GET") && !l.starts_with("HEAD"))
         .collect();
     assert!(writes.is_empty(), "{writes:#?}");
     assert!(

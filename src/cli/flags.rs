@@ -237,7 +237,8 @@ pub const FLAGS: &[Flag] = &[
         long: "type",
         short: None,
         scope: Scope::Push,
-        help: "Docker manifest list (default) or OCI image index",
+        help: "Docker manifest list or OCI image index (default: a Docker list when\n\
+               every entry is a Docker image, else an OCI index)",
         action: Action::Value {
             value: "docker|oci",
             store: |raw, value| raw.list_type = Some(value),
@@ -256,6 +257,14 @@ pub const FLAGS: &[Flag] = &[
         scope: Scope::Push,
         help: "resolve everything, write nothing; print the list that would be pushed",
         action: Action::Switch(|raw| &mut raw.dry_run),
+    },
+    Flag {
+        long: "always-push",
+        short: None,
+        scope: Scope::Push,
+        help: "PUT the list even under tags that hold it already (by default they are\n\
+               left alone, as immutable tags require)",
+        action: Action::Switch(|raw| &mut raw.always_push),
     },
     Flag {
         long: "platforms",

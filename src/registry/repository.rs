@@ -105,6 +105,21 @@ impl Repository {
         })
     }
 
+    /// The digest the tag `tag` holds now, by `HEAD` (the same `Accept` as a GET, so a list is
+    /// not converted): `None` when the tag does not exist, the registry names no
+    /// `Docker-Content-Digest`, or the HEAD fails. Only a hint: the PUT it may save
+    /// is the authority.
+    pub fn tag_digest(&self, tag: &str) -> Option<Digest> {
+        self.want(&["pull"]);
+        let request = Request {
+            accept: Some(manifest::ACCEPT_MANIFESTS),
+            ..Request::new("HEAD", self.url(&format!("manifests/{tag}")))
+        };
+        let response = self.client.execute(&request).ok()?;
+        let digest = header(&response, "docker-content-digest")?;
+        Digest::parse(&digest).ok()
+    }
+
     /// GET a small blob (an image config) whole, verifying its digest; at most `limit` bytes.
     pub fn get_blob(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
         self.want(&["pull"]);

@@ -11,6 +11,7 @@ pub mod media;
 mod proxy;
 mod registry;
 mod relay;
+pub mod standins;
 mod tempdir;
 pub mod tls;
 mod token_server;
@@ -24,7 +25,7 @@ pub use images::{LAYOUT_SCRIPT, PLATFORM_TAGS, Seeded, layout_dir, seed};
 pub use layouts::{
     blob_path, index_entry, layout_copy, layout_spec, manifest_of, retag, tags_in, walk,
 };
-pub use proxy::{Fault, Hook, PLAIN_ON_TLS, Proxy, RetryAfter, Rule, Seen};
+pub use proxy::{Exchange, Fault, Handler, Hook, PLAIN_ON_TLS, Proxy, RetryAfter, Rule, Seen};
 pub use registry::Registry;
 pub use relay::Relay;
 pub use tempdir::TempDir;

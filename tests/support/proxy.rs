@@ -83,6 +83,42 @@ pub enum Fault {
     },
     /// Run the hook, then forward the request normally.
     Run(Hook),
+    /// Let a handler answer: it sees the request and may forward it (once or not at all);
+    /// what it returns is sent to the client. Plays a registry's own rules (see
+    /// `standins`).
+    Handle(Handler),
+}
+
+/// A handler for [`Fault::Handle`]: given the request and a way to forward it to the registry
+/// (returning the registry's whole answer), the whole answer to send.
+pub type Handler = Arc<
+    dyn Fn(&Exchange, &dyn Fn() -> std::io::Result<Vec<u8>>) -> std::io::Result<Vec<u8>>
+        + Send
+        + Sync,
+>;
+
+/// What a [`Handler`] sees of a request.
+pub struct Exchange<'a> {
+    /// `PUT`, `GET`, ...
+    pub method: &'a str,
+    /// The path and query.
+    pub target: &'a str,
+    /// The header lines as sent (`Name: value\r\n`), without `Connection`.
+    pub headers: &'a [String],
+    /// The body.
+    pub body: &'a [u8],
+    /// `host:port` of the registry behind the proxy.
+    pub upstream: &'a str,
+}
+
+impl Exchange<'_> {
+    /// The value of header `name` (any case), trimmed.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
 }
 
 impl Fault {
@@ -126,6 +162,7 @@ impl Fault {
             Fault::Respond { status, .. } => format!("{status} answered by the proxy"),
             Fault::ServeManifest { .. } => "other content served".to_string(),
             Fault::Run(_) => "hook".to_string(),
+            Fault::Handle(_) => "handled".to_string(),
         }
     }
 }
@@ -279,6 +316,11 @@ impl Proxy {
     /// and still has requests to spoil (or to skip) takes it.
     pub fn inject(&self, rule: Rule) {
         self.shared.rules.lock().unwrap().push((rule, 0));
+    }
+
+    /// Add a rule before every rule added so far: it takes the requests it matches first.
+    pub fn inject_first(&self, rule: Rule) {
+        self.shared.rules.lock().unwrap().insert(0, (rule, 0));
     }
 
     /// Play a registry that wants credentials: every `/v2/` request without `Authorization` is
@@ -718,6 +760,17 @@ fn handle(client: &mut dyn ReadWrite, raw: &TcpStream, shared: &Shared) -> std::
         Fault::Run(hook) => {
             hook();
             let answer = forward(&request, &shared.upstream)?;
+            client.write_all(&answer)
+        }
+        Fault::Handle(handler) => {
+            let exchange = Exchange {
+                method: &request.method,
+                target: &request.target,
+                headers: &request.headers,
+                body: &request.body,
+                upstream: &shared.upstream,
+            };
+            let answer = handler(&exchange, &|| forward(&request, &shared.upstream))?;
             client.write_all(&answer)
         }
     }

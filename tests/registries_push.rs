@@ -1,0 +1,432 @@
+//! Pushing to registries that behave unlike Debian's `docker-registry`, each played by a
+//! stand-in (`support::standins`) in front of the real registry: immutable tags (ECR,
+//! Harbor), media-type validation (Quay, zot without `docker2s2`), and tags that must not be
+//! PUT at once (Quay before 3.4, OpenShift). Each shows the push working and the refusals the
+//! tool must still give.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+use support::media::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
+use support::standins::StandIn;
+use support::{
+    Fault, Mode, Outcome, Proxy, Registry, Rule, Seeded, TempDir, bare_command, outcome,
+    sha256_digest, write_file,
+};
+
+fn shared() -> &'static (Registry, Seeded) {
+    support::shared(Mode::PlainHttp)
+}
+
+/// Run the binary with `--plain-http` (every stand-in speaks plain HTTP) and `args`.
+fn run(args: &[&str]) -> Outcome {
+    let home = TempDir::new("mt-registries");
+    outcome(bare_command(&home).arg("--plain-http").args(args))
+}
+
+/// Run `push [flags] from-spec FILE` for a spec pushing `sources` (`REPO:TAG` of `host`) to
+/// `target` with extra `tags`.
+fn push(flags: &[&str], host: &str, target: &str, tags: &[&str], sources: &[&str]) -> Outcome {
+    let dir = TempDir::new("mt-registries-spec");
+    let mut spec = format!("image: {host}/{target}\n");
+    if !tags.is_empty() {
+        spec.push_str(&format!("tags: [{}]\n", tags.join(", ")));
+    }
+    spec.push_str("manifests:\n");
+    for source in sources {
+        spec.push_str(&format!("  - image: {host}/{source}\n"));
+    }
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    run(&[&["push"], flags, &["from-spec", file.as_str()]].concat())
+}
+
+/// The `Digest:` line of `bytes`.
+fn digest_line(bytes: &[u8]) -> String {
+    format!("Digest: {} {}\n", sha256_digest(bytes), bytes.len())
+}
+
+/// The tag PUTs (`PUT /v2/…/manifests/<tag>`, not by digest) `proxy` saw from index `from` on.
+fn tag_puts(proxy: &Proxy, from: usize) -> Vec<String> {
+    proxy
+        .seen()
+        .into_iter()
+        .skip(from)
+        .map(|seen| seen.request)
+        .filter(|r| r.starts_with("PUT ") && r.contains("/manifests/") && !r.contains("sha256:"))
+        .collect()
+}
+
+/// The `mediaType` of the list `repo_and_tag` of `reg` holds.
+fn media_type_of(reg: &Registry, repo_and_tag: &str) -> String {
+    let list: serde_json::Value =
+        serde_json::from_slice(&reg.skopeo_inspect_raw(repo_and_tag)).unwrap();
+    list["mediaType"].as_str().unwrap_or_default().to_string()
+}
+
+/// A re-run of a push to an immutable repository: the tags that hold the list are not PUT,
+/// so ECR's refusal of any PUT to an existing tag never comes; a new extra tag is PUT.
+#[test]
+fn ecr_immutable_tags_a_rerun_succeeds_without_a_put_to_its_tags() {
+    let (reg, _) = shared();
+    let ecr = StandIn::ecr_immutable_tags(&reg.host());
+    let host = ecr.host();
+    let sources = ["docker/app:linux-amd64", "docker/app:linux-s390x"];
+    let first = push(&[], &host, "ecr/app:1.0", &["1", "latest"], &sources).success();
+    let list = reg.skopeo_inspect_raw("ecr/app:1.0");
+    assert_eq!(first.out(), digest_line(&list));
+
+    let before = ecr.proxy().seen().len();
+    let again = push(
+        &[],
+        &host,
+        "ecr/app:1.0",
+        &["1", "latest", "stable"],
+        &sources,
+    )
+    .success();
+    assert_eq!(again.out(), first.out(), "the same Digest: line");
+    assert_eq!(
+        tag_puts(ecr.proxy(), before),
+        ["PUT /v2/ecr/app/manifests/stable"],
+        "only the new tag is PUT"
+    );
+    assert_eq!(ecr.refused(), Vec::<String>::new());
+    assert_eq!(reg.skopeo_inspect_raw("ecr/app:stable"), list);
+}
+
+/// The refusals an immutable ECR repository still gives: another list for a tag that holds
+/// one fails in one line saying the tag is immutable and what it holds, and the tag keeps it;
+/// `--always-push` sends the PUT anyway, and ECR refuses even the same bytes.
+#[test]
+fn ecr_immutable_tags_refuse_another_list_and_always_push_in_one_line() {
+    let (reg, _) = shared();
+    let ecr = StandIn::ecr_immutable_tags(&reg.host());
+    let host = ecr.host();
+    let sources = ["docker/app:linux-amd64", "docker/app:linux-s390x"];
+    push(&[], &host, "ecr/app:2.0", &[], &sources).success();
+    let held = reg.skopeo_digest("ecr/app:2.0");
+
+    let other = push(&[], &host, "ecr/app:2.0", &[], &sources[..1]);
+    let line = other.fails_with(&format!(
+        "tag {host}/ecr/app:2.0 is immutable and holds {held}, not this list sha256:"
+    ));
+    assert!(
+        line.ends_with(
+            "400 TAG_INVALID: The image tag '2.0' already exists in the 'ecr/app' repository \
+             and cannot be overwritten because the repository is immutable."
+        ),
+        "{line}"
+    );
+    assert_eq!(reg.skopeo_digest("ecr/app:2.0"), held);
+
+    let always = push(&["--always-push"], &host, "ecr/app:2.0", &[], &sources);
+    always.fails_with(&format!(
+        "pushing the list to {host}/ecr/app:2.0: tag {host}/ecr/app:2.0 is immutable: 400 TAG_INVALID"
+    ));
+    assert_eq!(ecr.refused().len(), 2, "{:#?}", ecr.refused());
+}
+
+/// Harbor's immutability rule: a re-run succeeds without a tag PUT; another list for the tag
+/// fails in one line with Harbor's 412 and the word immutable.
+#[test]
+fn harbor_immutable_tags_a_rerun_succeeds_and_another_list_is_refused() {
+    let (reg, _) = shared();
+    let harbor = StandIn::harbor_immutable_tags(&reg.host());
+    let host = harbor.host();
+    let sources = ["oci/app:linux-amd64", "oci/app:linux-arm64-v8"];
+    let first = push(&[], &host, "harbor/app:1.0", &["1"], &sources).success();
+    let before = harbor.proxy().seen().len();
+    let again = push(&[], &host, "harbor/app:1.0", &["1"], &sources).success();
+    assert_eq!(again.out(), first.out());
+    assert_eq!(tag_puts(harbor.proxy(), before), Vec::<String>::new());
+
+    let held = reg.skopeo_digest("harbor/app:1.0");
+    let other = push(&[], &host, "harbor/app:1.0", &["1"], &sources[..1]);
+    let line = other.fails_with(&format!(
+        "tag {host}/harbor/app:1.0 is immutable and holds {held}"
+    ));
+    assert!(
+        line.ends_with(
+            "412 PRECONDITION: Failed to process request due to 'harbor/app:1.0' configured as \
+             immutable."
+        ),
+        "{line}"
+    );
+    assert_eq!(reg.skopeo_digest("harbor/app:1.0"), held);
+}
+
+/// The HEADs of the target's tags go out with the source manifests, before any config is
+/// asked for: with every request delayed, they cost no round trip of their own.
+#[test]
+fn asking_the_tags_what_they_hold_costs_no_round_trip() {
+    let (reg, _) = shared();
+    let slow = Proxy::with_rule(
+        &reg.host(),
+        Rule::new(
+            "*",
+            "/v2/",
+            Fault::Run(Arc::new(|| std::thread::sleep(Duration::from_millis(150)))),
+        ),
+    );
+    let host = slow.host();
+    let sources = ["docker/app:linux-amd64", "docker/app:linux-arm-v7"];
+    push(&[], &host, "docker/app:heads", &["h1", "h2"], &sources).success();
+    let seen: Vec<String> = slow.seen().into_iter().map(|s| s.request).collect();
+    let heads = seen.iter().filter(|r| r.starts_with("HEAD ")).count();
+    let first_config = seen
+        .iter()
+        .position(|r| r.starts_with("GET /v2/docker/app/blobs/"))
+        .unwrap_or_else(|| panic!("no config GET: {seen:#?}"));
+    assert_eq!(heads, 3, "the target tag and both extra tags: {seen:#?}");
+    assert!(
+        seen[..first_config]
+            .iter()
+            .filter(|r| r.starts_with("HEAD "))
+            .count()
+            == 3,
+        "every HEAD went out in stage 1, with the manifest GETs: {seen:#?}"
+    );
+}
+
+/// An OCI layout target whose tags hold the list already is not written at all on a re-run:
+/// its `index.json` stays the same file.
+#[test]
+fn a_layout_tag_that_holds_the_list_is_left_alone() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("mt-registries-layout");
+    let source = support::layout_dir();
+    let target = dir.path().join("out");
+    let spec = support::layout_spec(
+        &format!("oci-layout://{}:v1", target.display()),
+        source,
+        &["linux-amd64", "linux-s390x"],
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let first = run(&["push", "from-spec", &file]).success();
+    let index = target.join("index.json");
+    let inode = std::fs::metadata(&index).unwrap().ino();
+    let again = run(&["push", "from-spec", &file]).success();
+    assert_eq!(again.out(), first.out());
+    assert_eq!(
+        std::fs::metadata(&index).unwrap().ino(),
+        inode,
+        "index.json was rewritten"
+    );
+}
+
+/// Quay validates a Docker list's entries: without `--type`, OCI images go into an OCI index
+/// (accepted), Docker images into a Docker list with the Go tool's bytes (accepted too).
+#[test]
+fn quay_gets_an_index_for_oci_entries_and_a_docker_list_for_docker_entries() {
+    let (reg, seeded) = shared();
+    let quay = StandIn::quay_media_types(&reg.host());
+    let host = quay.host();
+    let oci = push(
+        &[],
+        &host,
+        "oci/app:quay",
+        &[],
+        &["oci/app:linux-amd64", "oci/app:linux-s390x"],
+    )
+    .success();
+    assert_eq!(media_type_of(reg, "oci/app:quay"), OCI_INDEX);
+    assert_eq!(
+        oci.out(),
+        digest_line(&reg.skopeo_inspect_raw("oci/app:quay"))
+    );
+
+    push(
+        &[],
+        &host,
+        "docker/app:quay",
+        &[],
+        &["docker/app:linux-amd64", "docker/app:linux-s390x"],
+    )
+    .success();
+    let (amd64, _) = seeded.digests_of("linux-amd64");
+    let (s390x, _) = seeded.digests_of("linux-s390x");
+    let size = |tag: &str| reg.skopeo_inspect_raw(&format!("docker/app:{tag}")).len();
+    let entry = |digest: &str, size: usize, arch: &str| {
+        format!(
+            "    {{\n      \"mediaType\": \"{DOCKER_MANIFEST}\",\n      \"size\": {size},\n      \"digest\": \"{digest}\",\n      \"platform\": {{\n        \"architecture\": \"{arch}\",\n        \"os\": \"linux\"\n      }}\n    }}"
+        )
+    };
+    let expected = format!(
+        "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"{DOCKER_LIST}\",\n  \"manifests\": [\n{},\n{}\n  ]\n}}",
+        entry(amd64, size("linux-amd64"), "amd64"),
+        entry(s390x, size("linux-s390x"), "s390x")
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&reg.skopeo_inspect_raw("docker/app:quay")),
+        expected
+    );
+    assert_eq!(quay.refused(), Vec::<String>::new());
+}
+
+/// The refusal Quay still gives: `--type docker` with OCI entries warns (in `--dry-run` as
+/// well) and the push fails in one line with Quay's answer.
+#[test]
+fn quay_refuses_an_explicit_docker_list_of_oci_images_after_a_warning() {
+    let (reg, _) = shared();
+    let quay = StandIn::quay_media_types(&reg.host());
+    let host = quay.host();
+    let sources = ["oci/app:linux-amd64", "oci/app:linux-s390x"];
+    let warning = "warning: --type docker: 2 of 2 entries are not Docker images; Quay and zot \
+                   (without docker2s2) refuse such a Docker manifest list, leave out --type to \
+                   push an OCI index\n";
+
+    let dry = push(
+        &["--type", "docker", "--dry-run"],
+        &host,
+        "oci/app:quay-docker",
+        &[],
+        &sources,
+    )
+    .success();
+    assert!(dry.stderr.starts_with(warning), "{}", dry.stderr);
+    assert!(dry.out().contains(OCI_MANIFEST), "{}", dry.out());
+
+    let refused = push(
+        &["--type", "docker"],
+        &host,
+        "oci/app:quay-docker",
+        &[],
+        &sources,
+    );
+    assert!(refused.stderr.starts_with(warning), "{}", refused.stderr);
+    refused.fails_with(&format!(
+        "pushing the list to {host}/oci/app:quay-docker: 400 MANIFEST_INVALID: manifest invalid"
+    ));
+    assert_eq!(quay.refused().len(), 1, "{:#?}", quay.refused());
+    assert!(
+        reg.skopeo_try_inspect_raw("oci/app:quay-docker").is_err(),
+        "nothing was tagged"
+    );
+}
+
+/// zot without `docker2s2` takes OCI types only: OCI images push as an OCI index with no
+/// `--type`; a list of Docker images is still refused, in one line with zot's 415.
+#[test]
+fn zot_without_docker2s2_gets_an_index_and_still_refuses_docker_types() {
+    let (reg, _) = shared();
+    let zot = StandIn::zot_without_docker2s2(&reg.host());
+    let host = zot.host();
+    let sources = ["oci/app:linux-arm-v7", "oci/app:linux-ppc64le"];
+    let run = push(&[], &host, "oci/app:zot", &[], &sources).success();
+    assert_eq!(media_type_of(reg, "oci/app:zot"), OCI_INDEX);
+    assert_eq!(
+        run.out(),
+        digest_line(&reg.skopeo_inspect_raw("oci/app:zot"))
+    );
+
+    let docker = push(
+        &[],
+        &host,
+        "docker/app:zot",
+        &[],
+        &["docker/app:linux-arm-v7"],
+    );
+    docker.fails_with(&format!(
+        "pushing the list to {host}/docker/app:zot: 415 MANIFEST_INVALID: manifest invalid"
+    ));
+}
+
+/// Quay before 3.4 refuses the loser of two PUTs of the same bytes under different tags at
+/// once (400): the refused tags are PUT again one at a time and the push succeeds.
+#[test]
+fn quay_before_3_4_gets_refused_tags_again_one_at_a_time() {
+    let (reg, _) = shared();
+    let quay = StandIn::quay_before_3_4(&reg.host());
+    let host = quay.host();
+    let tags = ["q1", "q2", "q3"];
+    let sources = ["docker/app:linux-amd64", "docker/app:linux-ppc64le"];
+    let run = push(&[], &host, "docker/app:quay-old", &tags, &sources).success();
+    let list = reg.skopeo_inspect_raw("docker/app:quay-old");
+    assert_eq!(run.out(), digest_line(&list));
+    for tag in tags {
+        assert_eq!(
+            reg.skopeo_inspect_raw(&format!("docker/app:{tag}")),
+            list,
+            "{tag}"
+        );
+    }
+    let refused = quay.refused();
+    assert_eq!(refused.len(), 2, "two of three lose the race: {refused:#?}");
+    let puts = tag_puts(quay.proxy(), 0);
+    assert_eq!(
+        puts.len(),
+        1 + 3 + 2,
+        "list, three tags, two again: {puts:#?}"
+    );
+    for again in &refused {
+        let request = again.trim_end_matches(": 400");
+        assert_eq!(
+            puts.iter().filter(|p| *p == request).count(),
+            2,
+            "{puts:#?}"
+        );
+    }
+}
+
+/// The refusal a Quay before 3.4 still gives: a tag refused alone as well fails the push in
+/// one line naming it, after exactly one PUT alone.
+#[test]
+fn quay_before_3_4_still_fails_on_a_tag_refused_alone() {
+    let (reg, _) = shared();
+    let quay = StandIn::quay_before_3_4(&reg.host());
+    let host = quay.host();
+    // Before the profile's own rule: this tag is refused whatever happens.
+    let broken = r#"{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}"#;
+    quay.proxy().inject_first(Rule::ending(
+        "PUT",
+        "/manifests/broken",
+        Fault::json(400, broken),
+    ));
+    let sources = ["docker/app:linux-amd64"];
+    let run = push(
+        &[],
+        &host,
+        "docker/app:quay-broken",
+        &["fine", "broken"],
+        &sources,
+    );
+    run.fails_with(&format!(
+        "pushing extra tag {host}/docker/app:broken: 400 MANIFEST_INVALID: manifest invalid"
+    ));
+    let puts = tag_puts(quay.proxy(), 0);
+    let broken_puts = puts
+        .iter()
+        .filter(|p| p.ends_with("/manifests/broken"))
+        .count();
+    assert_eq!(
+        broken_puts, 2,
+        "once with the others, once alone: {puts:#?}"
+    );
+}
+
+/// OpenShift answers 500 to the loser of tag PUTs at once: retried, then PUT one at a time,
+/// every tag gets the list.
+#[test]
+fn openshift_concurrent_tags_all_get_the_list() {
+    let (reg, _) = shared();
+    let openshift = StandIn::openshift_concurrent_tags(&reg.host());
+    let host = openshift.host();
+    let tags = ["o1", "o2", "o3", "o4", "o5", "o6"];
+    let sources = ["docker/app:linux-amd64", "docker/app:windows-amd64"];
+    let run = push(&[], &host, "docker/app:openshift", &tags, &sources).success();
+    let list = reg.skopeo_inspect_raw("docker/app:openshift");
+    assert_eq!(run.out(), digest_line(&list));
+    for tag in tags {
+        assert_eq!(
+            reg.skopeo_inspect_raw(&format!("docker/app:{tag}")),
+            list,
+            "{tag}"
+        );
+    }
+    assert!(
+        !openshift.refused().is_empty(),
+        "the tags raced: {:#?}",
+        openshift.proxy().seen()
+    );
+}

@@ -92,7 +92,7 @@ Usage:
 The YAML file:
   image: registry:5000/app:1.0          # the list to push
   tags: ['1', 'latest']                 # optional extra tags
-  annotations: {key: value}             # optional, --type oci only
+  annotations: {key: value}             # optional; makes it an OCI index
   manifests:
     - image: registry:5000/app:1.0-arm64
       platform: {architecture: arm64, os: linux, variant: v8}   # optional: read from the image

@@ -186,6 +186,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn without_type_only_docker_images_make_a_docker_list() {
+        let digest = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        let docker = entry(DOCKER_MANIFEST, digest, 1, windows());
+        let oci = entry(OCI_MANIFEST, digest, 1, windows());
+        assert_eq!(
+            type_for(&[docker.clone(), docker.clone()]),
+            ListType::Docker
+        );
+        assert_eq!(type_for(&[docker, oci.clone()]), ListType::Oci);
+        assert_eq!(type_for(&[oci]), ListType::Oci);
+    }
+
     // Expected bytes are written by hand from the Go tool's rules (field order, two-space
     // indent, no trailing newline), not produced by our serializer.
     #[test]

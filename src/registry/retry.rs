@@ -28,7 +28,8 @@ pub fn is_retryable_status(status: u16) -> bool {
 
 /// Whether a failure to get an answer at all is worth another attempt: a connection that
 /// failed, was dropped or timed out, or spoke garbled HTTP (not a name that does not resolve,
-/// nor a certificate refused).
+/// nor a certificate refused, nor a server that answered TLS with plain HTTP: a wrong
+/// `--plain-http` stays wrong).
 pub fn is_retryable_error(error: &ureq::Error) -> bool {
     matches!(
         error,
@@ -36,7 +37,13 @@ pub fn is_retryable_error(error: &ureq::Error) -> bool {
             | ureq::Error::ConnectionFailed
             | ureq::Error::Timeout(_)
             | ureq::Error::Protocol(_)
-    )
+    ) && !is_plain_http_answer(error)
+}
+
+/// Whether TLS was spoken to a server that answered in plain HTTP (rustls reads the first
+/// byte of `HTTP/1.1 400` as a record of an unknown content type).
+pub fn is_plain_http_answer(error: &ureq::Error) -> bool {
+    matches!(error, ureq::Error::Io(e) if e.to_string().contains("InvalidContentType"))
 }
 
 /// The pause after failed attempt number `attempt` (1 for the first): 250 ms, doubled each

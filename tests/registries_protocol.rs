@@ -6,9 +6,55 @@
 mod support;
 
 use std::time::Duration;
+use support::standins::auth;
 use support::{
-    Mode, Registry, TempDir, bare_command, layout_copy, layout_spec, outcome_within, write_file,
+    Mode, Outcome, Proxy, Registry, TempDir, bare_command, layout_copy, layout_spec, outcome,
+    outcome_within, sha256_digest, shared, write_file,
 };
+
+/// Runs the binary with `--plain-http` and `args` (a stand-in proxy speaks plain HTTP).
+fn run_plain(args: &[&str]) -> Outcome {
+    let home = TempDir::new("mt-proto");
+    outcome(bare_command(&home).arg("--plain-http").args(args))
+}
+
+/// A spec pushing `images` (repository:tag of `host`) to `target`.
+fn spec(target: &str, host: &str, images: &[&str]) -> String {
+    let mut spec = format!("image: {target}\nmanifests:\n");
+    for image in images {
+        spec.push_str(&format!("  - image: {host}/{image}\n"));
+    }
+    spec
+}
+
+/// Pushes the spec of `images` to `target` through `host` with `flags`, from a file in `dir`.
+fn push_spec(dir: &TempDir, flags: &[&str], target: &str, host: &str, images: &[&str]) -> Outcome {
+    let file = write_file(dir.path(), "spec.yaml", &spec(target, host, images));
+    outcome(
+        bare_command(dir)
+            .arg("--plain-http")
+            .args(flags)
+            .args(["push", "from-spec", &file]),
+    )
+}
+
+/// `Digest: <digest> <size>` of what `repo_and_ref` of `reg` holds: what a push prints.
+fn digest_line(reg: &Registry, repo_and_ref: &str) -> String {
+    let bytes = reg.skopeo_inspect_raw(repo_and_ref);
+    format!("Digest: {} {}\n", sha256_digest(&bytes), bytes.len())
+}
+
+/// The `Authorization` values a stand-in saw, by length.
+fn authorization_lengths(proxy: &Proxy) -> Vec<usize> {
+    let mut lengths: Vec<usize> = proxy
+        .seen()
+        .iter()
+        .filter_map(|s| s.authorization.as_ref().map(String::len))
+        .collect();
+    lengths.sort_unstable();
+    lengths.dedup();
+    lengths
+}
 
 /// A bound far below the 21 s a push took retrying every blob, far above what one attempt
 /// takes on a loaded machine.
@@ -77,4 +123,61 @@ fn plain_http_to_a_tls_registry_fails_at_once_with_the_hint() {
         &inspect_within(&dir, &flags, &format!("{host}/a/b:1")),
         &end,
     );
+}
+
+/// The seeded list as `inspect` prints it straight from the registry, with the registry's
+/// host written as `HOST`.
+fn inspect_text(reg: &Registry) -> String {
+    let run = run_plain(&["inspect", &format!("{}/docker/app:list", reg.host())]).success();
+    run.out().replace(&reg.host(), "HOST")
+}
+
+/// A token of a megabyte (the largest token answer read is 1 MiB) goes whole on every request:
+/// inspect through the stand-in prints what it prints without it.
+#[test]
+fn a_token_of_a_megabyte_is_sent_whole() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let proxy = auth::large_tokens(&reg.host(), 1_000_000);
+    let run = run_plain(&["inspect", &format!("{}/docker/app:list", proxy.host())]).success();
+    assert_eq!(run.out().replace(&proxy.host(), "HOST"), inspect_text(reg));
+    assert_eq!(authorization_lengths(&proxy), ["Bearer ".len() + 1_000_000]);
+}
+
+/// A push with a 100 KiB token: every request, blob mounts and uploads included, carries it.
+#[test]
+fn a_push_with_a_large_token_succeeds() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let proxy = auth::large_tokens(&reg.host(), 100 * 1024);
+    let dir = TempDir::new("mt-proto-large-token");
+    let host = proxy.host();
+    let images = ["docker/app:linux-amd64", "oci/app:linux-arm64-v8"];
+    let run = push_spec(&dir, &[], &format!("{host}/large/token:1"), &host, &images).success();
+    assert_eq!(run.out(), digest_line(reg, "large/token:1"));
+    assert_eq!(
+        authorization_lengths(&proxy),
+        ["Bearer ".len() + 100 * 1024]
+    );
+}
+
+/// A Basic password of 7,000 characters (the head once held about 6,100) and of 100,000
+/// reaches the registry whole.
+#[test]
+fn a_long_basic_password_is_sent_whole() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let proxy = auth::basic_auth(&reg.host());
+    for length in [7_000, 100_000] {
+        let password = "p".repeat(length);
+        let run = run_plain(&[
+            "--username",
+            "u",
+            "--password",
+            &password,
+            "inspect",
+            &format!("{}/docker/app:list", proxy.host()),
+        ])
+        .success();
+        assert_eq!(run.out().replace(&proxy.host(), "HOST"), inspect_text(reg));
+        let basic = "Basic ".len() + (length + 2).div_ceil(3) * 4;
+        assert!(authorization_lengths(&proxy).contains(&basic), "{length}");
+    }
 }

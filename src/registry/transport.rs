@@ -77,6 +77,13 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Each connection's input buffer, which is also the largest response header accepted.
 const RESPONSE_BUFFER: usize = 16 * 1024;
+/// Each connection's output buffer, which also holds the whole request head: 8 KiB holds a
+/// bearer token of a few KiB. A larger head (a token of up to a megabyte, a Basic password of
+/// thousands of characters) goes through an agent sized for it ([`Transport::agent_for`]).
+const REQUEST_BUFFER: usize = 8 * 1024;
+/// Room kept in a request head for what ureq adds (`Host`, `User-Agent`, `Content-Length`,
+/// `Accept-Encoding`) and the request line's and headers' punctuation.
+const HEAD_OVERHEAD: usize = 1024;
 /// Environment variable overriding [`IO_TIMEOUT`] (and [`CONNECT_TIMEOUT`] when shorter), in
 /// whole seconds, at least 1: `MANIFEST_TOOL_TIMEOUT_SECS=120` for a slow link, or `2` so that
 /// tests of a stalled registry finish in seconds. An unreadable value is ignored.
@@ -136,6 +143,11 @@ impl<'a> Request<'a> {
 /// An HTTP client for one registry host.
 pub struct Transport {
     agent: Agent,
+    /// The agent for request heads larger than [`REQUEST_BUFFER`] (made when first needed),
+    /// with the size of its output buffer.
+    large: Mutex<Option<(usize, Agent)>>,
+    /// What the agents are made from.
+    options: TransportOptions,
     /// Opens connections to `scheme://host` ahead of need.
     preconnector: Preconnector,
     /// `host[:port]` as used in URLs.
@@ -161,40 +173,14 @@ enum SendError {
 impl Transport {
     /// Build the client for `host` (as in a URL: `name[:port]` or `[v6]:port`).
     pub fn new(host: &str, options: &TransportOptions) -> Result<Transport> {
-        let config = Agent::config_builder()
-            .http_status_as_error(false)
-            // Redirects are followed by `send_once`, which keeps `Authorization` only within one
-            // origin: ureq's `SameHost` compares host names without ports, so it would hand the
-            // credentials to any other port of the same host.
-            .max_redirects(0)
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
-            .user_agent(concat!("manifest-tool-rs/", env!("CARGO_PKG_VERSION")))
-            .tls_config(tls::config(host, options)?)
-            .proxy(options.proxy.clone())
-            .timeout_connect(Some(CONNECT_TIMEOUT.min(options.io_timeout)))
-            .timeout_per_read(Some(options.io_timeout))
-            // The headers, however spread out, within the I/O timeout (see `pace`).
-            .timeout_recv_response(Some(options.io_timeout))
-            .timeout_per_write(Some(options.io_timeout))
-            .max_idle_connections(32)
-            .max_idle_connections_per_host(16)
-            // ureq zero-fills each connection's buffers on first use, byte by byte at our
-            // size-optimised opt-level: with a 64 KiB input buffer that was half of inspect's
-            // instructions (ureq's default is 128 KiB). 16 KiB holds any registry's response
-            // header (nginx, in front of most of them, refuses upstream headers over 4–8 KiB),
-            // and the header limit says so, so that a larger one is reported as such. Bodies
-            // are read 16 KiB at a time.
-            .input_buffer_size(RESPONSE_BUFFER)
-            .max_response_header_size(RESPONSE_BUFFER)
-            // Requests are a header (8 KiB holds a long bearer token) and small or streamed
-            // bodies.
-            .output_buffer_size(8 * 1024)
-            .build();
+        let config = agent_config(host, options, REQUEST_BUFFER)?;
         let scheme = if options.plain_http { "http" } else { "https" };
         let preconnector = Preconnector::new(scheme, host, &config, options.debug);
         let agent = Agent::with_parts(config, preconnector.connector(), DefaultResolver::default());
         Ok(Transport {
             agent,
+            large: Mutex::new(None),
+            options: options.clone(),
             preconnector,
             host: host.to_string(),
             scheme,
@@ -202,6 +188,31 @@ impl Transport {
             io_timeout: options.io_timeout,
             allow_downgrade: options.plain_http || options.insecure,
         })
+    }
+
+    /// The agent to send a request whose head is about `head` bytes: the usual one, or, for a
+    /// head it cannot hold, one whose output buffer can (a power of two, kept for the next
+    /// such request; its connections are opened on demand, not ahead).
+    fn agent_for(&self, head: usize) -> Result<Agent, ureq::Error> {
+        let needed = head.saturating_add(HEAD_OVERHEAD);
+        if needed <= REQUEST_BUFFER {
+            return Ok(self.agent.clone());
+        }
+        let mut large = self
+            .large
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((size, agent)) = large.as_ref()
+            && *size >= needed
+        {
+            return Ok(agent.clone());
+        }
+        let size = needed.next_power_of_two();
+        let config = agent_config(&self.host, &self.options, size)
+            .map_err(|e| ureq::Error::Other(Box::new(e)))?;
+        let agent = Agent::new_with_config(config);
+        *large = Some((size, agent.clone()));
+        Ok(agent)
     }
 
     /// Start opening connections to the registry so that about `wanted` are open when the next
@@ -349,6 +360,17 @@ impl Transport {
         url: &str,
         authorization: Option<&str>,
     ) -> Result<Response<Body>, ureq::Error> {
+        let head = [
+            Some(url),
+            request.accept,
+            request.content_type,
+            authorization,
+        ]
+        .iter()
+        .flatten()
+        .map(|part| part.len())
+        .sum();
+        let agent = self.agent_for(head)?;
         let mut builder = http::Request::builder().method(request.method).uri(url);
         if let Some(accept) = request.accept {
             builder = builder.header("Accept", accept);
@@ -370,11 +392,11 @@ impl Transport {
             Some(body) => builder
                 .body(body)
                 .map_err(ureq::Error::from)
-                .and_then(|r| self.agent.run(r)),
+                .and_then(|r| agent.run(r)),
             None => builder
                 .body(())
                 .map_err(ureq::Error::from)
-                .and_then(|r| self.agent.run(r)),
+                .and_then(|r| agent.run(r)),
         };
         self.answered(request.method, url, result)
     }
@@ -412,6 +434,8 @@ impl Transport {
         reader: &mut dyn std::io::Read,
         length: u64,
     ) -> Result<Response<Body>> {
+        let head = url.len() + authorization.map_or(0, str::len);
+        let agent = self.agent_for(head).map_err(|e| self.network_error(e))?;
         let mut builder = http::Request::builder()
             .method("PUT")
             .uri(url)
@@ -424,7 +448,7 @@ impl Transport {
         let result = builder
             .body(ureq::SendBody::from_reader(reader))
             .map_err(ureq::Error::from)
-            .and_then(|r| self.agent.run(r));
+            .and_then(|r| agent.run(r));
         let result = self.answered("PUT", url, result);
         result.map_err(|e| self.network_error(e))
     }
@@ -472,6 +496,43 @@ impl Transport {
             );
         }
     }
+}
+
+/// The agent configuration for `host` with `options`, whose connections have an output buffer
+/// (and so a largest request head) of `output_buffer` bytes.
+fn agent_config(
+    host: &str,
+    options: &TransportOptions,
+    output_buffer: usize,
+) -> Result<ureq::config::Config> {
+    Ok(Agent::config_builder()
+        .http_status_as_error(false)
+        // Redirects are followed by `send_once`, which keeps `Authorization` only within one
+        // origin: ureq's `SameHost` compares host names without ports, so it would hand the
+        // credentials to any other port of the same host.
+        .max_redirects(0)
+        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+        .user_agent(concat!("manifest-tool-rs/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls::config(host, options)?)
+        .proxy(options.proxy.clone())
+        .timeout_connect(Some(CONNECT_TIMEOUT.min(options.io_timeout)))
+        .timeout_per_read(Some(options.io_timeout))
+        // The headers, however spread out, within the I/O timeout (see `pace`).
+        .timeout_recv_response(Some(options.io_timeout))
+        .timeout_per_write(Some(options.io_timeout))
+        .max_idle_connections(32)
+        .max_idle_connections_per_host(16)
+        // ureq zero-fills each connection's buffers on first use, byte by byte at our
+        // size-optimised opt-level: with a 64 KiB input buffer that was half of inspect's
+        // instructions (ureq's default is 128 KiB). 16 KiB holds any registry's response
+        // header (nginx, in front of most of them, refuses upstream headers over 4–8 KiB),
+        // and the header limit says so, so that a larger one is reported as such. Bodies
+        // are read 16 KiB at a time.
+        .input_buffer_size(RESPONSE_BUFFER)
+        .max_response_header_size(RESPONSE_BUFFER)
+        // Requests are a head and small or streamed bodies.
+        .output_buffer_size(output_buffer)
+        .build())
 }
 
 /// Whether `host` (as in a URL: `name[:port]`, `[v6]:port`) is this machine as written:

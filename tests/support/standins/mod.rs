@@ -11,6 +11,8 @@ mod concurrent_tags;
 mod immutable_tags;
 mod media_types;
 
+pub mod auth;
+
 use super::media::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use super::proxy::{Exchange, Fault, Handler, Proxy, Rule};
 use std::io::{Read, Write};

@@ -6,7 +6,7 @@
 mod support;
 
 use std::time::Duration;
-use support::standins::auth;
+use support::standins::{auth, protocol};
 use support::{
     Mode, Outcome, Proxy, Registry, TempDir, bare_command, layout_copy, layout_spec, outcome,
     outcome_within, sha256_digest, shared, write_file,
@@ -180,4 +180,62 @@ fn a_long_basic_password_is_sent_whole() {
         let basic = "Basic ".len() + (length + 2).div_ceil(3) * 4;
         assert!(authorization_lengths(&proxy).contains(&basic), "{length}");
     }
+}
+
+/// Quay gives the reason a manifest is refused only in the error's `detail`: the error line
+/// shows it after the code and message.
+#[test]
+fn a_registry_reason_in_the_error_detail_is_shown() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let reason = "manifest list entries must be Docker manifests";
+    let proxy = protocol::quay_refusing_manifests(&reg.host(), reason);
+    let dir = TempDir::new("mt-proto-quay-detail");
+    let host = proxy.host();
+    let images = ["docker/app:linux-amd64", "docker/app:linux-s390x"];
+    let run = push_spec(
+        &dir,
+        &[],
+        &format!("{host}/docker/app:refused"),
+        &host,
+        &images,
+    );
+    let line = run.fails_with(reason);
+    assert_eq!(
+        line,
+        format!(
+            "manifest-tool failed with error: pushing the list to {host}/docker/app:refused: \
+             400 MANIFEST_INVALID: manifest invalid: {reason}"
+        )
+    );
+}
+
+/// A registry that quotes the credentials it got in its error detail, with control
+/// characters and kilobytes of padding: the line shows the detail redacted, on one line,
+/// shortened.
+#[test]
+fn a_detail_quoting_the_credentials_is_redacted_and_shortened() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let proxy = protocol::quoting_credentials(&reg.host());
+    let password = "detail-Pa55word-quoted";
+    let run = run_plain(&[
+        "--username",
+        "u",
+        "--password",
+        password,
+        "inspect",
+        &format!("{}/docker/app:list", proxy.host()),
+    ]);
+    let line = run.fails_with("403 DENIED: denied: [2Jrefused Basic <redacted> ");
+    run.assert_no_secret(password);
+    let padding = 200 - "[2Jrefused Basic <redacted> ".chars().count();
+    assert_eq!(
+        line,
+        format!(
+            "manifest-tool failed with error: fetching {host}/docker/app:list: {host} refused \
+             access (403 DENIED: denied: [2Jrefused Basic <redacted> {}…); credentials from \
+             --username/--password",
+            "x".repeat(padding),
+            host = proxy.host(),
+        )
+    );
 }

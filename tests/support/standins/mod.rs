@@ -12,6 +12,7 @@ mod immutable_tags;
 mod media_types;
 
 pub mod auth;
+pub mod protocol;
 
 use super::media::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use super::proxy::{Exchange, Fault, Handler, Proxy, Rule};

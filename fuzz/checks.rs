@@ -13,7 +13,9 @@ use manifest_tool::reference::{ImageRef, Reference};
 use manifest_tool::registry::Fetched;
 use manifest_tool::registry::challenge::{Challenge, parse_challenges};
 use manifest_tool::registry::credentials::{Credential, CredentialError, DockerConfig};
-use manifest_tool::registry::location::{host_of_url, resolve, same_origin, without_query};
+use manifest_tool::registry::location::{
+    host_of_url, resolve, same_origin, with_digest, without_query,
+};
 use manifest_tool::registry::retry::parse_http_date;
 use manifest_tool::spec;
 use std::path::{Component, Path};
@@ -363,7 +365,10 @@ fn in_digest_grammar(text: &str) -> bool {
 ///
 /// Input: the base URL (the request's) on the first line, the `Location` after it (without a
 /// newline, the whole input is both). Whatever the text:
-/// - `resolve` returns, and an absolute `http://` or `https://` Location as it is;
+/// - `resolve` returns, and an absolute Location (one with a scheme, in any case) as it is,
+///   with its scheme in lower case and without its fragment;
+/// - an upload URL made of the resolved Location (`with_digest`) has no fragment and ends its
+///   query with the digest;
 /// - a Location that is neither absolute nor scheme-relative (`//host`) resolves to the origin
 ///   of an `http(s)://` base (`same_origin`), and against a base `https://host:port/path` to
 ///   a URL starting with `https://host:port/`; a scheme-relative one goes to the host it names;
@@ -449,8 +454,17 @@ fn uri_origin(url: &str) -> Option<(String, String, u16)> {
 /// The `resolve` properties of [`location`] for one base and one Location.
 fn location_pair(base: &str, location: &str) {
     let resolved = resolve(base, location);
-    if is_http_url(location) {
-        assert_eq!(resolved, location, "an absolute Location changed");
+    let upload = with_digest(&resolved, "sha256:0");
+    assert!(
+        !upload.contains('#') && upload.contains('?') && upload.ends_with("digest=sha256:0"),
+        "{location:?} against {base:?} gave the upload URL {upload:?}"
+    );
+    if let Some((scheme, rest)) = with_scheme(location) {
+        let rest = rest.split('#').next().unwrap_or(rest);
+        let expected = format!("{}:{rest}", scheme.to_ascii_lowercase());
+        if !rest.contains("/.") {
+            assert_eq!(resolved, expected, "an absolute Location changed");
+        }
         return;
     }
     if let Some(authority_and_path) = location.strip_prefix("//") {
@@ -480,7 +494,19 @@ fn location_pair(base: &str, location: &str) {
 }
 
 fn is_http_url(url: &str) -> bool {
-    url.starts_with("http://") || url.starts_with("https://")
+    with_scheme(url).is_some_and(|(scheme, rest)| {
+        rest.starts_with("//")
+            && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+    })
+}
+
+/// The scheme of an absolute URI reference and what follows its `:`, if it has one.
+fn with_scheme(reference: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = reference.split_once(':')?;
+    let mut chars = scheme.chars();
+    let is_scheme = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    is_scheme.then_some((scheme, rest))
 }
 
 /// The `host:port` of a base `https://host:port/path`: a host of letters, digits, `-` and `.`

@@ -109,6 +109,16 @@ impl Error {
         }
     }
 
+    /// True when the registry refused access (401 or 403, with or without credentials), below
+    /// any context: Docker Hub answers so for a repository that does not exist.
+    pub fn is_unauthorized(&self) -> bool {
+        match self {
+            Error::Context { source, .. } => source.is_unauthorized(),
+            Error::Unauthorized { .. } => true,
+            _ => false,
+        }
+    }
+
     /// True when trying again may work: the registry could not be reached or the connection
     /// failed (`Network`), or it answered a status the retry policy retries
     /// ([`crate::registry::retry::is_retryable_status`]), below any context. For a caller that

@@ -249,7 +249,17 @@ pub fn media_type_of(content_type: Option<&str>, bytes: &[u8]) -> Result<String>
                 .trim()
                 .to_ascii_lowercase()
         })
-        .filter(|v| !v.is_empty() && v != "application/json" && v != "text/plain");
+        // What a CDN or a web server says of a file it knows nothing about: the body decides
+        // (Pulp's Crane serves manifests from a CDN, containers/image#58).
+        .filter(|v| {
+            !matches!(
+                v.as_str(),
+                "" | "application/json"
+                    | "text/plain"
+                    | "application/octet-stream"
+                    | "binary/octet-stream"
+            )
+        });
     let probe: Probe = serde_json::from_slice(bytes)
         .map_err(|e| Error::Invalid(format!("manifest is not valid JSON: {e}")))?;
     if probe.schema_version == Some(1) {

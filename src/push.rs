@@ -221,10 +221,17 @@ fn fetch_source(source: &Source, store: &Store) -> Result<Fetched> {
 }
 
 /// A source that could not be opened or fetched: under `--ignore-missing`, one that does not
-/// exist is skipped with a warning; any other failure stops the push.
+/// exist, or that the registry refuses to show (Docker Hub answers 401 for a repository that
+/// does not exist), is skipped with a warning; any other failure stops the push.
 fn skip_or_fail(plan: &PushPlan, source: &Source, error: Error) -> Result<()> {
-    if plan.ignore_missing && error.is_not_found() {
-        let warning = format!("skipping {}: {error} (--ignore-missing)", source.name);
+    let unreadable = error.is_unauthorized();
+    if plan.ignore_missing && (error.is_not_found() || unreadable) {
+        let why = if unreadable {
+            "not found or not readable: "
+        } else {
+            ""
+        };
+        let warning = format!("skipping {}: {why}{error} (--ignore-missing)", source.name);
         eprintln!(
             "warning: {}",
             crate::escape::escape_controls(&crate::redact::redact(&warning))

@@ -773,9 +773,11 @@ fn ignore_missing_skips_a_missing_source_with_a_warning() {
 }
 
 #[test]
-fn ignore_missing_still_fails_on_a_source_the_registry_refuses() {
-    // --ignore-missing is for sources that do not exist; a source the registry refuses (403,
-    // answered at once, never retried) must stop the push before anything is written.
+fn ignore_missing_skips_a_source_the_registry_refuses_as_not_readable() {
+    // A registry may refuse (401/403) what does not exist (Docker Hub answers 401): under
+    // --ignore-missing a refusal that stays is skipped, saying the source was not found or not
+    // readable; the refusal is answered at once, never retried. Without the flag it stops the
+    // push before anything is written.
     let (reg, _) = shared(Mode::PlainHttp);
     let proxy = Proxy::with_rule(
         &reg.host(),
@@ -791,19 +793,40 @@ fn ignore_missing_still_fails_on_a_source_the_registry_refuses() {
         &format!("{host}/docker/app"),
         &["linux-amd64", "linux-s390x"],
     );
-    let run = run_spec(reg, &["push", "from-spec", "--ignore-missing"], &spec);
-    let line = run.fails_with(&format!("{host}/docker/app:linux-s390x"));
-    assert!(line.contains("403"), "{line}");
-    assert!(!run.stderr.contains("warning: skipping"), "{}", run.stderr);
+    let run = run_spec(reg, &["push", "from-spec", "--ignore-missing"], &spec).success();
+    assert_eq!(
+        run.stderr,
+        format!(
+            "warning: skipping {host}/docker/app:linux-s390x: not found or not readable: {host} \
+             refused access (403 UNAVAILABLE: injected 403 by the test proxy); credentials from \
+             none (anonymous) (--ignore-missing)\n"
+        )
+    );
+    let expected = expected_docker_list(&[entry(reg, "docker/app", "linux-amd64")]);
+    assert_eq!(pushed(reg, "refused/app:1.0"), expected);
     assert_eq!(
         proxy.spoiled().len(),
         1,
         "the refusal is final: {:#?}",
         proxy.spoiled()
     );
+
+    let spec = spec_of(
+        &format!("{host}/refused/app:2.0"),
+        &format!("{host}/docker/app"),
+        &["linux-amd64", "linux-s390x"],
+    );
+    let writes_before = proxy.writes().len();
+    let run = run_spec(reg, &["push", "from-spec"], &spec);
+    let line = run.fails_with(&format!("{host}/docker/app:linux-s390x"));
+    assert!(line.contains("403"), "{line}");
     let writes = proxy.writes();
-    assert!(writes.is_empty(), "nothing may be written: {writes:#?}");
-    let read_back = reg.skopeo_try_inspect_raw("refused/app:1.0");
+    assert_eq!(
+        writes.len(),
+        writes_before,
+        "nothing may be written: {writes:#?}"
+    );
+    let read_back = reg.skopeo_try_inspect_raw("refused/app:2.0");
     assert!(
         read_back.is_err(),
         "the target tag must not exist: {read_back:?}"

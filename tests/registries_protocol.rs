@@ -8,8 +8,8 @@ mod support;
 use std::time::Duration;
 use support::standins::{auth, protocol};
 use support::{
-    Mode, Outcome, Proxy, Registry, TempDir, bare_command, layout_copy, layout_spec, outcome,
-    outcome_within, sha256_digest, shared, write_file,
+    Fault, Mode, Outcome, Proxy, Registry, Rule, TempDir, bare_command, layout_copy, layout_spec,
+    outcome, outcome_within, sha256_digest, shared, write_file,
 };
 
 /// Runs the binary with `--plain-http` and `args` (a stand-in proxy speaks plain HTTP).
@@ -238,4 +238,337 @@ fn a_detail_quoting_the_credentials_is_redacted_and_shortened() {
             host = proxy.host(),
         )
     );
+}
+
+/// The sources of the token tests: two readable repositories and one the stand-in's
+/// registry does not have (or will not show).
+const WITH_MISSING: [&str; 3] = [
+    "docker/app:linux-amd64",
+    "missing/app:linux-s390x",
+    "oci/app:linux-arm64-v8",
+];
+
+/// The token requests a stand-in answered, as the scopes each asked for (decoded).
+fn token_scopes(proxy: &Proxy) -> Vec<String> {
+    proxy
+        .seen()
+        .iter()
+        .filter_map(|s| s.request.strip_prefix("GET /token?"))
+        .map(|query| {
+            query
+                .split('&')
+                .filter_map(|p| p.strip_prefix("scope="))
+                .map(|scope| {
+                    scope
+                        .replace("%3A", ":")
+                        .replace("%2F", "/")
+                        .replace("%2C", ",")
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// What a run from `dir` says of where its (absent) credentials for `proxy` came from.
+fn anonymous(dir: &TempDir, proxy: &Proxy) -> String {
+    format!(
+        "none found (no credentials for {} ({}/docker-config/config.json does not exist)); \
+         anonymous",
+        proxy.host(),
+        dir.path().display()
+    )
+}
+
+/// Pushes [`WITH_MISSING`] to `repo:1` of `proxy` with `--ignore-missing`: the missing
+/// source is skipped with one warning saying it was not found or not readable, and the list
+/// of the other two is pushed. `refusal` is the registry's refusal, with `CREDENTIALS` where
+/// the credentials' origin goes.
+fn push_skips_the_unreadable_source(reg: &Registry, proxy: &Proxy, repo: &str, refusal: &str) {
+    let dir = TempDir::new("mt-proto-ignore-missing");
+    let refusal = refusal.replace("CREDENTIALS", &anonymous(&dir, proxy));
+    let host = proxy.host();
+    let target = format!("{host}/{repo}:1");
+    let flags = ["--ignore-missing"];
+    let run = push_spec(&dir, &flags, &target, &host, &WITH_MISSING).success();
+    assert_eq!(run.out(), digest_line(reg, &format!("{repo}:1")));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "warning: skipping {host}/missing/app:linux-s390x: not found or not readable: \
+             {refusal} (--ignore-missing)\n"
+        )
+    );
+}
+
+/// [`push_skips_the_unreadable_source`] and [`push_fails_naming_the_unreadable_source`], where
+/// the registry's refusal says `answer`.
+fn push_skips_and_fails_on_the_unreadable_source(
+    reg: &Registry,
+    proxy: &Proxy,
+    repo: &str,
+    answer: &str,
+) {
+    let refusal = format!(
+        "{} refused access ({answer}); credentials from CREDENTIALS",
+        proxy.host()
+    );
+    push_skips_the_unreadable_source(reg, proxy, repo, &refusal);
+    push_fails_naming_the_unreadable_source(proxy, repo, &refusal);
+}
+
+/// Without `--ignore-missing`, the push fails naming the unreadable source and no other.
+fn push_fails_naming_the_unreadable_source(proxy: &Proxy, repo: &str, refusal: &str) {
+    let dir = TempDir::new("mt-proto-unreadable");
+    let refusal = refusal.replace("CREDENTIALS", &anonymous(&dir, proxy));
+    let host = proxy.host();
+    let target = format!("{host}/{repo}:2");
+    let run = push_spec(&dir, &[], &target, &host, &WITH_MISSING);
+    assert_eq!(
+        run.fails_with("missing/app"),
+        format!(
+            "manifest-tool failed with error: resolving source image \
+             {host}/missing/app:linux-s390x: {refusal}"
+        )
+    );
+}
+
+/// Docker Hub (stand-in): one token serves a run whose repositories all exist; a source
+/// repository that does not exist is answered 401 and left out of the token, so the tool falls
+/// back to one token per repository, and that source stays 401: skipped under
+/// `--ignore-missing`, else the error names it.
+#[test]
+fn docker_hub_401_for_a_missing_repository_is_a_missing_source() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let readable = ["docker/app", "oci/app", "hub/app"];
+    let proxy = auth::docker_hub(&reg.host(), &readable);
+    let host = proxy.host();
+    let dir = TempDir::new("mt-proto-hub-one-token");
+    let images = ["docker/app:linux-amd64", "oci/app:linux-arm64-v8"];
+    let run = push_spec(&dir, &[], &format!("{host}/hub/app:all"), &host, &images).success();
+    assert_eq!(run.out(), digest_line(reg, "hub/app:all"));
+    assert_eq!(
+        token_scopes(&proxy),
+        ["repository:hub/app:pull,push repository:docker/app:pull repository:oci/app:pull"],
+        "one token for the whole run"
+    );
+
+    let refusal = "401 UNAUTHORIZED: authentication required";
+    push_skips_and_fails_on_the_unreadable_source(reg, &proxy, "hub/app", refusal);
+}
+
+/// GHCR (stand-in): the token server refuses the whole token when one scope is not
+/// grantable; with one token per repository the others are read, and the source whose token
+/// is refused is skipped under `--ignore-missing`, else named in the error.
+#[test]
+fn ghcr_refusing_the_whole_token_falls_back_to_one_token_per_repository() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let proxy = auth::ghcr(&reg.host(), &["docker/app", "oci/app", "ghcr/app"]);
+    let refusal = format!("token server {} answered 403 DENIED: denied", proxy.host());
+    push_skips_and_fails_on_the_unreadable_source(reg, &proxy, "ghcr/app", &refusal);
+}
+
+/// Old Harbor (stand-in): the token server grants only the first scope asked for, so every
+/// other repository is refused with the shared token; one token per repository reads the
+/// sources, and blobs the mount cannot reach are copied.
+#[test]
+fn old_harbor_granting_only_the_first_scope_works_with_one_token_per_repository() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let proxy = auth::old_harbor(&reg.host(), &["docker/app", "oci/app", "harbor/app"]);
+    let host = proxy.host();
+    let dir = TempDir::new("mt-proto-old-harbor");
+    let images = ["docker/app:linux-amd64", "oci/app:linux-arm64-v8"];
+    let run = push_spec(&dir, &[], &format!("{host}/harbor/app:1"), &host, &images).success();
+    assert_eq!(run.out(), digest_line(reg, "harbor/app:1"));
+    assert_eq!(run.stderr, "");
+    let mut tokens = token_scopes(&proxy);
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(
+        tokens,
+        [
+            "repository:docker/app:pull",
+            "repository:harbor/app:pull,push repository:docker/app:pull",
+            "repository:harbor/app:pull,push repository:docker/app:pull repository:oci/app:pull",
+            "repository:harbor/app:pull,push repository:oci/app:pull",
+            "repository:oci/app:pull",
+        ],
+        "the shared token (asked again when a refusal comes before the switch), then one per \
+         source and one per mount (the target first)"
+    );
+}
+
+/// Pushes two layout images to `target` with `flags` (so every blob is uploaded, none
+/// mounted), expecting success.
+fn push_layout(dir: &TempDir, flags: &[&str], target: &str) -> Outcome {
+    let source = layout_copy(dir);
+    let spec = layout_spec(target, &source, &["linux-amd64", "linux-arm64-v8"]);
+    let file = write_file(dir.path(), "layout.yaml", &spec);
+    outcome(
+        bare_command(dir)
+            .arg("--plain-http")
+            .args(flags)
+            .args(["push", "from-spec", &file]),
+    )
+}
+
+/// GCR (stand-in) completes uploads with 200 rather than 201: the push succeeds.
+#[test]
+fn gcr_completing_uploads_with_200_is_success() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let proxy = protocol::gcr_completing_uploads_with_200(&reg.host());
+    let dir = TempDir::new("mt-proto-gcr-200");
+    let run = push_layout(&dir, &[], &format!("{}/gcr/app:1", proxy.host())).success();
+    assert_eq!(run.out(), digest_line(reg, "gcr/app:1"));
+    assert!(
+        proxy
+            .seen()
+            .iter()
+            .any(|s| s.request.starts_with("PUT /v2/gcr/app/blobs/uploads/")
+                && s.fault.as_deref() == Some("rewritten answer")),
+        "no upload was answered 200"
+    );
+}
+
+/// Manifests served as `application/octet-stream`, `text/plain`, `application/json` or with no
+/// type (a CDN in front of Pulp's Crane, stand-in): the media type comes from the body, so
+/// inspect prints what it prints without the CDN, and a push writes the same list.
+#[test]
+fn manifests_served_with_a_cdn_content_type_are_read_by_their_body() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let direct = inspect_text(reg);
+    let dir = TempDir::new("mt-proto-cdn");
+    let images = ["docker/app:linux-amd64", "oci/app:linux-arm64-v8"];
+    let host = reg.host();
+    let expected = push_spec(&dir, &[], &format!("{host}/cdn/app:direct"), &host, &images)
+        .success()
+        .out();
+    for content_type in [
+        Some("application/octet-stream"),
+        Some("text/plain"),
+        Some("application/json"),
+        None,
+    ] {
+        let proxy = protocol::crane_behind_a_cdn(&reg.host(), content_type);
+        let host = proxy.host();
+        let run = run_plain(&["inspect", &format!("{host}/docker/app:list")]).success();
+        assert_eq!(run.out().replace(&host, "HOST"), direct, "{content_type:?}");
+        let run = push_spec(&dir, &[], &format!("{host}/cdn/app:1"), &host, &images).success();
+        assert_eq!(run.out(), expected, "{content_type:?}");
+    }
+}
+
+/// A relative upload `Location` (`UUID?_state=…`, stand-in) is resolved against the URL of
+/// the request that opened the session, as RFC 3986 says: the push succeeds.
+#[test]
+fn a_relative_upload_location_is_resolved_against_the_request() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let proxy = protocol::relative_upload_locations(&reg.host(), "relative/app");
+    let dir = TempDir::new("mt-proto-relative");
+    let run = push_layout(&dir, &[], &format!("{}/relative/app:1", proxy.host())).success();
+    assert_eq!(run.out(), digest_line(reg, "relative/app:1"));
+    assert!(
+        proxy.seen().iter().any(|s| s
+            .request
+            .starts_with("POST /v2/relative/app/blobs/uploads/")
+            && s.fault.as_deref() == Some("rewritten answer")),
+        "no relative Location was handed out"
+    );
+}
+
+/// Upload sessions on another origin than the registry's (stand-in): the credentials for the
+/// registry are not sent there. Where that origin lets the upload in, the push succeeds;
+/// where it asks for credentials, the error says they were withheld and why.
+#[test]
+fn an_upload_location_on_another_origin_gets_no_credentials() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let password = "for-the-registry-only";
+    let credentials = ["--username", "u", "--password", password];
+
+    let storage = Proxy::transparent(&reg.host());
+    let proxy = protocol::uploads_on_another_origin(&reg.host(), "elsewhere/app", &storage.host());
+    let dir = TempDir::new("mt-proto-elsewhere");
+    let run = push_layout(
+        &dir,
+        &credentials,
+        &format!("{}/elsewhere/app:1", proxy.host()),
+    );
+    assert_eq!(run.success().out(), digest_line(reg, "elsewhere/app:1"));
+    let uploads: Vec<_> = storage.seen();
+    assert!(!uploads.is_empty(), "no upload went to the other origin");
+    assert!(
+        uploads.iter().all(|s| s.authorization.is_none()),
+        "credentials went to the other origin: {uploads:?}"
+    );
+
+    let guarded = auth::basic_auth(&reg.host());
+    let proxy = protocol::uploads_on_another_origin(&reg.host(), "guarded/app", &guarded.host());
+    let run = push_layout(
+        &dir,
+        &credentials,
+        &format!("{}/guarded/app:1", proxy.host()),
+    );
+    let line = run.fails_with("credentials are only sent to the registry itself");
+    let (before, after) = line.split_once(", where ").unwrap_or_default();
+    assert!(before.ends_with(&format!(": {}", guarded.host())), "{line}");
+    let (upload, answer) = after.split_once(", answered ").unwrap_or_default();
+    assert!(
+        upload.starts_with(&format!("{} sent the upload of sha256:", proxy.host())),
+        "{line}"
+    );
+    assert_eq!(
+        answer,
+        "401 UNAUTHORIZED: authentication required; credentials are only sent to the registry \
+         itself"
+    );
+    assert!(guarded.seen().iter().all(|s| s.authorization.is_none()));
+}
+
+/// Gitea (`scope="*"`) and ECR Public (`scope="aws"`) challenge with scopes that name no
+/// repository (stand-ins): the token asked for covers what the run needs, and inspect works.
+#[test]
+fn challenges_with_scopes_naming_no_repository_are_answered() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let direct = inspect_text(reg);
+    for proxy in [auth::gitea(&reg.host()), auth::ecr_public(&reg.host())] {
+        let host = proxy.host();
+        let run = run_plain(&["inspect", &format!("{host}/docker/app:list")]).success();
+        assert_eq!(run.out().replace(&host, "HOST"), direct);
+        assert_eq!(
+            token_scopes(&proxy),
+            ["repository:docker/app:pull"],
+            "one token, for the repository read"
+        );
+    }
+}
+
+/// A mount answered 202 (an upload session), 401, 404 or 405 falls back to a streamed copy:
+/// the push succeeds either way.
+#[test]
+fn a_refused_mount_falls_back_to_a_copy_whatever_the_refusal() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let dir = TempDir::new("mt-proto-mounts");
+    let images = ["docker/app:linux-amd64", "oci/app:linux-arm64-v8"];
+    for status in [202, 401, 404, 405] {
+        let fault = match status {
+            202 => Fault::RefuseMounts,
+            status => Fault::json(
+                status,
+                r#"{"errors":[{"code":"UNSUPPORTED","message":"no"}]}"#,
+            ),
+        };
+        let proxy = Proxy::with_rule(&reg.host(), Rule::new("POST", "mount=", fault));
+        let host = proxy.host();
+        let repo = format!("mount{status}/app");
+        let run = push_spec(&dir, &[], &format!("{host}/{repo}:1"), &host, &images).success();
+        assert_eq!(
+            run.out(),
+            digest_line(reg, &format!("{repo}:1")),
+            "{status}"
+        );
+        assert!(
+            proxy.seen().iter().any(|s| s.request.contains("mount=")),
+            "{status}: no mount was tried"
+        );
+    }
 }

@@ -4,6 +4,13 @@
 //! We never ping `/v2/`: the first request goes out without credentials, and its 401 tells us the
 //! scheme. For Bearer we ask the token server once for every scope the operation will need (pull on
 //! each source repository, pull+push on the target), so one token serves the whole run.
+//!
+//! Some token servers will not give that one token: GHCR's refuses it whole when one scope is
+//! not grantable, old Harbor's grants only the first scope, and Docker Hub's leaves out a
+//! repository that does not exist (its registry then answers 401 rather than 404). So when
+//! the token server refuses the shared token, or the registry refuses a request its token
+//! should cover, we fall back to one token per request's repositories for the rest of the
+//! run: each repository then succeeds or fails on its own.
 
 use super::challenge::{Challenge, parse_challenges};
 use super::credentials::{ConfigLocation, Credential, DockerConfig, Found, Secret};
@@ -49,6 +56,8 @@ pub struct Auth {
     origin: String,
     /// Where the registry's scheme is remembered between runs.
     cache: SchemeCache,
+    /// `--debug`: say when the tokens change from one for the run to one per repository.
+    debug: bool,
     state: Mutex<State>,
 }
 
@@ -72,8 +81,34 @@ enum Scheme {
     Bearer {
         realm: String,
         service: Option<String>,
-        token: Option<Token>,
+        tokens: Tokens,
     },
+}
+
+/// The tokens of a Bearer registry.
+enum Tokens {
+    /// One token for every scope the run wanted (none fetched yet, or expired).
+    Shared(Option<Token>),
+    /// One token per set of scopes a request needs, since the shared token was refused.
+    PerRepository(Vec<Token>),
+}
+
+impl Tokens {
+    /// The token to send for a request that needs `needs`, if one is held, still fresh, and
+    /// (shared) covers every scope `wanted` or (per repository) covers `needs`.
+    fn usable(&self, wanted: &[String], needs: &[String]) -> Option<&Token> {
+        let fresh = |t: &&Token| t.expires > Instant::now();
+        match self {
+            Tokens::Shared(token) => token
+                .as_ref()
+                .filter(fresh)
+                .filter(|t| wanted.iter().all(|s| t.scopes.contains(s))),
+            Tokens::PerRepository(tokens) => tokens
+                .iter()
+                .filter(fresh)
+                .find(|t| covers(&t.scopes, needs)),
+        }
+    }
 }
 
 struct Token {
@@ -101,6 +136,7 @@ impl Auth {
             allow_http_realm,
             origin: transport.url(""),
             cache,
+            debug: transport.debug(),
             state: Mutex::new(State::default()),
         };
         let scheme = match auth.cache.load(&auth.origin) {
@@ -110,7 +146,7 @@ impl Auth {
                 Ok(realm) => Scheme::Bearer {
                     realm,
                     service,
-                    token: None,
+                    tokens: Tokens::Shared(None),
                 },
                 Err(_) => Scheme::Unknown,
             },
@@ -121,19 +157,25 @@ impl Auth {
     }
 
     /// Declare that the operation needs `actions` (e.g. `["pull", "push"]`) on `repository`, so
-    /// the next token covers it.
-    pub fn want(&self, repository: &str, actions: &[&str]) {
+    /// the next token covers it. Returns the scope (`repository:NAME:pull,push`), which is
+    /// what a request for these actions needs.
+    pub fn want(&self, repository: &str, actions: &[&str]) -> String {
+        let resource = format!("repository:{repository}");
         let mut state = self.lock();
         add_scope(
             &mut state.wanted,
-            &format!("repository:{repository}"),
+            &resource,
             actions.iter().map(|a| a.to_string()),
         );
+        let mut this = Vec::new();
+        add_scope(&mut this, &resource, actions.iter().map(|a| a.to_string()));
+        scope_strings(&this).remove(0)
     }
 
-    /// The `Authorization` value for the next request, fetching a token if the current one does
-    /// not cover the wanted scopes or has expired.
-    pub fn authorization(&self, transport: &Transport) -> Result<Option<String>> {
+    /// The `Authorization` value for a request that needs the scopes `needs`, fetching a
+    /// token if none held covers them (or the wanted scopes, while one token serves the run)
+    /// or it has expired.
+    pub fn authorization(&self, transport: &Transport, needs: &[String]) -> Result<Option<String>> {
         let mut state = self.lock();
         let wanted = scope_strings(&state.wanted);
         match &mut state.scheme {
@@ -142,19 +184,84 @@ impl Auth {
             Scheme::Bearer {
                 realm,
                 service,
-                token,
+                tokens,
             } => {
-                let fresh = token.as_ref().is_some_and(|t| {
-                    t.expires > Instant::now() && wanted.iter().all(|s| t.scopes.contains(s))
-                });
-                if !fresh {
-                    *token =
-                        Some(self.fetch_token(transport, realm, service.as_deref(), &wanted)?);
+                if tokens.usable(&wanted, needs).is_none() {
+                    self.renew(transport, realm, service.as_deref(), tokens, &wanted, needs)?;
                 }
-                Ok(token
-                    .as_ref()
+                Ok(tokens
+                    .usable(&wanted, needs)
                     .map(|t| format!("Bearer {}", t.value.expose())))
             }
+        }
+    }
+
+    /// Fetch the token a request that needs `needs` is to send: while one token serves the
+    /// run, one for every `wanted` scope, and when the token server refuses that one (and it
+    /// asked for more repositories than the request's), one for `needs` alone from then on.
+    fn renew(
+        &self,
+        transport: &Transport,
+        realm: &str,
+        service: Option<&str>,
+        tokens: &mut Tokens,
+        wanted: &[String],
+        needs: &[String],
+    ) -> Result<()> {
+        if let Tokens::Shared(shared) = tokens {
+            match self.fetch_token(transport, realm, service, wanted) {
+                Ok(token) => {
+                    *shared = Some(token);
+                    return Ok(());
+                }
+                Err(e @ Error::Unauthorized { .. }) if covers_others(wanted, needs) => {
+                    if self.debug {
+                        crate::debug_line!("{e}; asking for one token per repository");
+                    }
+                    *tokens = Tokens::PerRepository(Vec::new());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Tokens::PerRepository(held) = tokens {
+            // Everything the run wants on the request's repositories, so that the next request
+            // to them (a HEAD, then a PUT) finds this token enough.
+            let scopes = with_wanted_actions(needs, wanted);
+            let token = self.fetch_token(transport, realm, service, &scopes)?;
+            held.retain(|t| t.scopes != scopes && t.expires > Instant::now());
+            held.push(token);
+        }
+        Ok(())
+    }
+
+    /// After the registry refused (401 or 403) a request that needs `needs`, sent with `sent`
+    /// after answering its challenge: whether to send it again, with a token of its own. True
+    /// when the shared token was sent and covers other repositories too (the token server may
+    /// have left this one out, or honoured only its first scope); from then on every request
+    /// gets a token for its own repositories. False when that cannot help.
+    pub fn fall_back(&self, sent: Option<&str>, needs: &[String]) -> bool {
+        let mut state = self.lock();
+        let Scheme::Bearer { tokens, .. } = &mut state.scheme else {
+            return false;
+        };
+        let was_sent = |t: &Token| sent == Some(format!("Bearer {}", t.value.expose()).as_str());
+        match tokens {
+            Tokens::Shared(Some(token))
+                if was_sent(token) && covers_others(&token.scopes, needs) =>
+            {
+                if self.debug {
+                    crate::debug_line!(
+                        "{} refused a request its token covers; asking for one token per \
+                         repository",
+                        self.registry
+                    );
+                }
+                *tokens = Tokens::PerRepository(Vec::new());
+                true
+            }
+            Tokens::Shared(_) => false,
+            // Another request switched meanwhile: this one was sent with the shared token.
+            Tokens::PerRepository(held) => !held.iter().any(was_sent),
         }
     }
 
@@ -172,19 +279,26 @@ impl Auth {
         }
     }
 
-    /// Read the challenges of a 401 answer to a request sent with `sent` and get ready to answer
-    /// them. If another thread already got a newer token meanwhile, that one is used. An error
-    /// says why we cannot answer (no usable challenge, no credentials for Basic, token refused).
+    /// Read the challenges of a 401 answer to a request sent with `sent`, which needs `needs`,
+    /// and get ready to answer them. If another thread already got a newer token meanwhile,
+    /// that one is used. False when answering cannot help (the request already had a token of
+    /// its own); an error says why we cannot answer (no usable challenge, no credentials for
+    /// Basic, token refused).
     pub fn on_unauthorized(
         &self,
         transport: &Transport,
         headers: &HeaderMap,
         sent: Option<&str>,
-    ) -> Result<()> {
-        if let Some(current) = self.current_authorization()
-            && Some(current.as_str()) != sent
-        {
-            return Ok(());
+        needs: &[String],
+    ) -> Result<bool> {
+        if let Some(current) = self.current_authorization(needs) {
+            if Some(current.as_str()) != sent {
+                return Ok(true);
+            }
+            // A token of the request's own was refused: asking again gives the same one.
+            if self.per_repository() {
+                return Ok(false);
+            }
         }
         let values: Vec<&str> = headers
             .get_all("www-authenticate")
@@ -214,20 +328,36 @@ impl Auth {
                 }
             }
             let wanted = scope_strings(&state.wanted);
-            let token = self.fetch_token(transport, &realm, service.as_deref(), &wanted)?;
-            self.cache.store(
-                &self.origin,
-                &Known::Bearer {
-                    realm: realm.clone(),
-                    service: service.clone(),
-                },
+            let mut needs = needs.to_vec();
+            for scope in scopes {
+                if !needs.contains(&scope) {
+                    needs.push(scope);
+                }
+            }
+            let mut tokens = match std::mem::take(&mut state.scheme) {
+                Scheme::Bearer {
+                    tokens: Tokens::PerRepository(held),
+                    ..
+                } => Tokens::PerRepository(held),
+                _ => Tokens::Shared(None),
+            };
+            let renewed = self.renew(
+                transport,
+                &realm,
+                service.as_deref(),
+                &mut tokens,
+                &wanted,
+                &needs,
             );
             state.scheme = Scheme::Bearer {
-                realm,
-                service,
-                token: Some(token),
+                realm: realm.clone(),
+                service: service.clone(),
+                tokens,
             };
-            return Ok(());
+            renewed?;
+            self.cache
+                .store(&self.origin, &Known::Bearer { realm, service });
+            return Ok(true);
         }
         if challenges
             .iter()
@@ -241,7 +371,7 @@ impl Auth {
             }
             self.cache.store(&self.origin, &Known::Basic);
             state.scheme = Scheme::Basic;
-            return Ok(());
+            return Ok(true);
         }
         Err(self.refused(
             transport,
@@ -249,13 +379,26 @@ impl Auth {
         ))
     }
 
-    /// The `Authorization` value in use now, without fetching anything.
-    fn current_authorization(&self) -> Option<String> {
-        let state = self.lock();
-        match &state.scheme {
+    /// Whether each request gets a token for its own repositories (see [`Auth::fall_back`]).
+    fn per_repository(&self) -> bool {
+        matches!(
+            self.lock().scheme,
             Scheme::Bearer {
-                token: Some(token), ..
-            } => Some(format!("Bearer {}", token.value.expose())),
+                tokens: Tokens::PerRepository(_),
+                ..
+            }
+        )
+    }
+
+    /// The `Authorization` value a request that needs `needs` would be sent with now, without
+    /// fetching anything.
+    fn current_authorization(&self, needs: &[String]) -> Option<String> {
+        let state = self.lock();
+        let wanted = scope_strings(&state.wanted);
+        match &state.scheme {
+            Scheme::Bearer { tokens, .. } => tokens
+                .usable(&wanted, needs)
+                .map(|token| format!("Bearer {}", token.value.expose())),
             Scheme::Basic => self.basic_header().ok().flatten(),
             _ => None,
         }
@@ -395,10 +538,11 @@ impl Auth {
         };
         let status = response.status().as_u16();
         if status == 401 || status == 403 {
+            let answer = transport::status_error(response);
             return Err(self.refused(
                 transport,
                 &format!(
-                    "token server {} answered {status}",
+                    "token server {} answered {answer}",
                     location::host_of_url(realm)
                 ),
             ));
@@ -448,6 +592,54 @@ fn parse_token_answer(body: &[u8], scopes: &[String]) -> Result<Token> {
         expires: Instant::now() + lifetime - margin,
         scopes: scopes.to_vec(),
     })
+}
+
+/// `needs` with, for each resource it names, the actions `wanted` has on it too.
+fn with_wanted_actions(needs: &[String], wanted: &[String]) -> Vec<String> {
+    let mut scopes = Vec::new();
+    for scope in needs {
+        if let Some((resource, actions)) = scope.rsplit_once(':') {
+            add_scope(
+                &mut scopes,
+                resource,
+                actions.split(',').map(str::to_string),
+            );
+            let more = wanted
+                .iter()
+                .filter_map(|w| w.rsplit_once(':'))
+                .filter(|(r, _)| *r == resource)
+                .flat_map(|(_, actions)| actions.split(','));
+            add_scope(&mut scopes, resource, more.map(str::to_string));
+        }
+    }
+    scope_strings(&scopes)
+}
+
+/// Whether a token asked for `scopes` covers every action of `needs`.
+fn covers(scopes: &[String], needs: &[String]) -> bool {
+    needs.iter().all(|need| {
+        let Some((resource, actions)) = need.rsplit_once(':') else {
+            return scopes.contains(need);
+        };
+        actions.split(',').all(|action| {
+            scopes.iter().any(|scope| {
+                scope.rsplit_once(':').is_some_and(|(r, granted)| {
+                    r == resource && granted.split(',').any(|g| g == action)
+                })
+            })
+        })
+    })
+}
+
+/// Whether `scopes` name a resource that none of `needs` does: a token for them asks for more
+/// than a request that needs `needs`.
+fn covers_others(scopes: &[String], needs: &[String]) -> bool {
+    let resource = |scope: &String| scope.rsplit_once(':').map(|(r, _)| r.to_string());
+    let needed: BTreeSet<String> = needs.iter().filter_map(resource).collect();
+    scopes
+        .iter()
+        .filter_map(resource)
+        .any(|r| !needed.contains(&r))
 }
 
 /// Add `actions` on `resource` (e.g. `repository:a/b`) to the wanted scopes, merging actions.
@@ -515,6 +707,27 @@ mod tests {
             scope_strings(&wanted),
             ["repository:target:pull,push", "repository:source:pull"]
         );
+    }
+
+    #[test]
+    fn a_token_for_a_repository_asks_for_every_action_the_run_wants_there() {
+        let wanted = [
+            "repository:t:pull,push".to_string(),
+            "repository:s:pull".to_string(),
+        ];
+        let needs = [
+            "repository:t:pull".to_string(),
+            "repository:s:pull".to_string(),
+        ];
+        let scopes = with_wanted_actions(&needs, &wanted);
+        assert_eq!(scopes, ["repository:t:pull,push", "repository:s:pull"]);
+        assert!(covers(&scopes, &["repository:t:push".to_string()]));
+        assert!(!covers(&scopes, &["repository:u:pull".to_string()]));
+        assert!(covers_others(&wanted, &["repository:t:pull".to_string()]));
+        assert!(!covers_others(
+            &wanted[..1],
+            &["repository:t:pull".to_string()]
+        ));
     }
 
     #[test]

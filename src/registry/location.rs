@@ -13,22 +13,144 @@ pub fn host_of_url(url: &str) -> String {
     host.to_string()
 }
 
-/// `location` (absolute, scheme-relative, absolute-path or relative) resolved against `base`.
+/// `location` (absolute, scheme-relative, absolute-path, relative, query-only or
+/// fragment-only) resolved against `base` as RFC 3986 (section 5.2) says, with dot segments
+/// removed, the scheme in lower case and without a fragment (which is never sent). A
+/// reference whose scheme is not http(s) resolves to itself, and fails when sent.
 pub fn resolve(base: &str, location: &str) -> String {
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return location.to_string();
+    let reference = Parts::of(location);
+    let base = Parts::of(base);
+    let base_scheme = base.scheme.unwrap_or("https").to_ascii_lowercase();
+    let (scheme, authority, path, query) = match (reference.scheme, reference.authority) {
+        (Some(scheme), authority) => (
+            scheme.to_ascii_lowercase(),
+            authority,
+            remove_dot_segments(reference.path),
+            reference.query,
+        ),
+        (None, Some(authority)) => (
+            base_scheme,
+            Some(authority),
+            remove_dot_segments(reference.path),
+            reference.query,
+        ),
+        (None, None) if reference.path.is_empty() => (
+            base_scheme,
+            base.authority,
+            base.path.to_string(),
+            reference.query.or(base.query),
+        ),
+        (None, None) if reference.path.starts_with('/') => (
+            base_scheme,
+            base.authority,
+            remove_dot_segments(reference.path),
+            reference.query,
+        ),
+        (None, None) => {
+            let merged = match base.path.rsplit_once('/') {
+                Some((directory, _)) => format!("{directory}/{}", reference.path),
+                None if base.authority.is_some() => format!("/{}", reference.path),
+                None => reference.path.to_string(),
+            };
+            (
+                base_scheme,
+                base.authority,
+                remove_dot_segments(&merged),
+                reference.query,
+            )
+        }
+    };
+    let mut url = scheme;
+    url.push(':');
+    if let Some(authority) = authority {
+        url.push_str("//");
+        url.push_str(authority);
     }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
-    if let Some(authority_and_path) = location.strip_prefix("//") {
-        return format!("{scheme}://{authority_and_path}");
+    url.push_str(&path);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    if location.starts_with('/') {
-        return format!("{scheme}://{authority}{location}");
+    url
+}
+
+/// An upload URL (absolute, as [`resolve`] gives it) with `digest=DIGEST` added to its query,
+/// as the PUT that completes an upload sends it.
+pub fn with_digest(url: &str, digest: &str) -> String {
+    let url = url.split('#').next().unwrap_or(url);
+    let separator = match url.split_once('?') {
+        Some((_, "")) => "",
+        Some(_) => "&",
+        None => "?",
+    };
+    format!("{url}{separator}digest={digest}")
+}
+
+/// The five components of a URI reference (RFC 3986, appendix B); the fragment is dropped.
+struct Parts<'a> {
+    scheme: Option<&'a str>,
+    authority: Option<&'a str>,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+impl<'a> Parts<'a> {
+    fn of(reference: &'a str) -> Parts<'a> {
+        let reference = reference.split('#').next().unwrap_or(reference);
+        let (scheme, rest) = match reference.split_once(':') {
+            Some((scheme, rest)) if is_scheme(scheme) => (Some(scheme), rest),
+            _ => (None, reference),
+        };
+        let (authority, rest) = match rest.strip_prefix("//") {
+            Some(after) => {
+                let end = after.find(['/', '?']).unwrap_or(after.len());
+                (Some(&after[..end]), &after[end..])
+            }
+            None => (None, rest),
+        };
+        let (path, query) = match rest.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (rest, None),
+        };
+        Parts {
+            scheme,
+            authority,
+            path,
+            query,
+        }
     }
-    let path = without_query(&rest[authority.len()..]);
-    let directory = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-    format!("{scheme}://{authority}{directory}/{location}")
+}
+
+/// Whether `text` is a URI scheme: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// A path with its `.` and `..` segments applied (RFC 3986, section 5.2.4).
+fn remove_dot_segments(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut out: Vec<&str> = Vec::new();
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *segment {
+            "." | ".." => {
+                if *segment == ".." && out.len() > usize::from(absolute) {
+                    out.pop();
+                }
+                if last {
+                    out.push("");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    if absolute && out.len() == 1 {
+        return "/".to_string();
+    }
+    out.join("/")
 }
 
 /// Whether two URLs have the same origin (scheme, host and port): where credentials meant for
@@ -68,6 +190,55 @@ mod tests {
         assert_eq!(resolve(base, "//cdn:8443/b"), "https://cdn:8443/b");
         assert_eq!(resolve(base, "/v2/other"), "https://reg:5000/v2/other");
         assert_eq!(resolve(base, "x?y"), "https://reg:5000/v2/a/blobs/x?y");
+    }
+
+    #[test]
+    fn locations_resolve_as_rfc_3986_says() {
+        let post = "https://reg:5000/v2/a/blobs/uploads/?mount=sha256:1&from=b";
+        assert_eq!(
+            resolve(post, "uploads/abc"),
+            "https://reg:5000/v2/a/blobs/uploads/uploads/abc"
+        );
+        assert_eq!(
+            resolve(post, "abc?_state=s"),
+            "https://reg:5000/v2/a/blobs/uploads/abc?_state=s"
+        );
+        assert_eq!(
+            resolve(post, "../uploads/abc"),
+            "https://reg:5000/v2/a/blobs/uploads/abc"
+        );
+        assert_eq!(resolve(post, "/../../x/./y/.."), "https://reg:5000/x/");
+        assert_eq!(
+            resolve(post, "?q=1"),
+            "https://reg:5000/v2/a/blobs/uploads/?q=1"
+        );
+        assert_eq!(
+            resolve(post, "#f"),
+            "https://reg:5000/v2/a/blobs/uploads/?mount=sha256:1&from=b"
+        );
+        assert_eq!(resolve(post, "HTTPS://cdn/x#f"), "https://cdn/x");
+        assert_eq!(resolve(post, "HTTP://Cdn:80/x?a#f"), "http://Cdn:80/x?a");
+        assert_eq!(resolve("https://reg", "x"), "https://reg/x");
+    }
+
+    #[test]
+    fn the_digest_goes_into_the_query_never_after_a_fragment() {
+        assert_eq!(
+            with_digest("https://r/u", "sha256:1"),
+            "https://r/u?digest=sha256:1"
+        );
+        assert_eq!(
+            with_digest("https://r/u?_state=s", "sha256:1"),
+            "https://r/u?_state=s&digest=sha256:1"
+        );
+        assert_eq!(
+            with_digest("https://r/u?", "sha256:1"),
+            "https://r/u?digest=sha256:1"
+        );
+        assert_eq!(
+            with_digest("https://r/u?a#f", "sha256:1"),
+            "https://r/u?a&digest=sha256:1"
+        );
     }
 
     #[test]

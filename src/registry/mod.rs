@@ -85,13 +85,15 @@ impl Registry {
         self.transport.preconnect(wanted);
     }
 
-    /// Send `request` with authentication: on a 401, answer the challenge once and resend. Any
-    /// answer other than 2xx becomes an error carrying the registry's message.
+    /// Send `request`, which needs the scopes `needs`, with authentication: on a 401, answer
+    /// the challenge once and resend; when the registry still refuses (401 or 403) a token that
+    /// should cover the request, resend once with a token of the request's own (see
+    /// [`auth`]). Any answer other than 2xx becomes an error carrying the registry's message.
     ///
     /// Until the registry's scheme is known, one request goes first (holding `probe`); the
     /// others wait for its answer, so a 401 and a token fetch happen once, not once per
     /// concurrent request. They go on as soon as the challenge is answered.
-    fn execute(&self, request: &Request) -> Result<Response<Body>> {
+    fn execute(&self, request: &Request, needs: &[String]) -> Result<Response<Body>> {
         let mut probe = if self.auth.is_unknown() {
             let guard = self
                 .probe
@@ -102,8 +104,9 @@ impl Registry {
             None
         };
         let mut answered_challenge = false;
+        let mut fell_back = false;
         loop {
-            let authorization = self.auth.authorization(&self.transport)?;
+            let authorization = self.auth.authorization(&self.transport, needs)?;
             let response = self.transport.send(request, authorization.as_deref())?;
             let status = response.status().as_u16();
             // A challenge counts only when the registry itself sends it: a host it redirected
@@ -128,53 +131,47 @@ impl Registry {
                 }
                 401 if !answered_challenge => {
                     answered_challenge = true;
-                    self.auth.on_unauthorized(
+                    let answered = self.auth.on_unauthorized(
                         &self.transport,
                         response.headers(),
                         authorization.as_deref(),
+                        needs,
                     )?;
+                    if !answered {
+                        return Err(self.refusal(response));
+                    }
                     // The scheme is known and a token fetched: let the others go.
                     probe = None;
                 }
-                401 | 403 => {
-                    let error = transport::status_error(response);
-                    let detail = match &error {
-                        Error::Status {
-                            code: Some(code),
-                            message,
-                            ..
-                        } => format!("{status} {code}: {message}"),
-                        other => other.to_string(),
-                    };
-                    return Err(self.auth.refused(&self.transport, &detail));
+                401 | 403 if !fell_back && self.auth.fall_back(authorization.as_deref(), needs) => {
+                    fell_back = true;
+                    probe = None;
                 }
+                401 | 403 => return Err(self.refusal(response)),
                 _ => return Err(transport::status_error(response)),
             }
         }
     }
 
-    /// An upload `Location` as an absolute URL, with `digest=` appended when given.
-    fn upload_url(&self, location: &str, digest: Option<&str>) -> String {
-        let mut url = if location.starts_with("http://") || location.starts_with("https://") {
-            location.to_string()
-        } else {
-            self.transport.url(location)
-        };
-        if let Some(digest) = digest {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str("digest=");
-            url.push_str(digest);
-        }
-        url
+    /// The error for a 401 or 403 that stays: the registry's own words, and where the
+    /// credentials came from.
+    fn refusal(&self, response: Response<Body>) -> Error {
+        let detail = transport::status_error(response).to_string();
+        self.auth.refused(&self.transport, &detail)
+    }
+
+    /// Whether `url` has this registry's own origin (scheme, host and port).
+    fn is_own_origin(&self, url: &str) -> bool {
+        location::same_origin(url, &self.transport.url("/"))
     }
 
     /// Our `Authorization` for `url` (an upload `Location`), only if it has this registry's own
     /// origin: not for another host, another port, nor `http://` for an https registry (as a
     /// registry behind a TLS-terminating proxy may hand out), which would put the credentials
     /// on the wire in the clear.
-    fn authorization_for(&self, url: &str) -> Result<Option<String>> {
-        if location::same_origin(url, &self.transport.url("/")) {
-            self.auth.authorization(&self.transport)
+    fn authorization_for(&self, url: &str, needs: &[String]) -> Result<Option<String>> {
+        if self.is_own_origin(url) {
+            self.auth.authorization(&self.transport, needs)
         } else {
             Ok(None)
         }
@@ -194,7 +191,8 @@ fn too_large_as(error: Error, what: String) -> Error {
 pub enum Mount {
     /// The blob now exists in the target repository.
     Mounted,
-    /// The registry did not mount but opened an upload session at this `Location` instead.
+    /// The registry did not mount but opened an upload session at this URL instead (its
+    /// `Location`, resolved against the mount request's URL).
     UploadOpened(String),
 }
 

@@ -2,6 +2,7 @@
 //! operation on a repository is asked of this handle, so no caller passes a client and a name
 //! that might not belong together.
 
+use super::location;
 use super::transport::{Request, body_reader, status_error};
 use super::{Fetched, Mount, Registry, header, header_value, too_large_as};
 use crate::digest::Digest;
@@ -42,9 +43,10 @@ impl Repository {
         Arc::ptr_eq(&self.client, &other.client)
     }
 
-    /// Declare the access an operation needs here, so one token covers the whole run.
-    pub fn want(&self, actions: &[&str]) {
-        self.client.auth.want(&self.name, actions);
+    /// Declare the access an operation needs here, so one token covers the whole run. Returns
+    /// the scope a request for these actions needs.
+    pub fn want(&self, actions: &[&str]) -> String {
+        self.client.auth.want(&self.name, actions)
     }
 
     /// Start opening connections to the registry so that about `wanted` are ready.
@@ -62,7 +64,7 @@ impl Repository {
     /// GET a manifest by tag or digest. Verifies its digest against the requested digest and the
     /// registry's `Docker-Content-Digest`, and refuses manifests over 4 MiB.
     pub fn get_manifest(&self, reference: &ManifestRef) -> Result<Fetched> {
-        self.want(&["pull"]);
+        let needs = [self.want(&["pull"])];
         let request = Request {
             accept: Some(manifest::ACCEPT_MANIFESTS),
             ..Request::new("GET", self.url(&format!("manifests/{reference}")))
@@ -70,7 +72,7 @@ impl Repository {
         let (headers, bytes) = self
             .client
             .transport
-            .send_and_read(MAX_MANIFEST_BYTES, || self.client.execute(&request))
+            .send_and_read(MAX_MANIFEST_BYTES, || self.client.execute(&request, &needs))
             .map_err(|e| too_large_as(e, format!("manifest {}:{reference}", self.name)))?;
         let content_type = header_value(&headers, "content-type");
         let announced = header_value(&headers, "docker-content-digest");
@@ -110,24 +112,24 @@ impl Repository {
     /// `Docker-Content-Digest`, or the HEAD fails. Only a hint: the PUT it may save
     /// is the authority.
     pub fn tag_digest(&self, tag: &str) -> Option<Digest> {
-        self.want(&["pull"]);
+        let needs = [self.want(&["pull"])];
         let request = Request {
             accept: Some(manifest::ACCEPT_MANIFESTS),
             ..Request::new("HEAD", self.url(&format!("manifests/{tag}")))
         };
-        let response = self.client.execute(&request).ok()?;
+        let response = self.client.execute(&request, &needs).ok()?;
         let digest = header(&response, "docker-content-digest")?;
         Digest::parse(&digest).ok()
     }
 
     /// GET a small blob (an image config) whole, verifying its digest; at most `limit` bytes.
     pub fn get_blob(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
-        self.want(&["pull"]);
+        let needs = [self.want(&["pull"])];
         let request = Request::new("GET", self.url(&format!("blobs/{digest}")));
         let (_, bytes) = self
             .client
             .transport
-            .send_and_read(limit, || self.client.execute(&request))
+            .send_and_read(limit, || self.client.execute(&request, &needs))
             .map_err(|e| too_large_as(e, format!("blob {}@{digest}", self.name)))?;
         digest.check(&bytes, || {
             format!("blob {}@{digest} from {}", self.name, self.host())
@@ -137,9 +139,9 @@ impl Repository {
 
     /// GET a blob as a stream, with its length; the caller reads it through.
     pub fn open_blob(&self, digest: &Digest) -> Result<(u64, Box<dyn Read + Send>)> {
-        self.want(&["pull"]);
+        let needs = [self.want(&["pull"])];
         let request = Request::new("GET", self.url(&format!("blobs/{digest}")));
-        let response = self.client.execute(&request)?;
+        let response = self.client.execute(&request, &needs)?;
         let length = header(&response, "content-length")
             .and_then(|v| v.parse::<u64>().ok())
             .ok_or_else(|| {
@@ -153,8 +155,9 @@ impl Repository {
 
     /// Whether the blob is here already (`HEAD`: 200 yes, 404 no).
     pub fn has_blob(&self, digest: &Digest) -> Result<bool> {
+        let needs = [self.want(&["pull"])];
         let request = Request::new("HEAD", self.url(&format!("blobs/{digest}")));
-        match self.client.execute(&request) {
+        match self.client.execute(&request, &needs) {
             Ok(_) => Ok(true),
             Err(Error::Status { status: 404, .. }) => Ok(false),
             Err(e) => Err(e),
@@ -169,13 +172,13 @@ impl Repository {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<()> {
-        self.want(&["pull", "push"]);
+        let needs = [self.want(&["pull", "push"])];
         let request = Request {
             content_type: Some(media_type),
             body: Some(bytes),
             ..Request::new("PUT", self.url(&format!("manifests/{reference}")))
         };
-        let response = self.client.execute(&request)?;
+        let response = self.client.execute(&request, &needs)?;
         let ours = Digest::sha256_of(bytes);
         if let Some(theirs) = header(&response, "docker-content-digest")
             && theirs.starts_with("sha256:")
@@ -193,22 +196,19 @@ impl Repository {
     /// Ask the registry to mount a blob of `from` (a repository of the same registry) here
     /// without transferring it.
     pub fn mount_blob(&self, digest: &Digest, from: &Repository) -> Result<Mount> {
-        self.want(&["pull", "push"]);
-        from.want(&["pull"]);
+        let needs = [self.want(&["pull", "push"]), from.want(&["pull"])];
+        let url = self.url(&format!("blobs/uploads/?mount={digest}&from={}", from.name));
         let request = Request {
             // A mount that took effect is found by the caller's HEAD of the blob, not by
             // mounting again.
             idempotent: false,
-            ..Request::new(
-                "POST",
-                self.url(&format!("blobs/uploads/?mount={digest}&from={}", from.name)),
-            )
+            ..Request::new("POST", url.clone())
         };
-        let response = self.client.execute(&request)?;
+        let response = self.client.execute(&request, &needs)?;
         match response.status().as_u16() {
             201 => Ok(Mount::Mounted),
             _ => match header(&response, "location") {
-                Some(location) => Ok(Mount::UploadOpened(location)),
+                Some(found) => Ok(Mount::UploadOpened(location::resolve(&url, &found))),
                 None => Err(Error::Invalid(format!(
                     "{} answered a blob mount with {} and no upload Location",
                     self.host(),
@@ -218,44 +218,63 @@ impl Repository {
         }
     }
 
-    /// Open an upload session here; returns its `Location`.
+    /// Open an upload session here; returns its URL: the `Location` the registry gave,
+    /// resolved against the request's URL (RFC 3986), so `uploads/abc` or `abc?_state=…` work
+    /// as well as an absolute URL.
     pub fn start_upload(&self) -> Result<String> {
-        self.want(&["pull", "push"]);
-        let request = Request::new("POST", self.url("blobs/uploads/"));
-        let response = self.client.execute(&request)?;
-        header(&response, "location").ok_or_else(|| {
+        let needs = [self.want(&["pull", "push"])];
+        let url = self.url("blobs/uploads/");
+        let request = Request::new("POST", url.clone());
+        let response = self.client.execute(&request, &needs)?;
+        let found = header(&response, "location").ok_or_else(|| {
             Error::Invalid(format!(
                 "{} opened an upload without a Location header",
                 self.host()
             ))
-        })
+        })?;
+        Ok(location::resolve(&url, &found))
     }
 
-    /// Finish the upload session at `location` with the whole blob, streamed from `reader`
-    /// (never held in memory), in one PUT to `location` with `digest=` added.
+    /// Finish the upload session at `session` (the URL [`Repository::start_upload`] or a
+    /// mount gave) with the whole blob, streamed from `reader` (never held in memory), in one
+    /// PUT with `digest=` added. Any 2xx completes it (GCR answers 200, the specification 201).
+    /// A session on another origin than the registry's gets no credentials; if it asks for
+    /// them, the error says why they were withheld.
     pub fn finish_upload(
         &self,
-        location: &str,
+        session: &str,
         digest: &Digest,
         reader: &mut dyn std::io::Read,
         length: u64,
     ) -> Result<()> {
-        let url = self.client.upload_url(location, Some(digest.as_str()));
-        let authorization = self.client.authorization_for(&url)?;
+        let url = location::with_digest(session, digest.as_str());
+        let needs = [self.want(&["pull", "push"])];
+        let authorization = self.client.authorization_for(&url, &needs)?;
         let response =
             self.client
                 .transport
                 .put_stream(&url, authorization.as_deref(), reader, length)?;
-        match response.status().as_u16() {
-            201 | 204 => Ok(()),
+        let status = response.status().as_u16();
+        match status {
+            200..=299 => Ok(()),
+            401 | 403 if authorization.is_none() && !self.client.is_own_origin(&url) => {
+                Err(Error::Invalid(format!(
+                    "{}, where {} sent the upload of {digest}, answered {}; credentials are \
+                     only sent to the registry itself",
+                    location::host_of_url(&url),
+                    self.host(),
+                    status_error(response)
+                )))
+            }
             _ => Err(status_error(response)),
         }
     }
 
     /// Close an upload session we will not use (best effort: a failure here changes nothing).
-    pub fn cancel_upload(&self, location: &str) {
-        let url = self.client.upload_url(location, None);
-        let Ok(authorization) = self.client.authorization_for(&url) else {
+    pub fn cancel_upload(&self, session: &str) {
+        let url = session.to_string();
+        let needs = [self.want(&["pull", "push"])];
+        let Ok(authorization) = self.client.authorization_for(&url, &needs) else {
             return;
         };
         let request = Request::new("DELETE", url);

@@ -221,6 +221,11 @@ impl Transport {
         self.preconnector.open(wanted);
     }
 
+    /// Whether `--debug` lines are printed.
+    pub fn debug(&self) -> bool {
+        self.debug
+    }
+
     /// `scheme://host` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}://{}{}", self.scheme, self.host, path)

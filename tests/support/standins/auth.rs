@@ -222,3 +222,32 @@ fn percent_decode(text: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// **Stand-in for Gitea's registry** (not Gitea itself): its challenge asks for `scope="*"`,
+/// which names no repository (Gitea `routers/api/packages/container`: `scope="*"`).
+pub fn gitea(upstream: &str) -> Proxy {
+    challenge_with_scope(upstream, "*")
+}
+
+/// **Stand-in for ECR Public** (not ECR Public itself): its challenge asks for `scope="aws"`,
+/// which names no repository (`Bearer realm="https://public.ecr.aws/token/",
+/// service="public.ecr.aws",scope="aws"`).
+pub fn ecr_public(upstream: &str) -> Proxy {
+    challenge_with_scope(upstream, "aws")
+}
+
+/// A registry whose Bearer challenge carries `scope`, with its token server in the proxy
+/// granting anything.
+fn challenge_with_scope(upstream: &str, scope: &str) -> Proxy {
+    let proxy = Proxy::transparent(upstream);
+    proxy.inject(Rule::new(
+        "GET",
+        "/token",
+        Fault::json(200, r#"{"token":"any"}"#),
+    ));
+    let realm = format!("http://{}/token", proxy.host());
+    proxy.challenge(&format!(
+        r#"Bearer realm="{realm}",service="stand-in",scope="{scope}""#
+    ));
+    proxy
+}

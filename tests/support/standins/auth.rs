@@ -224,7 +224,8 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// **Stand-in for Gitea's registry** (not Gitea itself): its challenge asks for `scope="*"`,
-/// which names no repository (Gitea `routers/api/packages/container`: `scope="*"`).
+/// which names no repository (Gitea answers `Bearer realm=".../v2/token",
+/// service="container_registry",scope="*"`).
 pub fn gitea(upstream: &str) -> Proxy {
     challenge_with_scope(upstream, "*")
 }

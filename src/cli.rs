@@ -476,7 +476,7 @@ manifest-tool inspect: show an image manifest or manifest list
 Usage:
   manifest-tool [global flags] inspect [flags] IMAGE
 
-IMAGE must include a tag or a digest (manifest-tool does not default to 'latest').
+IMAGE without a tag or a digest means IMAGE:latest.
 
 Flags:
   --raw               the Go tool's raw JSON output (child manifests expanded)

@@ -87,6 +87,19 @@ fn usage_errors_are_one_line_with_exit_1() {
             "--username needs --password",
         ),
         (
+            &[
+                "push",
+                "from-args",
+                "--platforms",
+                "linux/amd64",
+                "--template",
+                "r/a:ARCH",
+                "--target",
+                "r/a",
+            ][..],
+            "target \"r/a\" must include a tag",
+        ),
+        (
             &["push", "from-spec", "/no/such/spec.yaml"][..],
             "/no/such/spec.yaml",
         ),

@@ -533,16 +533,43 @@ fn a_missing_tag_is_a_clear_404() {
 }
 
 #[test]
+fn an_image_without_tag_or_digest_is_inspected_at_latest() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let host = reg.host();
+    let tagged = format!("{host}/untagged/app:latest");
+    manifest_tool(
+        reg,
+        &[
+            "push",
+            "from-args",
+            "--platforms",
+            "linux/amd64,linux/s390x",
+            "--template",
+            &format!("{host}/docker/app:OS-ARCH"),
+            "--target",
+            &tagged,
+        ],
+    )
+    .success();
+    let at_latest = manifest_tool(reg, &["inspect", &tagged]).success().out();
+    let untagged = format!("{host}/untagged/app");
+    let run = manifest_tool(reg, &["--debug", "inspect", &untagged]).success();
+    assert_eq!(run.out(), at_latest.replacen(&tagged, &untagged, 1));
+    let asked = format!("debug: GET http://{host}/v2/untagged/app/manifests/latest -> 200");
+    assert!(
+        run.stderr.lines().any(|l| l.starts_with(&asked)),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn malformed_references_are_refused_before_any_request() {
     let (reg, _) = shared(Mode::PlainHttp);
     for (reference, fragment) in [
         (format!("{}/Docker/App:list", reg.host()), "lowercase"),
         (format!("{}/docker/app:", reg.host()), "empty"),
         (format!("{}/docker/app@sha256:abc", reg.host()), "digest"),
-        (
-            format!("{}/docker/app", reg.host()),
-            "must include a tag or a digest",
-        ),
     ] {
         reg.clear_access_log();
         let run = manifest_tool(reg, &["inspect", &reference]);

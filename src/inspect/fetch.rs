@@ -3,7 +3,7 @@
 //! single image).
 
 use super::{Content, Format, Inspected};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::manifest::{self, ImageManifest, Index, MAX_CONFIG_BYTES, Manifest};
 use crate::parallel;
 use crate::reference::ImageRef;
@@ -16,14 +16,15 @@ use crate::store::Store;
 /// until we exit; a longer list opens the rest when its children are fetched.
 const LIKELY_CHILDREN: usize = 6;
 
+/// The tag inspected when a reference names neither a tag nor a digest.
+pub const DEFAULT_TAG: &str = "latest";
+
 /// Fetch what `format` needs to show `reference` (typed as `name`).
 pub fn fetch(store: &Store, reference: &ImageRef, name: &str, format: Format) -> Result<Inspected> {
-    let Some(wanted) = reference.manifest_ref() else {
-        return Err(Error::Input(
-            "image reference must include a tag or a digest; manifest-tool does not default to 'latest'"
-                .to_string(),
-        ));
-    };
+    // Without a tag or a digest, `latest`, as the Go tool's README promised (its v2 refused).
+    let wanted = reference
+        .manifest_ref()
+        .unwrap_or_else(|| ManifestRef::Tag(DEFAULT_TAG.to_string()));
     store.want(&["pull"]);
     if format != Format::Verbatim {
         // A list's children are fetched all at once: open their connections while the list

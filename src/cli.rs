@@ -208,9 +208,10 @@ fn inspect_command(raw: &RawArgs, rest: &[&str]) -> Result<Command> {
         (Some("text"), false) => Format::Text,
         (Some("verbatim"), false) => Format::Verbatim,
         (Some("json"), false) => Format::Json,
+        (Some("platforms"), false) => Format::Platforms,
         (Some(other), false) => {
             return Err(Error::Usage(format!(
-                "--format {other:?} is not one of text, raw, verbatim, json"
+                "--format {other:?} is not one of text, raw, verbatim, json, platforms"
             )));
         }
     };
@@ -482,7 +483,8 @@ Flags:
   --raw               the Go tool's raw JSON output (child manifests expanded)
   --expand-config     with --raw: include the full image config of a single image
   --format FMT        text (default), raw (= --raw), verbatim (the exact bytes the registry
-                      served), json (one document with digests, sizes, platforms and layers)
+                      served), json (one document with digests, sizes, platforms and layers),
+                      platforms (is it a list, and for which platforms)
 ";
         assert_eq!(help::text(&help::INSPECT), expected);
     }

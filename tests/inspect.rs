@@ -778,3 +778,45 @@ fn set_executable(path: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+#[test]
+fn inspect_platforms_prints_the_mquery_layout_without_attestations() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let platforms = |repo: &str| {
+        let name = format!("{}/{repo}", reg.host());
+        let out = manifest_tool(reg, &["inspect", "--format", "platforms", &name])
+            .success()
+            .out();
+        out.replacen(&name, "NAME", 1)
+    };
+    assert_eq!(
+        platforms("dockercli/app:list"),
+        "\
+Image: NAME
+ * Manifest List: Yes
+ * Supported platforms:
+   - linux/amd64
+   - linux/arm/v7
+   - linux/arm64/v8
+   - linux/ppc64le
+   - linux/s390x
+   - windows/amd64:10.0.17763.2565
+
+"
+    );
+    assert_eq!(
+        platforms("oci/app:attested"),
+        "\
+Image: NAME
+ * Manifest List: Yes
+ * Supported platforms:
+   - linux/amd64
+   - linux/arm64/v8
+
+"
+    );
+    assert_eq!(
+        platforms("docker/app:linux-arm-v7"),
+        "Image: NAME\n * Manifest List: No\n * Supports: linux/arm/v7\n\n"
+    );
+}

@@ -227,7 +227,8 @@ pub const FLAGS: &[Flag] = &[
         short: None,
         scope: Scope::Inspect,
         help: "text (default), raw (= --raw), verbatim (the exact bytes the registry\n\
-               served), json (one document with digests, sizes, platforms and layers)",
+               served), json (one document with digests, sizes, platforms and layers),\n\
+               platforms (is it a list, and for which platforms)",
         action: Action::Value {
             value: "FMT",
             store: |raw, value| raw.format = Some(value),

@@ -26,7 +26,8 @@ pub fn fetch(store: &Store, reference: &ImageRef, name: &str, format: Format) ->
         .manifest_ref()
         .unwrap_or_else(|| ManifestRef::Tag(DEFAULT_TAG.to_string()));
     store.want(&["pull"]);
-    if format != Format::Verbatim {
+    let children_wanted = !matches!(format, Format::Verbatim | Format::Platforms);
+    if children_wanted {
         // A list's children are fetched all at once: open their connections while the list
         // itself is on its way.
         Store::preconnect(std::iter::repeat_n(store, LIKELY_CHILDREN));
@@ -37,10 +38,10 @@ pub fn fetch(store: &Store, reference: &ImageRef, name: &str, format: Format) ->
     let parsed = manifest::parse_manifest(&top.media_type, &top.bytes)?;
     let content = match parsed {
         Manifest::Index(index) => {
-            let children = if format == Format::Verbatim {
-                Vec::new()
-            } else {
+            let children = if children_wanted {
                 fetch_children(store, &index)?
+            } else {
+                Vec::new()
             };
             Content::List { index, children }
         }

@@ -1,12 +1,14 @@
 //! `manifest-tool inspect`: fetch a manifest (and what is needed to describe it) and render it
-//! in one of four formats.
+//! in one of five formats.
 //!
 //! [`fetch`] (`inspect/fetch.rs`) asks the store; [`render`] hands what came back to the
 //! renderer of the format asked for: `text.rs` (the Go tool's layout), `raw.rs` (the Go tool's
-//! `--raw` JSON) or `json.rs` (our `--format json`). `verbatim` prints the bytes as served.
+//! `--raw` JSON), `json.rs` (our `--format json`) or `platforms.rs` (the seed's mquery
+//! layout). `verbatim` prints the bytes as served.
 
 mod fetch;
 mod json;
+mod platforms;
 mod raw;
 mod text;
 
@@ -27,6 +29,8 @@ pub enum Format {
     Verbatim,
     /// One JSON document with everything the text layout shows, for scripts.
     Json,
+    /// The seed's mquery layout: whether it is a list, and its platforms.
+    Platforms,
 }
 
 /// What `inspect` fetched: the manifest as served and, depending on its kind, the child
@@ -64,6 +68,7 @@ pub fn render(
     Ok(match format {
         Format::Verbatim => inspected.top.bytes.clone(),
         Format::Text => text::Text::new(inspected, color)?.to_string().into_bytes(),
+        Format::Platforms => platforms::render(inspected)?.into_bytes(),
         Format::Raw => {
             let mut out = raw::render(inspected, expand_config)?;
             out.push(b'\n');

@@ -108,8 +108,7 @@ fn validate(raw: RawArgs) -> Result<Cli> {
         [] if raw.version => Command::Version,
         [] => Command::Help(help::text(&help::MAIN)),
         ["help"] => Command::Help(help::text(&help::MAIN)),
-        ["help", "inspect"] => Command::Help(help::text(&help::INSPECT)),
-        ["help", "push", ..] => Command::Help(help::text(&help::PUSH)),
+        ["help", topic @ ..] => Command::Help(help::text(help_page(topic)?)),
         ["inspect", ..] if raw.help => Command::Help(help::text(&help::INSPECT)),
         ["push", "from-spec", ..] if raw.help => Command::Help(help::text(&help::FROM_SPEC)),
         ["push", "from-args", ..] if raw.help => Command::Help(help::text(&help::FROM_ARGS)),
@@ -179,6 +178,27 @@ fn validate(raw: RawArgs) -> Result<Cli> {
     Ok(Cli {
         global: raw.global,
         command,
+    })
+}
+
+/// The page of `help TOPIC...`; an unknown topic is named as typed.
+fn help_page(topic: &[&str]) -> Result<&'static help::Page> {
+    Ok(match topic {
+        ["inspect", ..] => &help::INSPECT,
+        ["push"] => &help::PUSH,
+        ["push", "from-spec", ..] => &help::FROM_SPEC,
+        ["push", "from-args", ..] => &help::FROM_ARGS,
+        ["push", other, ..] => {
+            return Err(Error::Usage(format!(
+                "no help for push {other:?}: push has from-spec and from-args"
+            )));
+        }
+        [other, ..] => {
+            return Err(Error::Usage(format!(
+                "no help for {other:?}: the commands are inspect and push (see --help)"
+            )));
+        }
+        [] => &help::MAIN,
     })
 }
 
@@ -399,6 +419,93 @@ mod tests {
     }
 
     #[test]
+    fn help_names_its_topic_and_an_unknown_topic_as_typed() {
+        let help_of = |words: &[&str]| match parse_words(words).unwrap().command {
+            Command::Help(text) => text,
+            other => panic!("{words:?}: {other:?}"),
+        };
+        for topic in ["inspect", "push", "push from-spec", "push from-args"] {
+            let mut words = vec!["help"];
+            words.extend(topic.split(' '));
+            let first = help_of(&words)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                first.starts_with(&format!("manifest-tool {topic}: ")),
+                "{first}"
+            );
+        }
+        let err = parse_words(&["help", "bogus"]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "no help for \"bogus\": the commands are inspect and push (see --help)"
+        );
+        let err = parse_words(&["help", "push", "from-yaml"])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "no help for push \"from-yaml\": push has from-spec and from-args"
+        );
+    }
+
+    #[test]
+    fn the_yaml_of_help_push_from_spec_is_a_spec_with_every_key() {
+        let text = help::text(&help::FROM_SPEC);
+        let yaml: String = text
+            .lines()
+            .skip_while(|line| !line.starts_with("The YAML file"))
+            .skip(1)
+            .take_while(|line| !line.is_empty())
+            .map(|line| format!("{}\n", line.strip_prefix("  ").unwrap_or(line)))
+            .collect();
+        let plan = crate::spec::parse_spec_text(&yaml.replace("annotations", "# ")).unwrap();
+        assert_eq!(plan.sources.len(), 2);
+        let platform = &plan.sources[0].platform;
+        assert_eq!(platform.features, ["sse"]);
+        assert_eq!(platform.os_version, "10.0.17763.2565");
+        assert_eq!(platform.os_features, ["win32k"]);
+        for key in ["image:", "tags:", "annotations:", "manifests:", "platform:"] {
+            assert!(yaml.contains(key), "{key} not in the help's YAML");
+        }
+    }
+
+    #[test]
+    fn every_usage_line_of_push_shows_dry_run() {
+        for page in [&help::MAIN, &help::PUSH, &help::FROM_SPEC, &help::FROM_ARGS] {
+            let text = help::text(page);
+            let usage: Vec<&str> = text
+                .split("\n  manifest-tool ")
+                .filter(|usage| usage.starts_with("[global flags] push"))
+                .collect();
+            assert!(!usage.is_empty(), "{text}");
+            for usage in usage {
+                let usage = usage.split("\n\n").next().unwrap_or_default();
+                assert!(usage.contains("[--dry-run]"), "{usage}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_misspelled_flag_is_named_as_typed_with_the_nearest_one() {
+        for (typed, expected) in [
+            ("--dry-rn", "--dry-rn (did you mean --dry-run?)"),
+            ("-rwa", "-rwa (did you mean --raw?)"),
+            ("--insecur", "--insecur (did you mean --insecure?)"),
+            ("-x=1", "-x"),
+            ("--zzzz", "--zzzz"),
+        ] {
+            let err = parse_words(&["inspect", typed, "a:b"]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("flag provided but not defined: {expected}")
+            );
+        }
+    }
+
+    #[test]
     fn every_flag_has_help_and_names_of_its_own() {
         let mut longs = std::collections::HashSet::new();
         let mut shorts = std::collections::HashSet::new();
@@ -477,7 +584,8 @@ manifest-tool inspect: show an image manifest or manifest list
 Usage:
   manifest-tool [global flags] inspect [flags] IMAGE
 
-IMAGE without a tag or a digest means IMAGE:latest.
+IMAGE is a registry reference (registry:5000/app:1.0, app@sha256:...) or an OCI image
+layout directory: oci-layout://PATH[:TAG][@DIGEST]. Without a tag or a digest, IMAGE:latest.
 
 Flags:
   --raw               the Go tool's raw JSON output (child manifests expanded)

@@ -48,6 +48,8 @@ struct Member {
     from: Store,
     /// The manifest, when it must be copied into the target (else `None`).
     copy: Option<Copied>,
+    /// The source it came from (its [`Source::entry`]), for messages.
+    entry: String,
 }
 
 /// A child manifest to copy into the target: its exact bytes, and the image they describe
@@ -89,7 +91,7 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
     }
     // Attestations go after every image, as the Go tool orders them.
     members.sort_by_key(|m| m.descriptor.is_attestation());
-    check_platforms(&members)?;
+    check_platforms(plan, &members)?;
 
     let descriptors: Vec<Descriptor> = members.iter().map(|m| m.descriptor.clone()).collect();
     let list_type = plan
@@ -238,7 +240,11 @@ fn skip_or_fail(plan: &PushPlan, source: &Source, error: Error) -> Result<()> {
         );
         Ok(())
     } else {
-        Err(error.context(format!("resolving source image {}", source.name)))
+        Err(error.context(format!(
+            "{}: resolving source image {}",
+            plan.entry_of(source),
+            source.name
+        )))
     }
 }
 
@@ -338,6 +344,7 @@ fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
                     artifact_type: None,
                 },
                 from: r.from.clone(),
+                entry: r.source.entry.clone(),
                 copy,
             }])
         }
@@ -346,6 +353,7 @@ fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
             .map(|d| Member {
                 descriptor: d.clone(),
                 from: r.from.clone(),
+                entry: r.source.entry.clone(),
                 copy: None,
             })
             .collect()),
@@ -388,6 +396,7 @@ fn fetch_need(need: &Need, target: &Store) -> Result<Vec<Member>> {
                     Ok(Member {
                         descriptor: d.clone(),
                         from: r.from.clone(),
+                entry: r.source.entry.clone(),
                         copy: Some(Copied {
                             bytes: child.bytes,
                             image,
@@ -420,28 +429,31 @@ fn fill_platform(spec: &Platform, config: &ConfigPlatform) -> Platform {
     platform
 }
 
-/// Two image entries with the same platform would make the list ambiguous.
-fn check_platforms(members: &[Member]) -> Result<()> {
-    let mut seen: Vec<(String, &Digest)> = Vec::new();
+/// Two image entries with the same platform would make the list ambiguous. The error names
+/// the spec file, both entries and the platform.
+fn check_platforms(plan: &PushPlan, members: &[Member]) -> Result<()> {
+    let mut seen: Vec<(String, &Member)> = Vec::new();
     for member in members.iter().filter(|m| !m.descriptor.is_attestation()) {
-        let key = match &member.descriptor.platform {
-            Some(p) => format!(
-                "{}/{}/{}/{}/{}",
-                p.os,
-                p.architecture,
-                p.variant,
-                p.os_version,
-                p.os_features.join(".")
-            ),
-            None => "(no platform)".to_string(),
+        let (key, shown) = match &member.descriptor.platform {
+            Some(p) => {
+                let key = format!("{p}/{}/{}", p.os_version, p.os_features.join("."));
+                let version = if p.os_version.is_empty() { "" } else { ":" };
+                (key, format!("{p}{version}{}", p.os_version))
+            }
+            None => (String::new(), "(no platform)".to_string()),
         };
         if let Some((_, other)) = seen.iter().find(|(k, _)| *k == key) {
+            let file = plan
+                .spec
+                .as_ref()
+                .map(|file| format!("spec {file}: "))
+                .unwrap_or_default();
             return Err(Error::Input(format!(
-                "cannot include two manifests with the same platform {key}: {other} and {}",
-                member.descriptor.digest
+                "{file}{} and {} have the same platform {shown}; a list needs one image per platform",
+                other.entry, member.entry
             )));
         }
-        seen.push((key, &member.descriptor.digest));
+        seen.push((key, member));
     }
     Ok(())
 }

@@ -36,6 +36,8 @@ pub struct PushPlan {
     pub annotations: BTreeMap<String, String>,
     /// The images to include, in order.
     pub sources: Vec<Source>,
+    /// The spec file as typed, for messages; `None` for from-args.
+    pub spec: Option<String>,
     /// Docker manifest list or OCI index; `None` to choose from the entries once they are
     /// known: a Docker list when every entry is a Docker image, else an OCI index (registries
     /// such as Quay refuse OCI entries in a Docker list). Without `--type`, an OCI layout
@@ -50,11 +52,25 @@ pub struct PushPlan {
     pub always_push: bool,
 }
 
+impl PushPlan {
+    /// Where `source` was given, for messages: `spec FILE: manifests[0]`, or
+    /// `--platforms linux/amd64`.
+    pub fn entry_of(&self, source: &Source) -> String {
+        match &self.spec {
+            Some(file) => format!("spec {file}: {}", source.entry),
+            None => source.entry.clone(),
+        }
+    }
+}
+
 /// One source image of the list.
 #[derive(Debug, Clone)]
 pub struct Source {
     /// The reference as typed (for messages).
     pub name: String,
+    /// Which entry of the input gave it, for messages: `manifests[0]` of a spec (counted from
+    /// 0, as the spec's other messages count), `--platforms linux/amd64` of from-args.
+    pub entry: String,
     /// The parsed reference; has a tag or a digest.
     pub reference: ImageRef,
     /// The platform the spec gives; empty fields are filled from the image.
@@ -64,7 +80,10 @@ pub struct Source {
 /// The YAML file, with the Go tool's keys. Unknown keys are an error (the Go tool ignores them
 /// silently, which loses what the user meant).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with the keys image and manifests"
+)]
 struct SpecFile {
     image: String,
     #[serde(default)]
@@ -75,16 +94,25 @@ struct SpecFile {
     manifests: Vec<SpecEntry>,
 }
 
+/// One entry of `manifests`. The `expecting` texts of these types are what a YAML type error
+/// says was expected, so that no type name of ours reaches the user.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with the keys image and platform"
+)]
 struct SpecEntry {
     image: String,
     #[serde(default)]
     platform: SpecPlatform,
 }
 
+/// The `platform` of an entry, with the Go tool's keys.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping of architecture, os, variant, features, osversion, osfeatures"
+)]
 struct SpecPlatform {
     #[serde(default)]
     architecture: String,
@@ -119,7 +147,7 @@ pub fn from_spec_file(path: &Path, options: &PushOptions) -> Result<PushPlan> {
     use std::io::Read;
     let origin = path.display().to_string();
     let io_error = |e: std::io::Error| Error::Io {
-        path: origin.clone(),
+        path: format!("spec {origin}"),
         detail: e.to_string(),
     };
     if !std::fs::metadata(path).map_err(io_error)?.is_file() {
@@ -168,6 +196,7 @@ fn from_spec_text(text: &str, origin: &str, options: &PushOptions) -> Result<Pus
             let p = entry.platform;
             source(
                 &entry.image,
+                format!("manifests[{i}]"),
                 Platform {
                     architecture: p.architecture,
                     os: p.os,
@@ -180,8 +209,12 @@ fn from_spec_text(text: &str, origin: &str, options: &PushOptions) -> Result<Pus
             .map_err(|e| e.context(format!("spec {origin}: manifests[{i}]")))
         })
         .collect::<Result<Vec<_>>>()?;
-    plan(&spec.image, spec.tags, spec.annotations, sources, options)
-        .map_err(|e| e.context(format!("spec {origin}")))
+    let plan = plan(&spec.image, spec.tags, spec.annotations, sources, options)
+        .map_err(|e| e.context(format!("spec {origin}")))?;
+    Ok(PushPlan {
+        spec: Some(origin.to_string()),
+        ..plan
+    })
 }
 
 /// Refuses YAML text with more than [`ALIASES_MAX`] aliases or values nested deeper than
@@ -310,11 +343,9 @@ pub fn from_args(
         .map(|text| {
             let platform =
                 platform::parse(text).map_err(|e| Error::Input(format!("--platforms: {e}")))?;
-            let name = template
-                .replace("ARCH", &platform.architecture)
-                .replace("OS", &platform.os)
-                .replace("VARIANT", &platform.variant);
-            source(&name, platform).map_err(|e| e.context(format!("--platforms {text}")))
+            let name = fill_template(template, &platform);
+            source(&name, format!("--platforms {text}"), platform)
+                .map_err(|e| e.context(format!("--platforms {text}")))
         })
         .collect::<Result<Vec<_>>>()?;
     let annotations = annotations
@@ -331,8 +362,23 @@ pub fn from_args(
     plan(target, tags.to_vec(), annotations, sources, options)
 }
 
+/// The template with `ARCH`, `OS` and `VARIANT` replaced by the parts of `platform`. An empty
+/// variant also takes the `-`, `_`, `.` or `/` before it, so that `app:OS-ARCH-VARIANT` gives
+/// `app:linux-amd64` (the Go tool gives `app:linux-amd64-`) as well as `app:linux-arm-v7`.
+fn fill_template(template: &str, platform: &Platform) -> String {
+    let mut name = template
+        .replace("ARCH", &platform.architecture)
+        .replace("OS", &platform.os);
+    if platform.variant.is_empty() {
+        for separator in ["-", "_", ".", "/"] {
+            name = name.replace(&format!("{separator}VARIANT"), "");
+        }
+    }
+    name.replace("VARIANT", &platform.variant)
+}
+
 /// One source: its reference must have a tag or digest; a platform it gives must be real.
-fn source(name: &str, platform: Platform) -> Result<Source> {
+fn source(name: &str, entry: String, platform: Platform) -> Result<Source> {
     let reference = ImageRef::parse(name)?;
     if reference.manifest_ref().is_none() {
         return Err(Error::Input(format!(
@@ -346,6 +392,7 @@ fn source(name: &str, platform: Platform) -> Result<Source> {
     }
     Ok(Source {
         name: name.to_string(),
+        entry,
         reference,
         platform,
     })
@@ -394,6 +441,7 @@ fn plan(
         tags,
         annotations,
         sources,
+        spec: None,
         list_type,
         ignore_missing: options.ignore_missing,
         dry_run: options.dry_run,
@@ -500,6 +548,24 @@ manifests:
             ["reg:5000/app:linux-amd64", "reg:5000/app:linux-armv7"]
         );
         assert_eq!(plan.sources[1].platform.variant, "v7");
+    }
+
+    #[test]
+    fn an_empty_variant_takes_the_separator_before_it() {
+        let fill = |template: &str, platform: &str| {
+            fill_template(template, &platform::parse(platform).unwrap())
+        };
+        assert_eq!(
+            fill("r/a:OS-ARCH-VARIANT", "linux/amd64"),
+            "r/a:linux-amd64"
+        );
+        assert_eq!(
+            fill("r/a:OS-ARCH-VARIANT", "linux/arm/v7"),
+            "r/a:linux-arm-v7"
+        );
+        assert_eq!(fill("r/a:ARCH_VARIANT", "linux/s390x"), "r/a:s390x");
+        assert_eq!(fill("r/ARCH/VARIANT:1", "linux/ppc64le"), "r/ppc64le:1");
+        assert_eq!(fill("r/a:ARCHVARIANT", "linux/arm64/v8"), "r/a:arm64v8");
     }
 
     #[test]

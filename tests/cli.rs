@@ -6,7 +6,7 @@ mod support;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use support::{Mode, Registry, TempDir, bare_command, outcome};
+use support::{Mode, Registry, TempDir, bare_command, outcome, write_file};
 
 fn run(args: &[&str]) -> support::Outcome {
     let home = TempDir::new("mt-cli");
@@ -218,4 +218,155 @@ fn proxies_from_the_environment_are_used_unless_no_proxy_says_otherwise() {
     .success();
     let after = seen.lock().unwrap().clone();
     assert_eq!(after.len(), before, "the proxy was bypassed: {after:#?}");
+}
+
+#[test]
+fn help_shows_layout_references() {
+    for args in [
+        &["--help"][..],
+        &["help", "inspect"][..],
+        &["help", "push"][..],
+    ] {
+        let out = run(args).success().out();
+        assert!(out.contains("oci-layout://PATH[:TAG]"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn help_of_an_unknown_topic_names_the_topic_not_help() {
+    let line = run(&["help", "bogus"]).fails_with("no help for \"bogus\"");
+    assert!(!line.contains("\"help\""), "{line}");
+}
+
+#[test]
+fn file_errors_name_the_flag_or_variable_they_came_from() {
+    let home = TempDir::new("mt-cacert");
+    let missing = home.path().join("no-such.pem").display().to_string();
+    let not_pem = write_file(home.path(), "not.pem", "hello\n");
+    let inspect =
+        |cmd: &mut std::process::Command| outcome(cmd.args(["inspect", "127.0.0.1:9/a/b:c"]));
+    inspect(bare_command(&home).args(["--cacert", &missing]))
+        .fails_with(&format!("--cacert {missing}: No such file or directory"));
+    inspect(bare_command(&home).args(["--cacert", &not_pem]))
+        .fails_with(&format!("--cacert {not_pem}: contains no PEM certificate"));
+    inspect(bare_command(&home).env("SSL_CERT_FILE", &missing)).fails_with(&format!(
+        "SSL_CERT_FILE {missing}: No such file or directory"
+    ));
+    let spec = home.path().join("no-such.yaml").display().to_string();
+    run(&["push", "from-spec", &spec]).fails_with(&format!("spec {spec}: No such file"));
+}
+
+/// Run `push from-spec` on a spec file of `body` in `dir`; its error line after `spec FILE: `.
+fn spec_error(dir: &TempDir, body: &str) -> String {
+    let spec = write_file(dir.path(), "spec.yaml", body);
+    let run = outcome(bare_command(dir).args(["push", "from-spec", &spec]));
+    let prefix = format!("manifest-tool failed with error: spec {spec}: ");
+    let line = run.fails_with("");
+    line.strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string()
+}
+
+#[test]
+fn two_entries_with_one_platform_name_the_spec_both_entries_and_the_platform() {
+    let dir = TempDir::new("mt-dup");
+    let layout = support::layout_dir().display().to_string();
+    let target = dir.path().join("out").display().to_string();
+    let body = format!(
+        "image: oci-layout://{target}:v1\nmanifests:\n\
+         \x20 - image: oci-layout://{layout}:linux-arm-v7\n\
+         \x20 - image: oci-layout://{layout}:linux-amd64\n\
+         \x20 - image: oci-layout://{layout}:linux-arm-v7\n"
+    );
+    assert_eq!(
+        spec_error(&dir, &body),
+        "manifests[0] and manifests[2] have the same platform linux/arm/v7; \
+         a list needs one image per platform"
+    );
+    assert!(!dir.path().join("out").exists(), "nothing was written");
+}
+
+#[test]
+fn yaml_type_errors_say_what_was_expected_in_yaml_words() {
+    let dir = TempDir::new("mt-yaml-types");
+    for (body, expected) in [
+        (
+            "- a\n",
+            "invalid type: sequence, expected a mapping with the keys image and manifests",
+        ),
+        (
+            "image: r/a:t\nmanifests: [5]\n",
+            "manifests[0]: invalid type: integer `5`, expected a mapping with the keys image \
+             and platform at line 2 column 13",
+        ),
+        (
+            "image: r/a:t\nmanifests:\n  - {image: r/a:x, platform: [linux]}\n",
+            "manifests[0].platform: invalid type: sequence, expected a mapping of architecture, \
+             os, variant, features, osversion, osfeatures at line 3 column 30",
+        ),
+        (
+            "image: r/a:t\ntags: {a: b}\nmanifests:\n  - image: r/a:x\n",
+            "tags: invalid type: map, expected a sequence at line 2 column 7",
+        ),
+    ] {
+        assert_eq!(spec_error(&dir, body), expected);
+    }
+}
+
+/// The shell words of the README's `push from-args` example (backslash-newlines joined).
+fn readme_from_args_example() -> Vec<String> {
+    let readme = include_str!("../README.md");
+    let section = readme
+        .split("### push from-args")
+        .nth(1)
+        .expect("README has a push from-args section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the section starts with a sh example");
+    block
+        .replace("\\\n", " ")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_readme_from_args_example_runs_as_written() {
+    let words = readme_from_args_example();
+    assert_eq!(
+        words[..3],
+        ["manifest-tool", "push", "from-args"],
+        "{words:?}"
+    );
+    let reg = Registry::start(Mode::PlainHttp);
+    support::seed(&reg);
+    // The example's registry is `registry:5000`; the seeded images are under `docker/`.
+    let registry = format!("{}/docker", reg.host());
+    let args: Vec<String> = words[1..]
+        .iter()
+        .map(|word| word.replace("registry:5000", &registry))
+        .collect();
+    let home = TempDir::new("mt-readme");
+    let out = outcome(bare_command(&home).arg("--plain-http").args(&args))
+        .success()
+        .out();
+    assert!(out.starts_with("Digest: sha256:"), "{out}");
+    let inspected = outcome(bare_command(&home).args([
+        "--plain-http",
+        "inspect",
+        "--format",
+        "platforms",
+        &format!("{registry}/app:latest"),
+    ]))
+    .success()
+    .out();
+    assert_eq!(
+        inspected,
+        format!(
+            "Image: {registry}/app:latest\n * Manifest List: Yes\n * Supported platforms:\n   \
+             - linux/amd64\n   - linux/arm/v7\n   - linux/arm64/v8\n\n"
+        )
+    );
 }

@@ -528,9 +528,15 @@ fn must_recover(cell: Cell) -> bool {
     cell.kind.once()
 }
 
-/// The error message with what differs between runs written generically: the host, digests.
+/// The error message with what differs between runs written generically: the host, digests,
+/// the temporary spec file.
 fn generic(message: &str, host: &str) -> String {
     let mut out = message.replace(host, "HOST");
+    if let Some(start) = out.find("spec /")
+        && let Some(length) = out[start..].find(": ")
+    {
+        out.replace_range(start + 5..start + length, "FILE");
+    }
     while let Some(start) = out.find("sha256:") {
         let end = out[start + 7..]
             .find(|c: char| !c.is_ascii_hexdigit())

@@ -337,39 +337,48 @@ fn index_json_is_replaced_whole_never_written_in_place() {
 }
 
 #[test]
-fn a_read_only_target_fails_cleanly() {
-    let dir = TempDir::new("mt-readonly");
-    let target = dir.path().join("ro");
-    std::fs::create_dir_all(&target).unwrap();
-    let source = support::layout_dir();
-    let spec = layout_spec(
-        &format!("oci-layout://{}:v1", target.display()),
-        source,
-        &["linux-amd64"],
-    );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    // A read-only bind mount in a mount namespace of our own: read-only even for root.
-    let script = format!(
-        "mount --bind {t} {t} && mount -o remount,ro,bind {t} && exec \"$0\" push from-spec {file}",
-        t = target.display()
-    );
-    let home = TempDir::new("mt-ro-home");
-    let clean = bare_command(&home);
-    let mut unshare = support::tool("unshare");
-    unshare
-        .args([
-            "-m",
-            "sh",
-            "-c",
-            &script,
-            env!("CARGO_BIN_EXE_manifest-tool"),
-        ])
-        .envs(clean.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-    let run = outcome(&mut unshare);
-    run.fails_with("Read-only file system");
-    assert!(
-        walk(&target).is_empty(),
-        "nothing written: {:?}",
-        walk(&target)
-    );
+fn a_read_only_target_fails_cleanly_naming_the_target_directory() {
+    // An empty directory, and a layout that is already there (whose blob directory exists, so
+    // the first write that fails is a temp file's, which the error must not name).
+    for prefilled in [false, true] {
+        let dir = TempDir::new("mt-readonly");
+        let target = if prefilled {
+            layout_copy(&dir)
+        } else {
+            dir.path().join("ro")
+        };
+        std::fs::create_dir_all(&target).unwrap();
+        let before = walk(&target);
+        let source = support::layout_dir();
+        let spec = layout_spec(
+            &format!("oci-layout://{}:v1", target.display()),
+            source,
+            &["linux-amd64"],
+        );
+        let file = write_file(dir.path(), "spec.yaml", &spec);
+        // A read-only bind mount in a mount namespace of our own: read-only even for root.
+        let script = format!(
+            "mount --bind {t} {t} && mount -o remount,ro,bind {t} && exec \"$0\" push from-spec {file}",
+            t = target.display()
+        );
+        let home = TempDir::new("mt-ro-home");
+        let clean = bare_command(&home);
+        let mut unshare = support::tool("unshare");
+        unshare
+            .args([
+                "-m",
+                "sh",
+                "-c",
+                &script,
+                env!("CARGO_BIN_EXE_manifest-tool"),
+            ])
+            .envs(clean.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+        let run = outcome(&mut unshare);
+        let line = run.fails_with(&format!(
+            " to OCI layout {}: Read-only file system",
+            target.display()
+        ));
+        assert!(!line.contains(".tmp"), "{line}");
+        assert_eq!(walk(&target), before, "nothing written");
+    }
 }

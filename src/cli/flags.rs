@@ -340,21 +340,30 @@ pub(super) fn go_style_long_flag(arg: OsString) -> OsString {
 /// value); [`super::validate`] decides what fits the command.
 pub(super) fn read_raw(args: impl Iterator<Item = OsString>) -> Result<RawArgs> {
     use lexopt::Arg::{Long, Short, Value};
-    let mut parser = lexopt::Parser::from_args(args);
+    let args: Vec<OsString> = args.collect();
+    // An unknown letter of `-rwa` is reported as `-rwa`, the word the user typed, not as `-r`.
+    let typed_with = |c: char| {
+        args.iter()
+            .filter_map(|arg| arg.to_str())
+            .find(|arg| !arg.starts_with("--") && arg.starts_with('-') && arg[1..].contains(c))
+            .map_or_else(
+                || format!("-{c}"),
+                |arg| arg.split('=').next().unwrap_or(arg).to_string(),
+            )
+    };
+    let mut parser = lexopt::Parser::from_args(args.clone());
     let mut raw = RawArgs::default();
     let usage = |e: lexopt::Error| Error::Usage(e.to_string());
-    let not_defined =
-        |typed: String| Error::Usage(format!("flag provided but not defined: {typed}"));
     while let Some(arg) = parser.next().map_err(usage)? {
         let flag = match arg {
             Long(name) => FLAGS
                 .iter()
                 .find(|flag| flag.long == name)
-                .ok_or_else(|| not_defined(format!("--{name}")))?,
-            Short(c) => FLAGS
-                .iter()
-                .find(|flag| flag.short == Some(c))
-                .ok_or_else(|| not_defined(format!("-{c}")))?,
+                .ok_or_else(|| not_defined(&format!("--{name}")))?,
+            Short(c) => match FLAGS.iter().find(|flag| flag.short == Some(c)) {
+                Some(flag) => flag,
+                None => return Err(not_defined(&typed_with(c))),
+            },
             Value(value) => {
                 raw.positionals.push(
                     value
@@ -375,6 +384,44 @@ pub(super) fn read_raw(args: impl Iterator<Item = OsString>) -> Result<RawArgs> 
         }
     }
     Ok(raw)
+}
+
+/// The Go tool's words for an unknown flag, `typed` as the user typed it, with the nearest
+/// flag of the table when one is close: `flag provided but not defined: -rwa (did you mean
+/// --raw?)`.
+fn not_defined(typed: &str) -> Error {
+    let name = typed.trim_start_matches('-');
+    let nearest = FLAGS
+        .iter()
+        .map(|flag| (edit_distance(name, flag.long), flag))
+        .filter(|(distance, flag)| {
+            *distance <= 2 && *distance < name.len()
+                || name.len() >= 3 && flag.long.starts_with(name)
+        })
+        .min_by_key(|(distance, _)| *distance);
+    let hint = nearest
+        .map(|(_, flag)| format!(" (did you mean --{}?)", flag.long))
+        .unwrap_or_default();
+    Error::Usage(format!("flag provided but not defined: {typed}{hint}"))
+}
+
+/// The Levenshtein distance of two words: the fewest letters inserted, removed or replaced to
+/// turn one into the other.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// The value that follows `flag` (`--flag VALUE` or `--flag=VALUE`).

@@ -41,10 +41,15 @@ manifest-tool: inspect and push manifest list (multi-platform) images in OCI / D
 
 Usage:
   manifest-tool [global flags] inspect [--raw [--expand-config] | --format FMT] IMAGE
-  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] FILE.yaml
+  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] FILE.yaml
   manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
-                --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...] [--ignore-missing]
+                --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
+                [--ignore-missing] [--dry-run]
+  manifest-tool completion bash|zsh|fish
   manifest-tool --version | --help | help [COMMAND]
+
+IMAGE is a registry reference (registry:5000/app:1.0, busybox:1.36, app@sha256:...) or an
+OCI image layout directory: oci-layout://PATH[:TAG][@DIGEST] (oci-layout://out:v1).
 
 ",
     heading: "Global flags (before or after the command):",
@@ -59,7 +64,8 @@ manifest-tool inspect: show an image manifest or manifest list
 Usage:
   manifest-tool [global flags] inspect [flags] IMAGE
 
-IMAGE without a tag or a digest means IMAGE:latest.
+IMAGE is a registry reference (registry:5000/app:1.0, app@sha256:...) or an OCI image
+layout directory: oci-layout://PATH[:TAG][@DIGEST]. Without a tag or a digest, IMAGE:latest.
 
 ",
     heading: "Flags:",
@@ -72,16 +78,20 @@ pub(super) const PUSH: Page = Page {
 manifest-tool push: create and push a manifest list or OCI index
 
 Usage:
-  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] FILE.yaml
+  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] FILE.yaml
   manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
                 --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
+                [--ignore-missing] [--dry-run]
+
+Sources and the target are registry references or oci-layout://PATH[:TAG] directories.
+See help push from-spec (the YAML file) and help push from-args.
 
 ",
     heading: "Flags:",
     scopes: &[Scope::Push],
 };
 
-/// `manifest-tool push from-spec --help`.
+/// `manifest-tool push from-spec --help`: the YAML schema, every key.
 pub(super) const FROM_SPEC: Page = Page {
     intro: "\
 manifest-tool push from-spec: push a manifest list described by a YAML file
@@ -89,13 +99,20 @@ manifest-tool push from-spec: push a manifest list described by a YAML file
 Usage:
   manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] FILE.yaml
 
-The YAML file:
-  image: registry:5000/app:1.0          # the list to push
-  tags: ['1', 'latest']                 # optional extra tags
-  annotations: {key: value}             # optional; makes it an OCI index
-  manifests:
-    - image: registry:5000/app:1.0-arm64
-      platform: {architecture: arm64, os: linux, variant: v8}   # optional: read from the image
+The YAML file (every key; unknown keys are errors):
+  image: registry:5000/app:1.0            # the list to push; needs a tag
+  tags: ['1', 'latest']                   # optional: extra tags for the same list
+  annotations: {org.example.key: value}   # optional: index annotations; an OCI index
+  manifests:                              # the images, in order
+    - image: registry:5000/app:1.0-arm64  # tag or digest; a list is flattened
+      platform:                           # optional: empty keys are read from the image
+        architecture: arm64
+        os: linux
+        variant: v8
+        features: [sse]                   # CPU features (Docker lists only)
+        osversion: 10.0.17763.2565        # or os.version
+        osfeatures: [win32k]              # or os.features
+    - image: oci-layout://layout:amd64    # an OCI image layout directory
 
 ",
     heading: "Flags:",
@@ -111,6 +128,10 @@ Usage:
   manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
                 --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
                 [--ignore-missing] [--dry-run]
+
+OS, ARCH and VARIANT in the template are replaced by each platform's parts; an empty
+VARIANT also removes the '-', '_', '.' or '/' before it (OS-ARCH-VARIANT gives linux-amd64
+and linux-arm-v7). IMAGE may be oci-layout://PATH:TAG.
 
 ",
     heading: "Flags:",

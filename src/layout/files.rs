@@ -3,7 +3,6 @@
 //! exclusive `flock`, and a durable rename. The `open(2)` and `flock(2)` values std has no name
 //! for are here, per target.
 
-use crate::error::{Error, Result};
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -20,8 +19,8 @@ const TEMP_ATTEMPTS: u32 = 16;
 /// opened with `O_CREAT | O_EXCL` (`create_new`), which never follows a symbolic link and
 /// never opens a file that is already there, so a link planted in the layout cannot redirect
 /// the write. Another name is tried if one is taken.
-pub(super) fn create_temp(dir: &Path) -> Result<(PathBuf, File)> {
-    let mut last = None;
+pub(super) fn create_temp(dir: &Path) -> std::io::Result<(PathBuf, File)> {
+    let mut last = std::io::Error::other("no temp file name tried");
     for _ in 0..TEMP_ATTEMPTS {
         let temp = dir.join(format!(".tmp-manifest-tool-{:016x}", random_u64()));
         match OpenOptions::new()
@@ -31,17 +30,11 @@ pub(super) fn create_temp(dir: &Path) -> Result<(PathBuf, File)> {
             .open(&temp)
         {
             Ok(file) => return Ok((temp, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((temp, e)),
-            Err(e) => return Err(Error::io(&temp, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(e),
         }
     }
-    let (temp, e) = last.unwrap_or_else(|| {
-        (
-            dir.to_path_buf(),
-            std::io::Error::other("no temp file name tried"),
-        )
-    });
-    Err(Error::io(&temp, e))
+    Err(last)
 }
 
 /// 64 bits nobody outside this process can predict: SipHash keyed by the random keys std

@@ -211,7 +211,7 @@ impl Layout {
             return Ok(());
         }
         let blobs = self.refuse_symlinks(Path::new("blobs/sha256"), "blobs/sha256")?;
-        fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
+        fs::create_dir_all(&blobs).map_err(|e| self.write_error("blobs/sha256", e))?;
         self.write_file_atomically(
             &self.index_path(),
             br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#,
@@ -300,9 +300,11 @@ impl Layout {
         self.ensure_created()?;
         let path = self.blob_path(digest);
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        self.refuse_symlinks(&digest.layout_path(), &format!("blob {digest}"))?;
-        let (temp, mut file) = create_temp(&dir)?;
+        let what = format!("blob {digest}");
+        let write_error = |e| self.write_error(&what, e);
+        fs::create_dir_all(&dir).map_err(write_error)?;
+        self.refuse_symlinks(&digest.layout_path(), &what)?;
+        let (temp, mut file) = create_temp(&dir).map_err(write_error)?;
         let result = (|| {
             let mut hasher = Hasher::like(digest);
             let mut written = 0u64;
@@ -316,8 +318,7 @@ impl Layout {
                     break;
                 }
                 hasher.update(&buffer[..n]);
-                file.write_all(&buffer[..n])
-                    .map_err(|e| Error::io(&temp, e))?;
+                file.write_all(&buffer[..n]).map_err(write_error)?;
                 written += n as u64;
             }
             let found = hasher.finish();
@@ -333,8 +334,8 @@ impl Layout {
                     "blob {digest}: expected {size} bytes, got {written}"
                 )));
             }
-            file.sync_all().map_err(|e| Error::io(&temp, e))?;
-            fs::rename(&temp, &path).map_err(|e| Error::io(&path, e))?;
+            file.sync_all().map_err(write_error)?;
+            fs::rename(&temp, &path).map_err(write_error)?;
             sync_dir(&dir);
             Ok(())
         })();
@@ -525,14 +526,25 @@ impl Layout {
         }
     }
 
+    /// A failed write of `what` (`blob sha256:…`, `index.json`): named by the layout directory
+    /// the user gave, not by the temp file it went to.
+    fn write_error(&self, what: &str, error: std::io::Error) -> Error {
+        Error::Io {
+            path: format!("writing {what} to OCI layout {}", self.root.display()),
+            detail: error.to_string(),
+        }
+    }
+
     /// Replace `path` with `bytes`: temp file in the same directory, fsync, rename, fsync dir.
     fn write_file_atomically(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         let dir = path.parent().unwrap_or(&self.root);
-        let (temp, mut file) = create_temp(dir)?;
+        let name = path.strip_prefix(&self.root).unwrap_or(path).display();
+        let write_error = |e| self.write_error(&name.to_string(), e);
+        let (temp, mut file) = create_temp(dir).map_err(write_error)?;
         let result = (|| {
-            file.write_all(bytes).map_err(|e| Error::io(&temp, e))?;
-            file.sync_all().map_err(|e| Error::io(&temp, e))?;
-            fs::rename(&temp, path).map_err(|e| Error::io(path, e))?;
+            file.write_all(bytes).map_err(write_error)?;
+            file.sync_all().map_err(write_error)?;
+            fs::rename(&temp, path).map_err(write_error)?;
             sync_dir(dir);
             Ok(())
         })();

@@ -27,12 +27,12 @@ pub fn config(host: &str, options: &TransportOptions) -> Result<TlsConfig> {
     };
     let mut roots = Vec::new();
     if let Some(file) = &options.cacert {
-        roots.extend(read_certificates(file)?);
+        roots.extend(read_certificates("--cacert ", file)?);
     } else if let Some(file) = &options.ssl_cert_file {
-        roots.extend(read_certificates(file)?);
+        roots.extend(read_certificates("SSL_CERT_FILE ", file)?);
     } else if let Some(dir) = &host_dir {
         for file in files_with_extension(dir, "crt")? {
-            roots.extend(read_certificates(&file)?);
+            roots.extend(read_certificates("", &file)?);
         }
     }
     if !roots.is_empty() {
@@ -42,7 +42,7 @@ pub fn config(host: &str, options: &TransportOptions) -> Result<TlsConfig> {
         let cert = dir.join("client.cert");
         let key = dir.join("client.key");
         if cert.is_file() && key.is_file() {
-            let chain = read_certificates(&cert)?;
+            let chain = read_certificates("", &cert)?;
             let key = read_private_key(&key)?;
             builder = builder.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
         }
@@ -61,9 +61,15 @@ fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Every certificate of a PEM file; a file with none, or malformed, is an error naming it.
-fn read_certificates(path: &Path) -> Result<Vec<Certificate<'static>>> {
-    let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+/// Every certificate of a PEM file; a file with none, or malformed, is an error naming it
+/// after `source`, where the user gave it (`--cacert `, `SSL_CERT_FILE `; empty for a file
+/// of a `certs.d` directory, whose path says where it is).
+fn read_certificates(source: &str, path: &Path) -> Result<Vec<Certificate<'static>>> {
+    let named = format!("{source}{}", path.display());
+    let pem = std::fs::read(path).map_err(|e| Error::Io {
+        path: named.clone(),
+        detail: e.to_string(),
+    })?;
     let mut certificates = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
@@ -71,16 +77,14 @@ fn read_certificates(path: &Path) -> Result<Vec<Certificate<'static>>> {
             Ok(_) => {}
             Err(e) => {
                 return Err(Error::Input(format!(
-                    "{}: not a valid PEM certificate file: {e}",
-                    path.display()
+                    "{named}: not a valid PEM certificate file: {e}"
                 )));
             }
         }
     }
     if certificates.is_empty() {
         return Err(Error::Input(format!(
-            "{}: contains no PEM certificate",
-            path.display()
+            "{named}: contains no PEM certificate"
         )));
     }
     Ok(certificates)

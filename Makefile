@@ -143,7 +143,7 @@ WITH_CROSS_TOOLS = env PATH="$(CROSS_TOOLS)/bin:$(CROSS_TOOLS)/venv/bin:$$PATH"
 HEAD_COMMIT = $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
 .PHONY: cross-deps cross cross-smoke reproducible-check release-sign verify-release \
-	test-release test-install lint-workflows ci-cross-deps ci-cross
+	test-release test-install lint-workflows ci-cross-deps ci-cross release-installer
 
 # Everything below, pinned: Debian packages, Rust toolchains, zig, cargo-zigbuild, actionlint.
 cross-deps:
@@ -177,6 +177,16 @@ release-sign:
 # Checksums and signatures of $(DIST); RELEASE_PUBKEY=FILE checks against that key only.
 verify-release:
 	cross/release.sh verify $(DIST)
+
+# $(DIST)/install.sh: install.sh with the project's GitHub repository (REPO=owner/name) filled
+# in, as the release workflow publishes it.
+REPO ?=
+release-installer:
+	@echo "$(REPO)" | grep -Eqx '[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+' || \
+	    { echo "make release-installer needs REPO=owner/name, not '$(REPO)'" >&2; exit 1; }
+	mkdir -p $(DIST)
+	sed 's|^GITHUB_REPO_DEFAULT=OWNER/manifest-tool$$|GITHUB_REPO_DEFAULT=$(REPO)|' install.sh >$(DIST)/install.sh
+	grep -qx 'GITHUB_REPO_DEFAULT=$(REPO)' $(DIST)/install.sh
 
 # Throwaway key: sign, verify, and refuse tampered releases (binaries of $(DIST) if any).
 test-release:

@@ -23,8 +23,11 @@
 # On any mismatch, missing file or failed download it installs nothing, says why, and exits 1.
 set -eu
 
-# The project's GitHub repository (owner/name), for the default download location.
-GITHUB_REPO="${MANIFEST_TOOL_REPO:-OWNER/manifest-tool}"
+# The project's GitHub repository (owner/name), for the default download location. The release
+# workflow fills it into the copy it publishes (`make release-installer REPO=owner/name`);
+# until then the script refuses to guess where to download from.
+GITHUB_REPO_DEFAULT=OWNER/manifest-tool
+GITHUB_REPO="${MANIFEST_TOOL_REPO:-$GITHUB_REPO_DEFAULT}"
 
 say() { printf 'install.sh: %s\n' "$*" >&2; }
 die() { say "$*"; say "nothing was installed"; exit 1; }
@@ -84,6 +87,12 @@ esac
 asset="manifest-tool-$platform"
 
 if [ -z "$base_url" ]; then
+    case "$GITHUB_REPO" in
+        OWNER/*)
+            say "this install.sh does not name the project's GitHub repository: use the one attached to a release, or give --base-url URL or MANIFEST_TOOL_REPO=owner/name"
+            exit 1
+            ;;
+    esac
     if [ "$version" = latest ]; then
         base_url="https://github.com/$GITHUB_REPO/releases/latest/download"
     else

@@ -1,12 +1,36 @@
 # manifest-tool for Rust. `make demo` runs the main job; `make test` runs every test.
 CARGO ?= cargo
 
-.PHONY: all build release demo deps test lint fmt clean
+.PHONY: all build binary static static-deps release demo deps test lint fmt clean
 
 all: build
 
 build:
 	$(CARGO) build
+
+# The Go tool's two build targets. `make binary`: the release build for this machine,
+# target/release/manifest-tool (on Linux linked against the system's glibc, so not static).
+binary:
+	$(CARGO) build --release
+
+# `make static`: a static musl executable for this machine's CPU with the stable toolchain,
+# target/<cpu>-unknown-linux-musl/release/manifest-tool. Linux only; `static-deps` adds the
+# musl target to rustup and Debian's musl-tools (musl-gcc compiles ring's C code). Not size
+# tuned: the release assets, with their 2 MB limit, are built by `make cross`.
+HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
+MUSL_TARGET = $(subst -gnu,-musl,$(HOST_TRIPLE))
+STATIC_BINARY = $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/manifest-tool
+static: static-deps
+	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc $(CARGO) build --release --target $(MUSL_TARGET)
+	@ldd $(STATIC_BINARY) 2>&1 | grep -Eq 'statically linked|not a dynamic executable' || \
+	    { echo "$(STATIC_BINARY) is not static" >&2; exit 1; }
+	@echo "static binary: $(STATIC_BINARY)"
+
+static-deps:
+	@case "$(MUSL_TARGET)" in *-linux-musl*) ;; *) echo "make static builds on Linux only (host $(HOST_TRIPLE))" >&2; exit 1;; esac
+	@rustup target list --installed | grep -qx '$(MUSL_TARGET)' || rustup target add $(MUSL_TARGET)
+	@command -v musl-gcc >/dev/null || { \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends musl-tools; }
 
 # The main job on the embedded default: push a six-platform OCI index built from the OCI layout
 # in examples/ into target/demo (no registry needed), then inspect it.

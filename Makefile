@@ -8,6 +8,14 @@ all: build
 build:
 	$(CARGO) build
 
+# The man page, written from the help pages and the flag table (examples/man.rs):
+# `man ./manifest-tool.1`; install it as $(PREFIX)/share/man/man1/manifest-tool.1.
+MAN_PAGE ?= manifest-tool.1
+.PHONY: man
+man:
+	$(CARGO) run --quiet --example man >$(MAN_PAGE).tmp
+	mv $(MAN_PAGE).tmp $(MAN_PAGE)
+
 # The Go tool's two build targets. `make binary`: the release build for this machine,
 # target/release/manifest-tool (on Linux linked against the system's glibc, so not static).
 binary:

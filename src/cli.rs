@@ -14,9 +14,11 @@ use crate::spec::PushOptions;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+mod completion;
 mod flags;
 mod help;
 
+pub use completion::Shell;
 pub use flags::{FLAGS, Flag, Scope, Subcommand};
 
 /// Flags that apply to every command.
@@ -47,6 +49,8 @@ pub enum Command {
     Help(String),
     /// Print the version and exit 0.
     Version,
+    /// `completion SHELL`: print this completion script and exit 0.
+    Completion(String),
     /// `inspect`.
     Inspect {
         reference: String,
@@ -113,9 +117,11 @@ fn validate(raw: RawArgs) -> Result<Cli> {
         ["push", "from-spec", ..] if raw.help => Command::Help(help::text(&help::FROM_SPEC)),
         ["push", "from-args", ..] if raw.help => Command::Help(help::text(&help::FROM_ARGS)),
         ["push", ..] if raw.help => Command::Help(help::text(&help::PUSH)),
+        ["completion", ..] if raw.help => Command::Help(help::text(&help::COMPLETION)),
         _ if raw.help => Command::Help(help::text(&help::MAIN)),
         _ if raw.version => Command::Version,
         ["inspect", rest @ ..] => inspect_command(&raw, rest)?,
+        ["completion", rest @ ..] => completion_command(&raw, rest)?,
         ["push", "from-spec", rest @ ..] => {
             check_flags(&raw, Subcommand::PushFromSpec)?;
             let [file] = rest else {
@@ -166,7 +172,7 @@ fn validate(raw: RawArgs) -> Result<Cli> {
         }
         [other, ..] => {
             return Err(Error::Usage(format!(
-                "unknown command {other:?}: use inspect or push (see --help)"
+                "unknown command {other:?}: use inspect, push or completion (see --help)"
             )));
         }
     };
@@ -181,10 +187,33 @@ fn validate(raw: RawArgs) -> Result<Cli> {
     })
 }
 
+/// `completion SHELL`: the script, or why not.
+fn completion_command(raw: &RawArgs, rest: &[&str]) -> Result<Command> {
+    if let Some(flag) = raw.seen.first() {
+        return Err(Error::Usage(format!(
+            "flag --{} is not valid for completion",
+            flag.long
+        )));
+    }
+    match rest {
+        [name] => Shell::parse(name)
+            .map(|shell| Command::Completion(completion::script(shell)))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "completion: unknown shell {name:?}: use bash, zsh or fish"
+                ))
+            }),
+        _ => Err(Error::Usage(
+            "completion takes one argument: bash, zsh or fish".to_string(),
+        )),
+    }
+}
+
 /// The page of `help TOPIC...`; an unknown topic is named as typed.
 fn help_page(topic: &[&str]) -> Result<&'static help::Page> {
     Ok(match topic {
         ["inspect", ..] => &help::INSPECT,
+        ["completion", ..] => &help::COMPLETION,
         ["push"] => &help::PUSH,
         ["push", "from-spec", ..] => &help::FROM_SPEC,
         ["push", "from-args", ..] => &help::FROM_ARGS,
@@ -195,7 +224,7 @@ fn help_page(topic: &[&str]) -> Result<&'static help::Page> {
         }
         [other, ..] => {
             return Err(Error::Usage(format!(
-                "no help for {other:?}: the commands are inspect and push (see --help)"
+                "no help for {other:?}: the commands are inspect, push and completion (see --help)"
             )));
         }
         [] => &help::MAIN,
@@ -440,7 +469,7 @@ mod tests {
         let err = parse_words(&["help", "bogus"]).unwrap_err().to_string();
         assert_eq!(
             err,
-            "no help for \"bogus\": the commands are inspect and push (see --help)"
+            "no help for \"bogus\": the commands are inspect, push and completion (see --help)"
         );
         let err = parse_words(&["help", "push", "from-yaml"])
             .unwrap_err()

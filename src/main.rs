@@ -35,7 +35,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Help(text) => print(text.as_bytes()),
+        Command::Help(text) | Command::Completion(text) => print(text.as_bytes()),
         Command::Version => print(
             format!(
                 "manifest-tool version {} (commit: {})\n",

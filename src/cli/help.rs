@@ -19,7 +19,10 @@ pub(super) const HELP_COLUMN: usize = 22;
 
 /// The text of `page`.
 pub(super) fn text(page: &Page) -> String {
-    let mut text = format!("{}{}\n", page.intro, page.heading);
+    let mut text = page.intro.to_string();
+    if !page.scopes.is_empty() {
+        text.push_str(&format!("{}\n", page.heading));
+    }
     for scope in page.scopes {
         for flag in FLAGS.iter().filter(|flag| flag.scope == *scope) {
             let mut lines = flag.help.lines();
@@ -136,4 +139,21 @@ and linux-arm-v7). IMAGE may be oci-layout://PATH:TAG.
 ",
     heading: "Flags:",
     scopes: &[Scope::PushFromArgs, Scope::Push],
+};
+
+/// `manifest-tool help completion`: how to install the scripts.
+pub(super) const COMPLETION: Page = Page {
+    intro: "\
+manifest-tool completion: print a shell completion script for bash, zsh or fish
+
+Usage:
+  manifest-tool completion bash|zsh|fish
+
+Install it where the shell looks, for example:
+  bash  manifest-tool completion bash > ~/.local/share/bash-completion/completions/manifest-tool
+  zsh   manifest-tool completion zsh > \"${fpath[1]}/_manifest-tool\"
+  fish  manifest-tool completion fish > ~/.config/fish/completions/manifest-tool.fish
+",
+    heading: "",
+    scopes: &[],
 };

@@ -17,6 +17,7 @@ pub mod list;
 pub mod manifest;
 pub mod parallel;
 pub mod platform;
+pub mod progress;
 pub mod push;
 pub mod redact;
 pub mod reference;

@@ -90,7 +90,9 @@ fn push(global: &GlobalOptions, plan: &spec::PushPlan) -> Result<()> {
         .registry()
         .or_else(|| plan.sources.iter().find_map(|s| s.reference.registry()));
     let connector = connector(global, flags_registry)?;
-    let pushed = push::run(plan, &connector)?;
+    // A progress line on a terminal, unless --debug lines are going there too.
+    let show_progress = std::io::stderr().is_terminal() && !global.debug;
+    let pushed = push::run(plan, &connector, show_progress)?;
     if plan.dry_run {
         for write in &pushed.writes {
             eprintln!("would {write}");

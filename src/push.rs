@@ -17,11 +17,13 @@ use crate::manifest::{
 };
 use crate::parallel::{self, MAX_IN_FLIGHT};
 use crate::platform;
+use crate::progress;
 use crate::reference::ManifestRef;
 use crate::registry::{Connector, Fetched};
 use crate::spec::{PushPlan, Source};
 use crate::store::{Access, Store};
 use std::collections::BTreeSet;
+use std::sync::atomic::AtomicU64;
 
 /// What a push produced: the list's digest, its bytes, and (for `--dry-run`) what it would
 /// have written.
@@ -60,7 +62,7 @@ struct Copied {
 }
 
 /// Run the whole pipeline for `plan`.
-pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
+pub fn run(plan: &PushPlan, connector: &Connector, show_progress: bool) -> Result<Pushed> {
     let target = Store::open(connector, &plan.target, Access::Write)
         .map_err(|e| e.context(format!("opening the target {}", plan.target_name)))?;
     // One token covers the whole run: the target first (some registries read only the first
@@ -115,6 +117,7 @@ pub fn run(plan: &PushPlan, connector: &Connector) -> Result<Pushed> {
         list: &list,
         digest: &digest,
         held: &held,
+        show_progress,
     };
     let stages = plan_writes(plan, &members, &current);
     let writes = stages.iter().flatten().map(|w| push.describe(w)).collect();
@@ -530,6 +533,9 @@ struct Push<'a> {
     digest: &'a Digest,
     /// What the target's tags held before the push, as far as stage 1 learnt.
     held: &'a Held<'a>,
+    /// Whether a stage that copies blobs for more than a second shows a progress line
+    /// (stderr is a terminal).
+    show_progress: bool,
 }
 
 impl Push<'_> {
@@ -539,7 +545,17 @@ impl Push<'_> {
     /// answers 400, OpenShift 500).
     fn execute(&self, stages: &[Vec<Write>]) -> Result<()> {
         for stage in stages {
-            let results = parallel::map(stage, MAX_IN_FLIGHT, |write| self.write(write));
+            let blobs: u64 = stage
+                .iter()
+                .map(|write| match write {
+                    Write::Blob { blob, .. } => blob.size,
+                    _ => 0,
+                })
+                .sum();
+            let show = self.show_progress && blobs > 0;
+            let results = progress::stage("copying blobs", blobs, show, |done| {
+                parallel::map(stage, MAX_IN_FLIGHT, |write| self.write(write, done))
+            });
             let mut again = Vec::new();
             for (write, result) in stage.iter().zip(results) {
                 match result {
@@ -551,7 +567,7 @@ impl Push<'_> {
                 }
             }
             for write in again {
-                self.write(write)?;
+                self.write(write, &AtomicU64::new(0))?;
             }
         }
         Ok(())
@@ -575,16 +591,19 @@ impl Push<'_> {
         }
     }
 
-    fn write(&self, write: &Write) -> Result<()> {
+    /// Make `write`; a blob's bytes are added to `done` as they are copied.
+    fn write(&self, write: &Write, done: &AtomicU64) -> Result<()> {
         match write {
-            Write::Blob { blob, from } => self.target.copy_blob_from(from, blob).map_err(|e| {
-                e.context(format!(
-                    "copying blob {} from {} to {}",
-                    blob.digest,
-                    from.describe(),
-                    self.target.describe()
-                ))
-            }),
+            Write::Blob { blob, from } => {
+                self.target.copy_blob_from(from, blob, done).map_err(|e| {
+                    e.context(format!(
+                        "copying blob {} from {} to {}",
+                        blob.digest,
+                        from.describe(),
+                        self.target.describe()
+                    ))
+                })
+            }
             Write::Child { descriptor, bytes } => self
                 .target
                 .put_manifest(
@@ -742,9 +761,9 @@ mod tests {
             crate::spec::from_spec_file(&spec, &options).unwrap()
         };
 
-        let planned = run(&plan(true), &connector).unwrap();
+        let planned = run(&plan(true), &connector, false).unwrap();
         assert!(!target.exists(), "a dry run wrote {}", target.display());
-        let pushed = run(&plan(false), &connector).unwrap();
+        let pushed = run(&plan(false), &connector, false).unwrap();
         assert_eq!(pushed.writes, planned.writes);
         assert_eq!(pushed.list.bytes, planned.list.bytes);
         let name = format!("oci-layout://{}", target.display());

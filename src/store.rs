@@ -6,11 +6,13 @@ use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::manifest::{self, Descriptor};
 use crate::parallel::MAX_IN_FLIGHT;
+use crate::progress::Counted;
 use crate::reference::{ImageRef, ManifestRef};
 use crate::registry::repository::Repository;
 use crate::registry::{Connector, Fetched, Mount};
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How often a streamed blob upload is started, at most (as often as a request is sent).
 const STREAM_ATTEMPTS: u32 = crate::registry::retry::MAX_ATTEMPTS;
@@ -207,16 +209,26 @@ impl Store {
     /// Make the blob `blob` describes exist here, from `source`. Within one registry it is
     /// mounted; if the registry refuses the mount, or across registries and layouts, it is
     /// streamed (never held whole in memory), and its digest and size are checked against the
-    /// descriptor. A blob already here is not transferred.
-    pub fn copy_blob_from(&self, source: &Store, blob: &Descriptor) -> Result<()> {
+    /// descriptor. A blob already here is not transferred. Bytes streamed are added to `done`
+    /// as they go, and a blob mounted or already here counts whole (for the progress line).
+    pub fn copy_blob_from(
+        &self,
+        source: &Store,
+        blob: &Descriptor,
+        done: &AtomicU64,
+    ) -> Result<()> {
         let digest = &blob.digest;
+        let whole = || done.fetch_add(blob.size, Ordering::Relaxed);
         if let (Store::Registry(to), Store::Registry(from)) = (self, source)
             && self.transfer(source) == Transfer::Mount
         {
             match to.mount_blob(digest, from) {
-                Ok(Mount::Mounted) => return Ok(()),
+                Ok(Mount::Mounted) => {
+                    whole();
+                    return Ok(());
+                }
                 Ok(Mount::UploadOpened(location)) => {
-                    match stream_into(to, &location, source, blob) {
+                    match stream_into(to, &location, source, blob, done) {
                         Ok(()) => return Ok(()),
                         Err(e) => {
                             to.cancel_upload(&location);
@@ -232,14 +244,15 @@ impl Store {
             }
         }
         match self {
-            Store::Registry(repository) => self.upload_with_retries(repository, source, blob),
+            Store::Registry(repository) => self.upload_with_retries(repository, source, blob, done),
             Store::Layout(layout) => {
                 if layout.has_blob(digest)? {
+                    whole();
                     return Ok(());
                 }
-                let (length, mut reader) = source.open_blob(digest)?;
+                let (length, inner) = source.open_blob(digest)?;
                 check_length(blob, length)?;
-                layout.write_blob(digest, length, &mut reader)
+                layout.write_blob(digest, length, &mut Counted { inner, done })
             }
         }
     }
@@ -252,14 +265,16 @@ impl Store {
         repository: &Repository,
         source: &Store,
         blob: &Descriptor,
+        done: &AtomicU64,
     ) -> Result<()> {
         let mut attempt = 1;
         loop {
             if self.has_blob(&blob.digest)? {
+                done.fetch_add(blob.size, Ordering::Relaxed);
                 return Ok(());
             }
             let location = repository.start_upload()?;
-            match stream_into(repository, &location, source, blob) {
+            match stream_into(repository, &location, source, blob, done) {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     repository.cancel_upload(&location);
@@ -293,16 +308,17 @@ impl Store {
 }
 
 /// Stream the blob `blob` describes from `source` into the registry upload session at
-/// `location`.
+/// `location`, adding the bytes sent to `done`.
 fn stream_into(
     repository: &Repository,
     location: &str,
     source: &Store,
     blob: &Descriptor,
+    done: &AtomicU64,
 ) -> Result<()> {
-    let (length, mut reader) = source.open_blob(&blob.digest)?;
+    let (length, inner) = source.open_blob(&blob.digest)?;
     check_length(blob, length)?;
-    repository.finish_upload(location, &blob.digest, &mut reader, length)
+    repository.finish_upload(location, &blob.digest, &mut Counted { inner, done }, length)
 }
 
 /// The length a source announces for a blob must be the size its descriptor gives.

@@ -44,10 +44,10 @@ manifest-tool: inspect and push manifest list (multi-platform) images in OCI / D
 
 Usage:
   manifest-tool [global flags] inspect [--raw [--expand-config] | --format FMT] IMAGE
-  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] FILE.yaml
+  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] [--always-push] FILE.yaml
   manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
                 --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
-                [--ignore-missing] [--dry-run]
+                [--ignore-missing] [--dry-run] [--always-push]
   manifest-tool completion bash|zsh|fish
   manifest-tool --version | --help | help [COMMAND]
 
@@ -81,10 +81,10 @@ pub(super) const PUSH: Page = Page {
 manifest-tool push: create and push a manifest list or OCI index
 
 Usage:
-  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] FILE.yaml
+  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] [--always-push] FILE.yaml
   manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
                 --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
-                [--ignore-missing] [--dry-run]
+                [--ignore-missing] [--dry-run] [--always-push]
 
 Sources and the target are registry references or oci-layout://PATH[:TAG] directories.
 See help push from-spec (the YAML file) and help push from-args.
@@ -100,7 +100,7 @@ pub(super) const FROM_SPEC: Page = Page {
 manifest-tool push from-spec: push a manifest list described by a YAML file
 
 Usage:
-  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] FILE.yaml
+  manifest-tool [global flags] push [--type docker|oci] from-spec [--ignore-missing] [--dry-run] [--always-push] FILE.yaml
 
 The YAML file (every key; unknown keys are errors):
   image: registry:5000/app:1.0            # the list to push; needs a tag
@@ -130,7 +130,7 @@ manifest-tool push from-args: push a manifest list named by a template
 Usage:
   manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
                 --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
-                [--ignore-missing] [--dry-run]
+                [--ignore-missing] [--dry-run] [--always-push]
 
 OS, ARCH and VARIANT in the template are replaced by each platform's parts; an empty
 VARIANT also removes the '-', '_', '.' or '/' before it (OS-ARCH-VARIANT gives linux-amd64

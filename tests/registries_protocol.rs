@@ -324,11 +324,13 @@ fn push_fails_naming_the_unreadable_source(proxy: &Proxy, repo: &str, refusal: &
     let host = proxy.host();
     let target = format!("{host}/{repo}:2");
     let run = push_spec(&dir, &[], &target, &host, &WITH_MISSING);
+    let spec = dir.path().join("spec.yaml");
     assert_eq!(
         run.fails_with("missing/app"),
         format!(
-            "manifest-tool failed with error: resolving source image \
-             {host}/missing/app:linux-s390x: {refusal}"
+            "manifest-tool failed with error: spec {}: manifests[1]: resolving source image \
+             {host}/missing/app:linux-s390x: {refusal}",
+            spec.display()
         )
     );
 }

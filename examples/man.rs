@@ -77,11 +77,12 @@ fn main() {
     out.push_str(".SH OPTIONS\nGlobal flags, before or after the command:\n");
     out.push_str(&options(Scope::Global));
     out.push_str(".SH COMMANDS\n");
-    let commands: [(&[&str], &[Scope]); 5] = [
-        (&["inspect"], &[Scope::Inspect]),
+    let commands: [(&[&str], &[Scope]); 6] = [
+        (&["inspect"], &[Scope::Inspect, Scope::Output]),
         (&["push"], &[Scope::Push]),
         (&["push", "from-spec"], &[]),
         (&["push", "from-args"], &[Scope::PushFromArgs]),
+        (&["test-registry"], &[Scope::TestRegistry, Scope::Output]),
         (&["completion"], &[]),
     ];
     for (words, scopes) in commands {

@@ -59,6 +59,12 @@ pub enum Command {
     },
     /// `push from-spec FILE`.
     PushFromSpec { file: PathBuf, options: PushOptions },
+    /// `test-registry REPOSITORY`.
+    TestRegistry {
+        repository: String,
+        format: crate::test_registry::Format,
+        keep: bool,
+    },
     /// `push from-args`.
     PushFromArgs {
         platforms: Vec<String>,
@@ -96,6 +102,7 @@ struct RawArgs {
     target: Option<String>,
     tags: Vec<String>,
     annotations: Vec<String>,
+    keep: bool,
     /// Flags seen, in order, to say which one does not fit a command.
     seen: Vec<&'static Flag>,
 }
@@ -118,10 +125,12 @@ fn validate(raw: RawArgs) -> Result<Cli> {
         ["push", "from-args", ..] if raw.help => Command::Help(help::text(&help::FROM_ARGS)),
         ["push", ..] if raw.help => Command::Help(help::text(&help::PUSH)),
         ["completion", ..] if raw.help => Command::Help(help::text(&help::COMPLETION)),
+        ["test-registry", ..] if raw.help => Command::Help(help::text(&help::TEST_REGISTRY)),
         _ if raw.help => Command::Help(help::text(&help::MAIN)),
         _ if raw.version => Command::Version,
         ["inspect", rest @ ..] => inspect_command(&raw, rest)?,
         ["completion", rest @ ..] => completion_command(&raw, rest)?,
+        ["test-registry", rest @ ..] => test_registry_command(&raw, rest)?,
         ["push", "from-spec", rest @ ..] => {
             check_flags(&raw, Subcommand::PushFromSpec)?;
             let [file] = rest else {
@@ -172,7 +181,7 @@ fn validate(raw: RawArgs) -> Result<Cli> {
         }
         [other, ..] => {
             return Err(Error::Usage(format!(
-                "unknown command {other:?}: use inspect, push or completion (see --help)"
+                "unknown command {other:?}: use inspect, push, test-registry or completion (see --help)"
             )));
         }
     };
@@ -214,6 +223,7 @@ fn help_page(topic: &[&str]) -> Result<&'static help::Page> {
     Ok(match topic {
         ["inspect", ..] => &help::INSPECT,
         ["completion", ..] => &help::COMPLETION,
+        ["test-registry", ..] => &help::TEST_REGISTRY,
         ["push"] => &help::PUSH,
         ["push", "from-spec", ..] => &help::FROM_SPEC,
         ["push", "from-args", ..] => &help::FROM_ARGS,
@@ -224,7 +234,7 @@ fn help_page(topic: &[&str]) -> Result<&'static help::Page> {
         }
         [other, ..] => {
             return Err(Error::Usage(format!(
-                "no help for {other:?}: the commands are inspect, push and completion (see --help)"
+                "no help for {other:?}: the commands are inspect, push, test-registry and completion (see --help)"
             )));
         }
         [] => &help::MAIN,
@@ -273,6 +283,30 @@ fn inspect_command(raw: &RawArgs, rest: &[&str]) -> Result<Command> {
         reference,
         format,
         expand_config: raw.expand_config,
+    })
+}
+
+fn test_registry_command(raw: &RawArgs, rest: &[&str]) -> Result<Command> {
+    use crate::test_registry::Format;
+    check_flags(raw, Subcommand::TestRegistry)?;
+    let [repository] = rest else {
+        return Err(Error::Usage(
+            "test-registry takes one argument: the repository (registry:5000/team/app)".to_string(),
+        ));
+    };
+    let format = match raw.format.as_deref() {
+        None | Some("text") => Format::Text,
+        Some("json") => Format::Json,
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "--format {other:?} is not one of text, json for test-registry"
+            )));
+        }
+    };
+    Ok(Command::TestRegistry {
+        repository: repository.to_string(),
+        format,
+        keep: raw.keep,
     })
 }
 
@@ -571,13 +605,14 @@ mod tests {
             (Subcommand::Inspect, &help::INSPECT),
             (Subcommand::PushFromSpec, &help::FROM_SPEC),
             (Subcommand::PushFromArgs, &help::FROM_ARGS),
+            (Subcommand::TestRegistry, &help::TEST_REGISTRY),
         ];
         for flag in FLAGS {
             let usage = flag.usage();
             match flag.scope {
                 Scope::Global => assert!(lists(&help::MAIN, flag), "{usage} not in --help"),
                 Scope::Push => assert!(lists(&help::PUSH, flag), "{usage} not in push --help"),
-                Scope::Inspect | Scope::PushFromArgs => {}
+                Scope::Inspect | Scope::PushFromArgs | Scope::TestRegistry | Scope::Output => {}
             }
             for (command, page) in pages {
                 if flag.scope != Scope::Global && flag.scope.accepts(command) {
@@ -619,9 +654,10 @@ layout directory: oci-layout://PATH[:TAG][@DIGEST]. Without a tag or a digest, I
 Flags:
   --raw               the Go tool's raw JSON output (child manifests expanded)
   --expand-config     with --raw: include the full image config of a single image
-  --format FMT        text (default), raw (= --raw), verbatim (the exact bytes the registry
-                      served), json (one document with digests, sizes, platforms and layers),
-                      platforms (is it a list, and for which platforms)
+  --format FMT        text (default) or json (one document: inspect's digests, sizes, platforms
+                      and layers, test-registry's checks); inspect also takes raw (= --raw),
+                      verbatim (the exact bytes the registry served) and platforms (is it a
+                      list, and for which platforms)
 ";
         assert_eq!(help::text(&help::INSPECT), expected);
     }

@@ -24,3 +24,4 @@ pub mod reference;
 pub mod registry;
 pub mod spec;
 pub mod store;
+pub mod test_registry;

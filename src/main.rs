@@ -15,7 +15,7 @@ use manifest_tool::registry::auth::CredentialSource;
 use manifest_tool::registry::credentials::Secret;
 use manifest_tool::registry::transport::{DEFAULT_CERTS_D, TransportOptions};
 use manifest_tool::store::{Access, Store};
-use manifest_tool::{inspect, push, spec};
+use manifest_tool::{inspect, push, spec, test_registry};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +55,17 @@ fn run(cli: Cli) -> Result<()> {
             let inspected = inspect::fetch(&store, &image, &name, format)?;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             print(&inspect::render(&inspected, format, expand_config, color)?)
+        }
+        Command::TestRegistry {
+            repository,
+            format,
+            keep,
+        } => {
+            let reference = test_registry::repository(&repository)?;
+            let connector = connector(&cli.global, Some(&reference.registry))?;
+            let report = test_registry::run(&connector, &reference, keep)?;
+            print(report.render(format).as_bytes())?;
+            report.verdict()
         }
         Command::PushFromSpec { file, options } => {
             push(&cli.global, &spec::from_spec_file(&file, &options)?)

@@ -22,6 +22,7 @@ fn flags_in_help() -> Vec<String> {
         &["--help"][..],
         &["help", "inspect"],
         &["help", "push", "from-args"],
+        &["help", "test-registry"],
     ] {
         let text = outcome(bare_command(&home).args(page)).success().out();
         for line in text
@@ -86,6 +87,11 @@ fn the_bash_completion_offers_the_flags_and_words_of_the_command_typed() {
     assert_eq!(complete("manifest-tool inspect --ex"), "--expand-config\n");
     assert_eq!(complete("manifest-tool push from-spec --ex"), "\n");
     assert_eq!(complete("manifest-tool completion ''"), "bash zsh fish\n");
+    assert_eq!(complete("manifest-tool te"), "test-registry\n");
+    assert_eq!(complete("manifest-tool test-registry --k"), "--keep\n");
+    assert_eq!(complete("manifest-tool test-registry --fo"), "--format\n");
+    assert_eq!(complete("manifest-tool inspect --fo"), "--format\n");
+    assert_eq!(complete("manifest-tool inspect --ke"), "\n");
 }
 
 #[test]

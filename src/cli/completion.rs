@@ -2,7 +2,7 @@
 //! table [`FLAGS`], so that a new flag completes without anyone editing a script.
 //!
 //! Each script finds the command being typed from the words on the line (`from-args`,
-//! `from-spec`, `push`, `inspect`, `completion`) and offers that command's flags after a `-`,
+//! `from-spec`, `push`, `inspect`, `test-registry`, `completion`) and offers that command's flags after a `-`,
 //! its next words otherwise, and file names where nothing else fits.
 
 use super::flags::{FLAGS, Flag, Scope};
@@ -34,21 +34,24 @@ impl Shell {
 /// Where on the command line the user is: the word that, typed before, says so (empty: none
 /// of them), the flags valid there (as the scopes named in [`var`]), and the words that may come
 /// next. The first that matches wins.
-const CONTEXTS: [(&str, &str, &str); 6] = [
+const CONTEXTS: [(&str, &str, &str); 7] = [
     ("from-args", "g p a", ""),
     ("from-spec", "g p", ""),
     ("push", "g p", "from-spec from-args"),
-    ("inspect", "g i", ""),
+    ("inspect", "g i o", ""),
+    ("test-registry", "g t o", ""),
     ("completion", "", "bash zsh fish"),
-    ("", "g", "inspect push help completion"),
+    ("", "g", "inspect push test-registry help completion"),
 ];
 
 /// The scopes, each with the shell variable that holds its flags in a script.
-const SCOPES: [(Scope, &str); 4] = [
+const SCOPES: [(Scope, &str); 6] = [
     (Scope::Global, "g"),
     (Scope::Inspect, "i"),
     (Scope::Push, "p"),
     (Scope::PushFromArgs, "a"),
+    (Scope::TestRegistry, "t"),
+    (Scope::Output, "o"),
 ];
 
 /// The completion script for `shell`.
@@ -179,7 +182,7 @@ fn fish() -> String {
     let mut out = String::from(
         "# fish completion for manifest-tool (written by: manifest-tool completion fish)\n\
          complete -c manifest-tool -f\n\
-         complete -c manifest-tool -n __fish_use_subcommand -a 'inspect push help completion'\n\
+         complete -c manifest-tool -n __fish_use_subcommand -a 'inspect push test-registry help completion'\n\
          complete -c manifest-tool -n '__fish_seen_subcommand_from push; and not \
          __fish_seen_subcommand_from from-spec from-args' -a 'from-spec from-args'\n\
          complete -c manifest-tool -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'\n\
@@ -192,6 +195,8 @@ fn fish() -> String {
             Scope::Inspect => " -n '__fish_seen_subcommand_from inspect'".to_string(),
             Scope::Push => " -n '__fish_seen_subcommand_from push'".to_string(),
             Scope::PushFromArgs => " -n '__fish_seen_subcommand_from from-args'".to_string(),
+            Scope::TestRegistry => " -n '__fish_seen_subcommand_from test-registry'".to_string(),
+            Scope::Output => " -n '__fish_seen_subcommand_from inspect test-registry'".to_string(),
         };
         for (flag, _) in flags_of(scope) {
             let short = flag.short.map(|c| format!(" -s {c}")).unwrap_or_default();

@@ -19,14 +19,17 @@ pub enum Subcommand {
     PushFromSpec,
     /// `push from-args`.
     PushFromArgs,
+    /// `test-registry`.
+    TestRegistry,
 }
 
 impl Subcommand {
     /// Every subcommand, for code that lists them (help, completions).
-    pub const ALL: [Subcommand; 3] = [
+    pub const ALL: [Subcommand; 4] = [
         Subcommand::Inspect,
         Subcommand::PushFromSpec,
         Subcommand::PushFromArgs,
+        Subcommand::TestRegistry,
     ];
 
     /// The words that run it: `push from-spec`.
@@ -35,6 +38,7 @@ impl Subcommand {
             Subcommand::Inspect => "inspect",
             Subcommand::PushFromSpec => "push from-spec",
             Subcommand::PushFromArgs => "push from-args",
+            Subcommand::TestRegistry => "test-registry",
         }
     }
 }
@@ -50,6 +54,10 @@ pub enum Scope {
     Push,
     /// `push from-args` only.
     PushFromArgs,
+    /// `test-registry`.
+    TestRegistry,
+    /// The commands that print a report in a choice of formats: `inspect` and `test-registry`.
+    Output,
 }
 
 impl Scope {
@@ -60,6 +68,8 @@ impl Scope {
             Scope::Inspect => command == Subcommand::Inspect,
             Scope::Push => matches!(command, Subcommand::PushFromSpec | Subcommand::PushFromArgs),
             Scope::PushFromArgs => command == Subcommand::PushFromArgs,
+            Scope::TestRegistry => command == Subcommand::TestRegistry,
+            Scope::Output => matches!(command, Subcommand::Inspect | Subcommand::TestRegistry),
         }
     }
 }
@@ -225,10 +235,11 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "format",
         short: None,
-        scope: Scope::Inspect,
-        help: "text (default), raw (= --raw), verbatim (the exact bytes the registry\n\
-               served), json (one document with digests, sizes, platforms and layers),\n\
-               platforms (is it a list, and for which platforms)",
+        scope: Scope::Output,
+        help: "text (default) or json (one document: inspect's digests, sizes, platforms\n\
+               and layers, test-registry's checks); inspect also takes raw (= --raw),\n\
+               verbatim (the exact bytes the registry served) and platforms (is it a\n\
+               list, and for which platforms)",
         action: Action::Value {
             value: "FMT",
             store: |raw, value| raw.format = Some(value),
@@ -316,6 +327,13 @@ pub const FLAGS: &[Flag] = &[
             value: "k=v",
             field: |raw| &mut raw.annotations,
         },
+    },
+    Flag {
+        long: "keep",
+        short: None,
+        scope: Scope::TestRegistry,
+        help: "leave the test images in the registry instead of deleting them",
+        action: Action::Switch(|raw| &mut raw.keep),
     },
 ];
 

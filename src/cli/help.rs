@@ -48,6 +48,7 @@ Usage:
   manifest-tool [global flags] push [--type docker|oci] from-args --platforms P[,P...]
                 --template T --target IMAGE [--tags t1,t2] [--annotations k=v,...]
                 [--ignore-missing] [--dry-run] [--always-push]
+  manifest-tool [global flags] test-registry [--format text|json] [--keep] REPOSITORY
   manifest-tool completion bash|zsh|fish
   manifest-tool --version | --help | help [COMMAND]
 
@@ -72,7 +73,7 @@ layout directory: oci-layout://PATH[:TAG][@DIGEST]. Without a tag or a digest, I
 
 ",
     heading: "Flags:",
-    scopes: &[Scope::Inspect],
+    scopes: &[Scope::Inspect, Scope::Output],
 };
 
 /// `manifest-tool push --help`.
@@ -156,4 +157,23 @@ Install it where the shell looks, for example:
 ",
     heading: "",
     scopes: &[],
+};
+
+/// `manifest-tool test-registry --help`.
+pub(super) const TEST_REGISTRY: Page = Page {
+    intro: "\
+manifest-tool test-registry: check that a registry accepts what manifest lists need
+
+Usage:
+  manifest-tool [global flags] test-registry [--format text|json] [--keep] REPOSITORY
+
+Pushes tiny images made on the spot to REPOSITORY (registry:5000/team/app) and mounts a blob
+into REPOSITORY-sibling: one check per capability (auth, uploads, mounts, manifest, list and
+index PUTs, attestations, tags, referrers, DELETE), each pass, fail or unsupported with the
+registry's own words. Exits 1 when a check push relies on (REQUIRED) does not pass. Deletes
+what it pushed unless --keep. Use --plain-http or --insecure as for push.
+
+",
+    heading: "Flags:",
+    scopes: &[Scope::TestRegistry, Scope::Output],
 };

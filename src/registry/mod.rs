@@ -85,6 +85,30 @@ impl Registry {
         self.transport.preconnect(wanted);
     }
 
+    /// The challenges the registry answers a `GET /v2/` without credentials with (as `docker
+    /// login` asks it): none when it lets the request through. Only to report how a registry
+    /// authenticates; operations never ping, they answer the challenge of their first request.
+    pub fn challenges(&self) -> Result<Vec<challenge::Challenge>> {
+        let request = Request::new("GET", self.transport.url("/v2/"));
+        let response = self.transport.send(&request, None)?;
+        match response.status().as_u16() {
+            200..=299 => Ok(Vec::new()),
+            401 => {
+                let values = response.headers().get_all("www-authenticate");
+                let challenges =
+                    challenge::parse_challenges(values.iter().filter_map(|v| v.to_str().ok()));
+                match challenges.is_empty() {
+                    true => Err(Error::Invalid(format!(
+                        "{} answered 401 without a Basic or Bearer challenge",
+                        self.host()
+                    ))),
+                    false => Ok(challenges),
+                }
+            }
+            _ => Err(transport::status_error(response)),
+        }
+    }
+
     /// Send `request`, which needs the scopes `needs`, with authentication: on a 401, answer
     /// the challenge once and resend; when the registry still refuses (401 or 403) a token that
     /// should cover the request, resend once with a token of the request's own (see

@@ -7,7 +7,7 @@ use super::transport::{Request, body_reader, status_error};
 use super::{Fetched, Mount, Registry, header, header_value, too_large_as};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::manifest::{self, MAX_MANIFEST_BYTES};
+use crate::manifest::{self, Descriptor, MAX_MANIFEST_BYTES};
 use crate::reference::ManifestRef;
 use std::fmt;
 use std::io::Read;
@@ -270,6 +270,36 @@ impl Repository {
         }
     }
 
+    /// Send `bytes` (not empty) as the piece at `offset` of the upload session at `session`
+    /// (a URL, as [`Repository::start_upload`] gives): a `PATCH` with its `Content-Range`, for
+    /// registries that take a blob in chunks. Returns the session's next URL, its `Location`
+    /// resolved; [`Repository::finish_upload`] with no bytes ends it.
+    pub fn upload_chunk(&self, session: &str, offset: u64, bytes: &[u8]) -> Result<String> {
+        let needs = [self.want(&["pull", "push"])];
+        let authorization = self.client.authorization_for(session, &needs)?;
+        let last = (offset + bytes.len() as u64).saturating_sub(1);
+        let range = format!("{offset}-{last}");
+        let request = Request {
+            content_type: Some("application/octet-stream"),
+            content_range: Some(&range),
+            body: Some(bytes),
+            // Sent twice, a chunk would be appended twice.
+            idempotent: false,
+            ..Request::new("PATCH", session.to_string())
+        };
+        let response = self
+            .client
+            .transport
+            .send(&request, authorization.as_deref())?;
+        match response.status().as_u16() {
+            202 | 204 => Ok(header(&response, "location").map_or_else(
+                || session.to_string(),
+                |next| location::resolve(session, &next),
+            )),
+            _ => Err(status_error(response)),
+        }
+    }
+
     /// Close an upload session we will not use (best effort: a failure here changes nothing).
     pub fn cancel_upload(&self, session: &str) {
         let url = session.to_string();
@@ -282,6 +312,62 @@ impl Repository {
             .client
             .transport
             .send(&request, authorization.as_deref());
+    }
+
+    /// Delete the manifest `digest`; registries drop the tags that point at it with it.
+    pub fn delete_manifest(&self, digest: &Digest) -> Result<()> {
+        self.delete(&format!("manifests/{digest}"))
+    }
+
+    /// Unlink the blob `digest` from this repository.
+    pub fn delete_blob(&self, digest: &Digest) -> Result<()> {
+        self.delete(&format!("blobs/{digest}"))
+    }
+
+    fn delete(&self, tail: &str) -> Result<()> {
+        let needs = [self.want(&["delete"])];
+        let request = Request::new("DELETE", self.url(tail));
+        self.client.execute(&request, &needs).map(drop)
+    }
+
+    /// The repository's tags: the first page of `GET tags/list` (at most 1 MiB).
+    pub fn tags(&self) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct TagList {
+            tags: Option<Vec<String>>,
+        }
+        let needs = [self.want(&["pull"])];
+        let request = Request::new("GET", self.url("tags/list"));
+        let (_, bytes) = self
+            .client
+            .transport
+            .send_and_read(1024 * 1024, || self.client.execute(&request, &needs))
+            .map_err(|e| too_large_as(e, format!("the tag list of {}", self.name)))?;
+        let list: TagList = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Invalid(format!("{} sent a malformed tag list: {e}", self.host()))
+        })?;
+        Ok(list.tags.unwrap_or_default())
+    }
+
+    /// The manifests whose `subject` is `digest`, from the OCI 1.1 referrers API.
+    pub fn referrers(&self, digest: &Digest) -> Result<Vec<Descriptor>> {
+        let needs = [self.want(&["pull"])];
+        let request = Request {
+            accept: Some(manifest::OCI_INDEX),
+            ..Request::new("GET", self.url(&format!("referrers/{digest}")))
+        };
+        let (_, bytes) = self
+            .client
+            .transport
+            .send_and_read(MAX_MANIFEST_BYTES, || self.client.execute(&request, &needs))
+            .map_err(|e| too_large_as(e, format!("the referrers of {}@{digest}", self.name)))?;
+        let index: manifest::Index = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Invalid(format!(
+                "{} sent a malformed referrers index: {e}",
+                self.host()
+            ))
+        })?;
+        Ok(index.manifests)
     }
 
     /// The registry host requests go to, for messages.

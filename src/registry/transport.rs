@@ -108,7 +108,7 @@ pub struct AnsweredBy(pub String);
 
 /// One request to send: everything but authentication.
 pub struct Request<'a> {
-    /// `GET`, `HEAD`, `PUT`, `POST` or `DELETE`.
+    /// `GET`, `HEAD`, `PUT`, `POST`, `PATCH` or `DELETE`.
     pub method: &'static str,
     /// The absolute URL.
     pub url: String,
@@ -116,6 +116,8 @@ pub struct Request<'a> {
     pub accept: Option<&'a str>,
     /// The `Content-Type` header, if any.
     pub content_type: Option<&'a str>,
+    /// The `Content-Range` header of a chunk of a blob upload (`0-1023`), if any.
+    pub content_range: Option<&'a str>,
     /// The body, if any (a POST without one still says `Content-Length: 0`).
     pub body: Option<&'a [u8]>,
     /// Whether the request may be sent again after a connection error, when it may or may not
@@ -134,6 +136,7 @@ impl<'a> Request<'a> {
             url,
             accept: None,
             content_type: None,
+            content_range: None,
             body: None,
             idempotent: true,
         }
@@ -382,6 +385,9 @@ impl Transport {
         }
         if let Some(content_type) = request.content_type {
             builder = builder.header("Content-Type", content_type);
+        }
+        if let Some(range) = request.content_range {
+            builder = builder.header("Content-Range", range);
         }
         if let Some(authorization) = authorization {
             self.warn_if_plain_http(url);

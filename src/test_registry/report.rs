@@ -103,7 +103,8 @@ impl Report {
 
     /// `Registry:` and `Repository:` lines, then one line per check under a heading.
     fn table(&self) -> String {
-        let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        let names = self.checks.iter().map(|c| c.name.len());
+        let width = names.max().unwrap_or(0).max("CHECK".len());
         let mut text = format!(
             "Registry:   {}\nRepository: {} (and {} for the mount)\n\n",
             escape_controls(&self.registry),

@@ -155,6 +155,31 @@ fn keep_leaves_complete_images_under_the_tags_it_names() {
         // Every child and blob is there and matches its digest: skopeo copies it whole.
         reg.skopeo_copy_all(&format!("tr/app:{tag}")).unwrap();
     }
+    // The layers are real gzipped tar archives, each of one file.
+    let out = TempDir::new("mt-layout");
+    let index_tag = tags.iter().find(|t| t.ends_with("-oci-index")).unwrap();
+    support::run(
+        reg.skopeo()
+            .args(["copy", "--all", "-q"])
+            .args(reg.skopeo_src_args())
+            .arg(format!("docker://{}/tr/app:{index_tag}", reg.host()))
+            .arg(format!("oci:{}:x", out.path().display())),
+    );
+    let listings: Vec<String> = std::fs::read_dir(out.path().join("blobs/sha256"))
+        .unwrap()
+        .filter_map(|blob| {
+            let listed = support::tool("tar")
+                .arg("-tzf")
+                .arg(blob.unwrap().path())
+                .output()
+                .unwrap();
+            listed
+                .status
+                .success()
+                .then(|| String::from_utf8_lossy(&listed.stdout).into_owned())
+        })
+        .collect();
+    assert_eq!(listings, ["platform\n", "platform\n"]);
 }
 
 #[test]

@@ -391,3 +391,32 @@ fn bad_arguments_are_named_in_one_line() {
         assert_eq!(run.out(), "");
     }
 }
+
+#[test]
+fn immutable_tags_are_reported_without_failing_the_run() {
+    let reg = Registry::start(Mode::PlainHttp);
+    // The second PUT to the image tag is refused with the words ECR uses for a tag that
+    // exists in a repository whose tags are immutable.
+    let immutable = r#"{"errors":[{"code":"TAG_INVALID","message":"The image tag already exists in the 'tr/app' repository and cannot be overwritten because the repository is immutable."}]}"#;
+    let proxy = Proxy::with_rule(
+        &reg.host(),
+        Rule::ending("PUT", "-image", Fault::json(400, immutable)).after(1),
+    );
+    let home = TempDir::new("mt-home");
+    let run = outcome(bare_command(&home).args([
+        "--plain-http",
+        "test-registry",
+        &format!("{}/tr/app", proxy.host()),
+    ]))
+    .success();
+    let checks = checks_with(&[(
+        "same tag PUT again",
+        "same tag PUT again            no        unsupported  400 TAG_INVALID: The image tag already exists in the 'tr/app' repository and cannot be overwritten because the repository is immutable.",
+    )]);
+    let expected = table(
+        &proxy.host(),
+        "none: /v2/ answered without a challenge",
+        &checks,
+    );
+    assert_eq!(run.out(), expected);
+}

@@ -41,10 +41,15 @@ impl Content {
         }
     }
 
-    /// A manifest of `media_type`: `manifest` as compact JSON.
+    /// A manifest of `media_type`: `manifest` as JSON, written as push writes lists.
     fn manifest(media_type: &'static str, manifest: &ImageManifest) -> Content {
-        // Serialising our own struct into memory cannot fail.
-        Content::new(media_type, serde_json::to_vec(manifest).unwrap_or_default())
+        Content::new(media_type, crate::json::to_go_json(manifest, "  "))
+    }
+
+    /// A blob of `media_type`: `value` as compact JSON.
+    fn json(media_type: &'static str, value: &serde_json::Value) -> Content {
+        // Serialising a JSON value into memory cannot fail.
+        Content::new(media_type, serde_json::to_vec(value).unwrap_or_default())
     }
 
     /// Its descriptor, without platform or annotations.
@@ -117,7 +122,7 @@ impl Synthetic {
                 config["variant"] = variant.into();
             }
             let layer = Content::new(DOCKER_LAYER, gzip(&tar));
-            let config = Content::new(DOCKER_CONFIG, config.to_string().into_bytes());
+            let config = Content::json(DOCKER_CONFIG, &config);
             let platform = Platform {
                 architecture: architecture.to_string(),
                 os: os.to_string(),
@@ -198,14 +203,14 @@ fn attestation(image: &Image, blobs: &mut Vec<Content>) -> (Content, Descriptor)
         "subject": [{"name": "test-registry", "digest": {"sha256": digest.hex()}}],
         "predicate": {},
     });
-    let layer = Content::new(IN_TOTO, statement.to_string().into_bytes());
+    let layer = Content::json(IN_TOTO, &statement);
     let config = serde_json::json!({
         "architecture": "unknown",
         "os": "unknown",
         "config": {},
         "rootfs": {"type": "layers", "diff_ids": [layer.digest]},
     });
-    let config = Content::new(OCI_CONFIG, config.to_string().into_bytes());
+    let config = Content::json(OCI_CONFIG, &config);
     let mut layer_entry = layer.descriptor();
     layer_entry.annotations = Some(BTreeMap::from([(
         "in-toto.io/predicate-type".to_string(),

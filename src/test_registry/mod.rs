@@ -72,25 +72,26 @@ pub fn run(connector: &Connector, reference: &Reference, keep: bool) -> Result<R
     session.repo.want(actions);
     session.sibling.want(actions);
 
-    session.check("auth", Need::Push, |s| s.auth(&client));
+    use Need::{Optional, Push};
+    session.check("auth", Push, |s| s.auth(&client));
     if session.checks.iter().all(|c| c.status == Status::Pass) {
-        session.check("blob upload (monolithic)", Need::Push, Session::upload);
-        session.check("blob upload (chunked)", Need::Optional, Session::chunked);
-        session.check("blob HEAD", Need::Push, Session::head);
-        session.check("cross-repository mount", Need::Optional, Session::mount);
-        session.check("image PUT by digest (Docker)", Need::Push, |s| {
+        session.check("blob upload (monolithic)", Push, Session::upload);
+        session.check("blob upload (chunked)", Optional, Session::chunked);
+        session.check("blob HEAD", Push, Session::head);
+        session.check("cross-repository mount", Optional, Session::mount);
+        session.check("image PUT by digest (Docker)", Push, |s| {
             s.put_images(|c| &c.docker)
         });
-        session.check("image PUT by digest (OCI)", Need::Push, |s| {
+        session.check("image PUT by digest (OCI)", Push, |s| {
             s.put_images(|c| &c.oci)
         });
-        session.check("tag PUT", Need::Push, Session::tag);
-        session.check("Docker manifest list", Need::Push, |s| {
-            let entries = s.content.docker.iter().map(Image::entry).collect();
+        session.check("tag PUT", Push, Session::tag);
+        session.check("Docker manifest list", Push, |s| {
+            let entries = entries(&s.content.docker);
             s.put_list("docker-list", ListType::Docker, entries, BTreeMap::new())
         });
-        session.check("Docker list of OCI images", Need::Optional, |s| {
-            let entries = s.content.oci.iter().map(Image::entry).collect();
+        session.check("Docker list of OCI images", Optional, |s| {
+            let entries = entries(&s.content.oci);
             s.put_list(
                 "docker-list-oci",
                 ListType::Docker,
@@ -98,25 +99,17 @@ pub fn run(connector: &Connector, reference: &Reference, keep: bool) -> Result<R
                 BTreeMap::new(),
             )
         });
-        session.check("OCI image index", Need::Push, |s| {
-            let entries = s.content.oci.iter().map(Image::entry).collect();
+        session.check("OCI image index", Push, |s| {
+            let entries = entries(&s.content.oci);
             s.put_list("oci-index", ListType::Oci, entries, BTreeMap::new())
         });
-        session.check(
-            "OCI index with annotations",
-            Need::Optional,
-            Session::annotated,
-        );
-        session.check("attestation entries (buildx)", Need::Optional, |s| {
-            s.attested()
-        });
-        session.check("same tag PUT again", Need::Optional, Session::put_again);
-        session.check("tags list", Need::Optional, Session::tags_list);
-        session.check("referrers API and subject", Need::Optional, |s| {
-            s.referrers()
-        });
+        session.check("OCI index with annotations", Optional, Session::annotated);
+        session.check("attestation entries (buildx)", Optional, Session::attested);
+        session.check("same tag PUT again", Optional, Session::put_again);
+        session.check("tags list", Optional, Session::tags_list);
+        session.check("referrers API and subject", Optional, Session::referrers);
         if !keep {
-            session.check("DELETE", Need::Optional, Session::delete);
+            session.check("DELETE", Optional, Session::delete);
         }
     }
     Ok(Report {
@@ -340,7 +333,7 @@ impl Session {
     /// An OCI index as `docker buildx` writes it: the images, then for each an attestation
     /// manifest with platform `unknown/unknown` and `vnd.docker.reference.*` annotations.
     fn attested(&mut self) -> Result<String> {
-        let mut entries: Vec<Descriptor> = self.content.oci.iter().map(Image::entry).collect();
+        let mut entries = entries(&self.content.oci);
         for (manifest, entry) in self.content.attestations.clone() {
             self.put_by_digest(&manifest)?;
             entries.push(entry);
@@ -443,6 +436,11 @@ impl Session {
             self.pushed.push(digest.clone());
         }
     }
+}
+
+/// The list entries of `images`.
+fn entries(images: &[Image]) -> Vec<Descriptor> {
+    images.iter().map(Image::entry).collect()
 }
 
 /// Upload `blob` into `repository` as push does: a POST, then one PUT of the whole blob.

@@ -4,6 +4,7 @@
 
 mod support;
 
+use support::standins::StandIn;
 use support::{
     Fault, Mode, PASSWORD, Proxy, Registry, Rule, TempDir, USERNAME, bare_command, manifest_tool,
     outcome,
@@ -230,52 +231,41 @@ fn json_report_has_one_entry_per_check() {
     assert_eq!(skopeo_tags(&reg, "tr/app"), Vec::<String>::new());
 }
 
+/// Run `test-registry` with `--plain-http` on `tr/app` of `host` (a stand-in or proxy).
+fn test_through(host: &str) -> support::Outcome {
+    let home = TempDir::new("mt-home");
+    outcome(bare_command(&home).args(["--plain-http", "test-registry", &format!("{host}/tr/app")]))
+}
+
+/// `text` with this run's tag prefix (`test-registry-<time>-<pid>-`) as `test-registry-RUN-`.
+fn without_run_id(text: &str) -> String {
+    let mut parts = text.split("test-registry-");
+    let mut out = parts.next().unwrap_or_default().to_string();
+    for part in parts {
+        out.push_str("test-registry-RUN-");
+        out.push_str(part.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-'));
+    }
+    out
+}
+
 #[test]
-fn a_registry_that_refuses_docker_lists_and_mounts_shows_up_as_such() {
+fn a_registry_that_answers_mounts_with_an_upload_shows_them_unsupported() {
     let reg = Registry::start(Mode::PlainHttp);
-    // The fault rules play a registry that answers a mount with an upload session, and one
-    // that refuses Docker manifest lists with Quay's words for a list it does not take.
+    // No stand-in plays a registry that refuses mounts: the fault rule drops `mount=` and
+    // `from=`, so the registry opens an upload session (202) as such registries do.
     let proxy = Proxy::with_rule(
         &reg.host(),
         Rule::new("POST", "mount=", Fault::RefuseMounts),
     );
-    let refusal = r#"{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}"#;
-    proxy.inject(Rule::ending(
-        "PUT",
-        "-docker-list",
-        Fault::json(400, refusal),
-    ));
-    proxy.inject(Rule::ending(
-        "PUT",
-        "-docker-list-oci",
-        Fault::json(400, refusal),
-    ));
-    let home = TempDir::new("mt-home");
-    let run = outcome(bare_command(&home).args([
-        "--plain-http",
-        "test-registry",
-        &format!("{}/tr/app", proxy.host()),
-    ]));
+    let run = test_through(&proxy.host()).success();
     let checks = checks_with(&[
         (
             "cross-repository mount",
             "cross-repository mount        no        unsupported  202: opened an upload instead of mounting",
         ),
         (
-            "Docker manifest list",
-            "Docker manifest list          yes       fail         400 MANIFEST_INVALID: manifest invalid",
-        ),
-        (
-            "Docker list of OCI images",
-            "Docker list of OCI images     no        unsupported  400 MANIFEST_INVALID: manifest invalid",
-        ),
-        (
-            "tags list",
-            "tags list                     no        pass         lists the 4 tags pushed",
-        ),
-        (
             "DELETE",
-            "DELETE                        no        pass         10 manifests (and their tags), 9 blobs",
+            "DELETE                        no        pass         12 manifests (and their tags), 9 blobs",
         ),
     ]);
     let expected = table(
@@ -284,11 +274,109 @@ fn a_registry_that_refuses_docker_lists_and_mounts_shows_up_as_such() {
         &checks,
     );
     assert_eq!(run.out(), expected, "stderr: {}", run.stderr);
+    assert_eq!(skopeo_tags(&reg, "tr/app"), Vec::<String>::new());
+}
+
+#[test]
+fn quay_refusing_oci_images_in_a_docker_list_is_optional() {
+    let reg = Registry::start(Mode::PlainHttp);
+    let quay = StandIn::quay_media_types(&reg.host());
+    let run = test_through(&quay.host()).success();
+    let checks = checks_with(&[
+        (
+            "Docker list of OCI images",
+            "Docker list of OCI images     no        unsupported  400 MANIFEST_INVALID: manifest invalid",
+        ),
+        (
+            "tags list",
+            "tags list                     no        pass         lists the 5 tags pushed",
+        ),
+        (
+            "DELETE",
+            "DELETE                        no        pass         11 manifests (and their tags), 10 blobs",
+        ),
+    ]);
+    let expected = table(
+        &quay.host(),
+        "none: /v2/ answered without a challenge",
+        &checks,
+    );
+    assert_eq!(run.out(), expected, "stderr: {}", run.stderr);
+    assert_eq!(quay.refused().len(), 1, "{:?}", quay.refused());
+}
+
+#[test]
+fn zot_refusing_docker_types_fails_the_run() {
+    let reg = Registry::start(Mode::PlainHttp);
+    let zot = StandIn::zot_without_docker2s2(&reg.host());
+    let run = test_through(&zot.host());
+    let refused = |name: &str, required: &str, status: &str| {
+        format!("{name:28}  {required:8}  {status:11}  415 MANIFEST_INVALID: manifest invalid")
+    };
+    let checks = checks_with(&[
+        (
+            "image PUT by digest (Docker)",
+            &refused("image PUT by digest (Docker)", "yes", "fail"),
+        ),
+        ("tag PUT", &refused("tag PUT", "yes", "fail")),
+        (
+            "Docker manifest list",
+            &refused("Docker manifest list", "yes", "fail"),
+        ),
+        (
+            "Docker list of OCI images",
+            &refused("Docker list of OCI images", "no", "unsupported"),
+        ),
+        (
+            "tags list",
+            "tags list                     no        pass         lists the 3 tags pushed",
+        ),
+        (
+            "DELETE",
+            "DELETE                        no        pass         8 manifests (and their tags), 10 blobs",
+        ),
+    ]);
+    let expected = table(
+        &zot.host(),
+        "none: /v2/ answered without a challenge",
+        &checks,
+    );
+    assert_eq!(run.out(), expected, "stderr: {}", run.stderr);
     run.fails_with(&format!(
-        "{} lacks what push needs: Docker manifest list failed",
-        proxy.host()
+        "{} lacks what push needs: image PUT by digest (Docker), tag PUT, Docker manifest list failed",
+        zot.host()
     ));
     assert_eq!(skopeo_tags(&reg, "tr/app"), Vec::<String>::new());
+}
+
+#[test]
+fn immutable_tags_of_ecr_and_harbor_are_reported_without_failing_the_run() {
+    let reg = Registry::start(Mode::PlainHttp);
+    for (standin, refusal) in [
+        (
+            StandIn::ecr_immutable_tags(&reg.host()),
+            "400 TAG_INVALID: The image tag 'test-registry-RUN-image' already exists in the 'tr/app' repository and cannot be overwritten because the repository is immutable.",
+        ),
+        (
+            StandIn::harbor_immutable_tags(&reg.host()),
+            "412 PRECONDITION: Failed to process request due to 'tr/app:test-registry-RUN-image' configured as immutable.",
+        ),
+    ] {
+        let run = test_through(&standin.host()).success();
+        let line = format!("same tag PUT again            no        unsupported  {refusal}");
+        let checks = checks_with(&[("same tag PUT again", &line)]);
+        let expected = table(
+            &standin.host(),
+            "none: /v2/ answered without a challenge",
+            &checks,
+        );
+        assert_eq!(
+            without_run_id(&run.out()),
+            expected,
+            "stderr: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
@@ -390,33 +478,4 @@ fn bad_arguments_are_named_in_one_line() {
         );
         assert_eq!(run.out(), "");
     }
-}
-
-#[test]
-fn immutable_tags_are_reported_without_failing_the_run() {
-    let reg = Registry::start(Mode::PlainHttp);
-    // The second PUT to the image tag is refused with the words ECR uses for a tag that
-    // exists in a repository whose tags are immutable.
-    let immutable = r#"{"errors":[{"code":"TAG_INVALID","message":"The image tag already exists in the 'tr/app' repository and cannot be overwritten because the repository is immutable."}]}"#;
-    let proxy = Proxy::with_rule(
-        &reg.host(),
-        Rule::ending("PUT", "-image", Fault::json(400, immutable)).after(1),
-    );
-    let home = TempDir::new("mt-home");
-    let run = outcome(bare_command(&home).args([
-        "--plain-http",
-        "test-registry",
-        &format!("{}/tr/app", proxy.host()),
-    ]))
-    .success();
-    let checks = checks_with(&[(
-        "same tag PUT again",
-        "same tag PUT again            no        unsupported  400 TAG_INVALID: The image tag already exists in the 'tr/app' repository and cannot be overwritten because the repository is immutable.",
-    )]);
-    let expected = table(
-        &proxy.host(),
-        "none: /v2/ answered without a challenge",
-        &checks,
-    );
-    assert_eq!(run.out(), expected);
 }

@@ -7,7 +7,7 @@ use crate::redact::redact;
 use serde::Serialize;
 
 /// The longest detail shown, in characters; a longer one is cut with `…`.
-const MAX_DETAIL: usize = 160;
+const MAX_DETAIL: usize = 200;
 
 /// How the report is printed (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,6 +18,8 @@ const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const IN_TOTO: &str = "application/vnd.in-toto+json";
+/// The predicate type of the attestations: SLSA provenance, as buildx writes by default.
+const PROVENANCE: &str = "https://slsa.dev/provenance/v0.2";
 /// The OCI 1.1 empty descriptor's media type: the config and layer of an artifact.
 const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 /// The `artifactType` of the artifact that refers to an image.
@@ -44,12 +46,6 @@ impl Content {
     /// A manifest of `media_type`: `manifest` as JSON, written as push writes lists.
     fn manifest(media_type: &'static str, manifest: &ImageManifest) -> Content {
         Content::new(media_type, crate::json::to_go_json(manifest, "  "))
-    }
-
-    /// A blob of `media_type`: `value` as compact JSON.
-    fn json(media_type: &'static str, value: &serde_json::Value) -> Content {
-        // Serialising a JSON value into memory cannot fail.
-        Content::new(media_type, serde_json::to_vec(value).unwrap_or_default())
     }
 
     /// Its descriptor, without platform or annotations.
@@ -112,17 +108,9 @@ impl Synthetic {
                 "platform",
                 format!("{}\n", name.trim_end_matches('/')).as_bytes(),
             );
-            let mut config = serde_json::json!({
-                "architecture": architecture,
-                "os": os,
-                "config": {},
-                "rootfs": {"type": "layers", "diff_ids": [Digest::sha256_of(&tar)]},
-            });
-            if !variant.is_empty() {
-                config["variant"] = variant.into();
-            }
+            let config = config(os, architecture, variant, &Digest::sha256_of(&tar));
             let layer = Content::new(DOCKER_LAYER, gzip(&tar));
-            let config = Content::json(DOCKER_CONFIG, &config);
+            let config = Content::new(DOCKER_CONFIG, config);
             let platform = Platform {
                 architecture: architecture.to_string(),
                 os: os.to_string(),
@@ -197,24 +185,16 @@ fn image_manifest(media_type: &str) -> ImageManifest {
 /// `unknown/unknown` config), its blobs added to `blobs`, and its index entry.
 fn attestation(image: &Image, blobs: &mut Vec<Content>) -> (Content, Descriptor) {
     let digest = &image.manifest.digest;
-    let statement = serde_json::json!({
-        "_type": "https://in-toto.io/Statement/v0.1",
-        "predicateType": "https://slsa.dev/provenance/v0.2",
-        "subject": [{"name": "test-registry", "digest": {"sha256": digest.hex()}}],
-        "predicate": {},
-    });
-    let layer = Content::json(IN_TOTO, &statement);
-    let config = serde_json::json!({
-        "architecture": "unknown",
-        "os": "unknown",
-        "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [layer.digest]},
-    });
-    let config = Content::json(OCI_CONFIG, &config);
+    let statement = format!(
+        r#"{{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"{PROVENANCE}","subject":[{{"name":"test-registry","digest":{{"sha256":"{}"}}}}],"predicate":{{}}}}"#,
+        digest.hex()
+    );
+    let layer = Content::new(IN_TOTO, statement.into_bytes());
+    let config = Content::new(OCI_CONFIG, config("unknown", "unknown", "", &layer.digest));
     let mut layer_entry = layer.descriptor();
     layer_entry.annotations = Some(BTreeMap::from([(
         "in-toto.io/predicate-type".to_string(),
-        "https://slsa.dev/provenance/v0.2".to_string(),
+        PROVENANCE.to_string(),
     )]));
     let manifest = ImageManifest {
         config: config.descriptor(),
@@ -239,6 +219,19 @@ fn attestation(image: &Image, blobs: &mut Vec<Content>) -> (Content, Descriptor)
     };
     blobs.extend([layer, config]);
     (manifest, entry)
+}
+
+/// An image config of `os/architecture[/variant]` whose one layer has the uncompressed
+/// digest `diff_id` (every value is plain ASCII: nothing to escape).
+fn config(os: &str, architecture: &str, variant: &str, diff_id: &Digest) -> Vec<u8> {
+    let variant = match variant {
+        "" => String::new(),
+        variant => format!(r#","variant":"{variant}""#),
+    };
+    format!(
+        r#"{{"architecture":"{architecture}","os":"{os}"{variant},"config":{{}},"rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
+    )
+    .into_bytes()
 }
 
 /// A ustar archive of one regular file `name` (mode 644, owner 0, time 0) holding `data`.
@@ -303,5 +296,24 @@ mod tests {
         let manifest: serde_json::Value = serde_json::from_slice(&a.oci[0].manifest.bytes).unwrap();
         assert_eq!(manifest["layers"][0]["mediaType"], OCI_LAYER);
         assert_eq!(manifest["config"]["digest"], a.blobs[2].digest.as_str());
+    }
+
+    #[test]
+    fn configs_and_statements_are_json() {
+        let synthetic = Synthetic::new();
+        let json = |index: usize| -> serde_json::Value {
+            serde_json::from_slice(&synthetic.blobs[index].bytes).unwrap()
+        };
+        assert_eq!(json(2)["architecture"], "amd64");
+        assert_eq!(json(2).get("variant"), None);
+        assert_eq!(json(3)["variant"], "v8");
+        assert_eq!(json(4)["predicateType"], PROVENANCE);
+        let subject = synthetic.oci[0].manifest.digest.hex();
+        assert_eq!(json(4)["subject"][0]["digest"]["sha256"], subject);
+        assert_eq!(json(5)["os"], "unknown");
+        assert_eq!(
+            json(5)["rootfs"]["diff_ids"][0],
+            synthetic.blobs[4].digest.as_str()
+        );
     }
 }

@@ -479,3 +479,22 @@ fn bad_arguments_are_named_in_one_line() {
         assert_eq!(run.out(), "");
     }
 }
+
+#[test]
+fn the_readme_shows_the_output_of_a_run() {
+    let reg = Registry::start(Mode::PlainHttp);
+    let run = manifest_tool(
+        &reg,
+        &["test-registry", &format!("{}/test/app", reg.host())],
+    );
+    let readme = include_str!("../README.md");
+    let command = "$ manifest-tool --plain-http test-registry localhost:5000/test/app\n";
+    let shown = readme
+        .split(command)
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    assert_eq!(run.out().replace(&reg.host(), "localhost:5000"), shown);
+}

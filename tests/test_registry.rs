@@ -285,7 +285,7 @@ fn quay_refusing_oci_images_in_a_docker_list_is_optional() {
     let checks = checks_with(&[
         (
             "Docker list of OCI images",
-            "Docker list of OCI images     no        unsupported  400 MANIFEST_INVALID: manifest invalid",
+            "Docker list of OCI images     no        unsupported  400 MANIFEST_INVALID: manifest invalid: manifest data does not match schema: 'application/vnd.oci.image.manifest.v1+json' is not one of ['application/vnd.docker.distribution.manifest.v2+json', 'applic…",
         ),
         (
             "tags list",

@@ -277,8 +277,7 @@ impl Repository {
     pub fn upload_chunk(&self, session: &str, offset: u64, bytes: &[u8]) -> Result<String> {
         let needs = [self.want(&["pull", "push"])];
         let authorization = self.client.authorization_for(session, &needs)?;
-        let last = (offset + bytes.len() as u64).saturating_sub(1);
-        let range = format!("{offset}-{last}");
+        let range = chunk_range(offset, bytes.len());
         let request = Request {
             content_type: Some("application/octet-stream"),
             content_range: Some(&range),
@@ -376,6 +375,13 @@ impl Repository {
     }
 }
 
+/// The `Content-Range` of a chunk of `length` bytes (at least one) at `offset`: the first and
+/// the last byte, both included (`0-1023`).
+fn chunk_range(offset: u64, length: usize) -> String {
+    let last = (offset + length as u64).saturating_sub(1);
+    format!("{offset}-{last}")
+}
+
 impl PartialEq for Repository {
     /// The same repository of the same registry (as written in references).
     fn eq(&self, other: &Repository) -> bool {
@@ -387,5 +393,14 @@ impl fmt::Display for Repository {
     /// `registry/repository`, as in references.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.registry, self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_chunk_range_names_its_first_and_last_byte() {
+        assert_eq!(super::chunk_range(0, 1024), "0-1023");
+        assert_eq!(super::chunk_range(1024, 1), "1024-1024");
     }
 }

@@ -487,7 +487,13 @@ mod tests {
             Command::Help(text) => text,
             other => panic!("{words:?}: {other:?}"),
         };
-        for topic in ["inspect", "push", "push from-spec", "push from-args"] {
+        for topic in [
+            "inspect",
+            "push",
+            "push from-spec",
+            "push from-args",
+            "test-registry",
+        ] {
             let mut words = vec!["help"];
             words.extend(topic.split(' '));
             let first = help_of(&words)
@@ -503,7 +509,7 @@ mod tests {
         let err = parse_words(&["help", "bogus"]).unwrap_err().to_string();
         assert_eq!(
             err,
-            "no help for \"bogus\": the commands are inspect, push and completion (see --help)"
+            "no help for \"bogus\": the commands are inspect, push, test-registry and completion (see --help)"
         );
         let err = parse_words(&["help", "push", "from-yaml"])
             .unwrap_err()

@@ -163,13 +163,15 @@ bench-deps:
 	fi
 
 # --- Release binaries: cross/ holds the scripts, cross/versions.env the pinned tools ---
-# The seven static binaries are built without a container engine: linux-arm64 on the
-# stable-std route (pinned stable rebuilds std, clang, rust-lld); every other platform on the
-# build-std route (pinned nightly rebuilds std, zig links). All Linux binaries are static musl executables; the
-# static-glibc fallback is not used. cross/build.sh says why each route.
+# The static binaries are built without a container engine: linux-arm64 on the stable-std
+# route (pinned stable rebuilds std, clang, rust-lld); every other platform on the build-std
+# route (pinned nightly rebuilds std, zig links). All Linux binaries are static musl
+# executables; the static-glibc fallback is not used. cross/build.sh says why each route.
 DIST ?= dist
 CROSS_TOOLS ?= $(HOME)/.cache/manifest-tool-cross
-CROSS_PLATFORMS = linux-amd64 linux-arm linux-arm64 linux-ppc64le linux-s390x darwin-amd64 darwin-arm64
+# The Go manifest-tool's release set, under its asset names.
+CROSS_PLATFORMS = linux-amd64 linux-386 linux-armv5 linux-armv6 linux-armv7 linux-arm64 \
+	linux-ppc64le linux-s390x linux-riscv64 linux-loong64 linux-mips64le darwin-amd64 darwin-arm64
 # The tools `make cross-deps` installs outside the system (zig, cargo-zigbuild, actionlint).
 WITH_CROSS_TOOLS = env PATH="$(CROSS_TOOLS)/bin:$(CROSS_TOOLS)/venv/bin:$$PATH"
 HEAD_COMMIT = $(shell git rev-parse --short=12 HEAD 2>/dev/null)
@@ -181,7 +183,8 @@ HEAD_COMMIT = $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 cross-deps:
 	cross/deps.sh
 
-# All seven binaries into $(DIST)/manifest-tool-OS-ARCH (old binaries and signatures removed).
+# Every binary of the release set into $(DIST)/manifest-tool-OS-ARCH (old binaries and
+# signatures removed).
 cross:
 	rm -f $(DIST)/manifest-tool-* $(DIST)/SHA256SUMS $(DIST)/SHA256SUMS.asc
 	$(WITH_CROSS_TOOLS) cross/build.sh -o $(DIST) $(CROSS_PLATFORMS)

@@ -11,8 +11,8 @@
 #                     URL/*.asc; default: the GitHub release of --version   [MANIFEST_TOOL_BASE_URL]
 #   --key FILE        the project's OpenPGP public key; default: cross/manifest-tool-release.pub.asc
 #                     next to this script                                     [MANIFEST_TOOL_KEY]
-#   --platform P      asset to install instead of this machine's, e.g. linux-arm
-#                                                                          [MANIFEST_TOOL_PLATFORM]
+#   --platform P      asset to install instead of this machine's: the OS-ARCH of an asset
+#                     manifest-tool-OS-ARCH, e.g. linux-armv7               [MANIFEST_TOOL_PLATFORM]
 #   --downloader D    curl or wget; default: whichever is found first   [MANIFEST_TOOL_DOWNLOADER]
 #
 # What it checks before installing anything:
@@ -70,18 +70,35 @@ if [ -z "$platform" ]; then
         Darwin) os=darwin ;;
         *) die "no release binary for $(uname -s); build from source with cargo" ;;
     esac
-    case "$(uname -m)" in
+    cpu="$(uname -m)"
+    case "$cpu" in
         x86_64 | amd64) arch=amd64 ;;
+        i686) arch=386 ;;
         aarch64 | arm64) arch=arm64 ;;
-        armv7* | armv8l) arch=arm ;;
+        armv5tel | armv5tejl) arch=armv5 ;;
+        armv6l) arch=armv6 ;;
+        armv7* | armv8l) arch=armv7 ;;
         ppc64le) arch=ppc64le ;;
         s390x) arch=s390x ;;
-        *) die "no release binary for CPU $(uname -m); build from source with cargo" ;;
+        riscv64) arch=riscv64 ;;
+        loongarch64) arch=loong64 ;;
+        mips64)
+            # uname says mips64 for both byte orders; od prints the two bytes 01 00 as one
+            # number in this machine's order: 1 on little-endian, 256 on big-endian.
+            if [ "$(printf '\001\000' | od -An -tu2 | tr -d ' ')" = 1 ]; then
+                arch=mips64le
+            else
+                die "no release binary for big-endian mips64; build from source with cargo"
+            fi
+            ;;
+        *) die "no release binary for CPU $cpu; build from source with cargo" ;;
     esac
     platform="$os-$arch"
 fi
 case "$platform" in
-    linux-amd64 | linux-arm | linux-arm64 | linux-ppc64le | linux-s390x | darwin-amd64 | darwin-arm64) ;;
+    linux-amd64 | linux-386 | linux-armv5 | linux-armv6 | linux-armv7 | linux-arm64) ;;
+    linux-ppc64le | linux-s390x | linux-riscv64 | linux-loong64 | linux-mips64le) ;;
+    darwin-amd64 | darwin-arm64) ;;
     *) die "no release binary for $platform" ;;
 esac
 asset="manifest-tool-$platform"

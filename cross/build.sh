@@ -5,8 +5,10 @@
 # usage: cross/build.sh [-o OUT] [-t TARGET_DIR] PLATFORM... | all
 #   -o OUT         where the binaries go (default: dist)
 #   -t TARGET_DIR  cargo's target dir (default: target/cross)
-#   PLATFORM       linux-amd64 linux-arm linux-arm64 linux-ppc64le linux-s390x
-#                  darwin-amd64 darwin-arm64, or `all`
+#   PLATFORM       linux-amd64 linux-386 linux-armv5 linux-armv6 linux-armv7 linux-arm64
+#                  linux-ppc64le linux-s390x linux-riscv64 linux-loong64 linux-mips64le
+#                  darwin-amd64 darwin-arm64, or `all`: the Go manifest-tool's release set,
+#                  under its asset names
 #
 # Expects the tools of `make cross-deps` (cross/deps.sh) on PATH; the Makefile sets that up.
 #
@@ -26,10 +28,11 @@
 #   build-std  all the others: the pinned nightly rebuilds std (-Zbuild-std) at the release
 #              profile's opt-level "z" with std's optimize_for_size feature, and zig (through
 #              cargo-zigbuild) compiles C and links (for macOS: with the deployment target, and
-#              zig ad-hoc signs arm64). Needed for armv7/ppc64le/s390x, which have no prebuilt
-#              musl std here; chosen for linux-amd64 and macOS for size: with the prebuilt std
-#              linux-amd64 is 2.3 MB, over the 2 MB limit, and darwin-amd64 1.95 MB; rebuilt,
-#              and without unwind tables on Linux, 1.77 MB and 1.68 MB.
+#              zig ad-hoc signs arm64). Needed for the arm, ppc64le, s390x, riscv64, loong64
+#              and mips64le targets, which have no prebuilt musl std here (mips64el's is tier
+#              3, never prebuilt); chosen for linux-amd64, 386 and macOS for size: with the
+#              prebuilt std linux-amd64 is 2.3 MB, over the 2 MB limit, and darwin-amd64
+#              1.95 MB; rebuilt, and without unwind tables on Linux, 1.77 MB and 1.68 MB.
 # Every Linux binary is a static musl executable; the static-glibc fallback is not used.
 #
 # Reproducibility: the same commit gives byte-identical Linux binaries wherever the source,
@@ -51,21 +54,30 @@ while getopts "o:t:" opt; do
     esac
 done
 shift $((OPTIND - 1))
-[ "$#" -gt 0 ] || { sed -n '5,10p' "$0" >&2; exit 2; }
+[ "$#" -gt 0 ] || { sed -n '5,12p' "$0" >&2; exit 2; }
 mkdir -p "$OUT" "$TARGET_DIR"
 OUT="$(cd "$OUT" && pwd)"
 TARGET_DIR="$(cd "$TARGET_DIR" && pwd)"
 
-ALL=(linux-amd64 linux-arm linux-arm64 linux-ppc64le linux-s390x darwin-amd64 darwin-arm64)
+ALL=(linux-amd64 linux-386 linux-armv5 linux-armv6 linux-armv7 linux-arm64 linux-ppc64le
+     linux-s390x linux-riscv64 linux-loong64 linux-mips64le darwin-amd64 darwin-arm64)
 [ "$*" = all ] && set -- "${ALL[@]}"
 
 # platform -> "rust-target route [MACOSX_DEPLOYMENT_TARGET]"
+# The arm ones match Go's GOARM: v5 soft-float (ARMv5TE), v6 and v7 hard-float (VFP). 386 is
+# i686 (SSE2, as Go's default GO386=sse2).
 declare -A PLATFORMS=(
     [linux-amd64]="x86_64-unknown-linux-musl build-std"
+    [linux-386]="i686-unknown-linux-musl build-std"
+    [linux-armv5]="armv5te-unknown-linux-musleabi build-std"
+    [linux-armv6]="arm-unknown-linux-musleabihf build-std"
+    [linux-armv7]="armv7-unknown-linux-musleabihf build-std"
     [linux-arm64]="aarch64-unknown-linux-musl stable-std"
-    [linux-arm]="armv7-unknown-linux-musleabihf build-std"
     [linux-ppc64le]="powerpc64le-unknown-linux-musl build-std"
     [linux-s390x]="s390x-unknown-linux-musl build-std"
+    [linux-riscv64]="riscv64gc-unknown-linux-musl build-std"
+    [linux-loong64]="loongarch64-unknown-linux-musl build-std"
+    [linux-mips64le]="mips64el-unknown-linux-muslabi64 build-std"
     [darwin-amd64]="x86_64-apple-darwin build-std 10.12"
     [darwin-arm64]="aarch64-apple-darwin build-std 11.0"
 )

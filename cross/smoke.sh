@@ -4,9 +4,11 @@
 # usage: cross/smoke.sh [-d DIST] [PLATFORM...]     (default: every manifest-tool-* in DIST)
 #
 # Every binary: at most MAX_SIZE bytes (default 2000000).
-# Linux binaries: `file` says static and names the right CPU (arm: also v7 and hard-float, from
-# the ELF attributes); then, under qemu-<arch>-static called explicitly (binfmt_misc is not
-# mounted here), against a real docker-registry on 127.0.0.1 over plain HTTP:
+# Linux binaries: `file` says static and names the right CPU (arm: also the architecture version
+# and float ABI, from the ELF header and attributes); then, under qemu-<arch>-static called
+# explicitly (binfmt_misc is not mounted here; the arm ones on an emulated CPU of their own
+# generation: ARM926 for v5, ARM1176 for v6, Cortex-A7 for v7), against a real docker-registry
+# on 127.0.0.1 over plain HTTP:
 #   --version                 prints Cargo.toml's version and a 12-hex commit
 #                             (EXPECT_COMMIT, when set, must match it)
 #   inspect repo:multi        names the index's digest and its six platforms
@@ -53,13 +55,14 @@ ok() { echo "ok   $*"; }
 
 # The tool runs with an empty docker config, no proxies and no colour.
 mkdir -p "$TMP/home/docker-config"
-run_tool() { # run_tool QEMU BIN ARGS...
+run_tool() { # run_tool QEMU BIN ARGS...   (QEMU may hold options: "qemu-arm-static -cpu arm926")
     local qemu="$1" bin="$2"
     shift 2
+    # shellcheck disable=SC2086 # QEMU is split into the program and its options on purpose
     env -u HTTP_PROXY -u HTTPS_PROXY -u ALL_PROXY -u NO_PROXY \
         -u http_proxy -u https_proxy -u all_proxy -u no_proxy \
         HOME="$TMP/home" DOCKER_CONFIG="$TMP/home/docker-config" NO_COLOR=1 \
-        "$qemu" "$bin" "$@" </dev/null
+        $qemu "$bin" "$@" </dev/null
 }
 
 # --- the registry, started once if any Linux binary is to be run ------------------------------
@@ -131,13 +134,22 @@ check_push() {
 }
 
 smoke_linux() {
-    local platform="$1" bin="$2" arch_re qemu
+    local platform="$1" bin="$2" arch_re qemu arm_float="" arm_arch=""
     case "$platform" in
-        linux-amd64) arch_re="x86-64" qemu=qemu-x86_64-static ;;
-        linux-arm) arch_re="ARM, EABI5" qemu=qemu-arm-static ;;
-        linux-arm64) arch_re="ARM aarch64" qemu=qemu-aarch64-static ;;
+        linux-amd64) arch_re="64-bit LSB .*x86-64" qemu=qemu-x86_64-static ;;
+        linux-386) arch_re="32-bit LSB .*Intel 80386" qemu=qemu-i386-static ;;
+        linux-armv5) arch_re="32-bit LSB .*ARM, EABI5" qemu="qemu-arm-static -cpu arm926"
+            arm_float=soft arm_arch=v5TE ;;
+        linux-armv6) arch_re="32-bit LSB .*ARM, EABI5" qemu="qemu-arm-static -cpu arm1176"
+            arm_float=hard arm_arch=v6 ;;
+        linux-armv7) arch_re="32-bit LSB .*ARM, EABI5" qemu="qemu-arm-static -cpu cortex-a7"
+            arm_float=hard arm_arch=v7 ;;
+        linux-arm64) arch_re="64-bit LSB .*ARM aarch64" qemu=qemu-aarch64-static ;;
         linux-ppc64le) arch_re="64-bit LSB .*PowerPC" qemu=qemu-ppc64le-static ;;
-        linux-s390x) arch_re="IBM S/390" qemu=qemu-s390x-static ;;
+        linux-s390x) arch_re="64-bit MSB .*IBM S/390" qemu=qemu-s390x-static ;;
+        linux-riscv64) arch_re="64-bit LSB .*RISC-V" qemu=qemu-riscv64-static ;;
+        linux-loong64) arch_re="64-bit LSB .*LoongArch" qemu=qemu-loongarch64-static ;;
+        linux-mips64le) arch_re="64-bit LSB .*MIPS64" qemu=qemu-mips64el-static ;;
         *) fail "$platform: unknown Linux platform"; return ;;
     esac
     local desc
@@ -147,15 +159,18 @@ smoke_linux() {
         return
     fi
     ok "$platform: $desc"
-    if [ "$platform" = linux-arm ]; then
+    if [ -n "$arm_arch" ]; then
         local flags attrs
         flags="$(readelf -h "$bin" | sed -n 's/^ *Flags: *//p')"
         attrs="$(readelf -A "$bin")"
-        if ! grep -q "hard-float ABI" <<<"$flags" || ! grep -q "Tag_CPU_arch: v7" <<<"$attrs"; then
-            fail "$platform: not ARMv7 hard-float: flags '$flags'; $(grep Tag_CPU_arch <<<"$attrs")"
+        # v6: "v6" or "v6KZ" (ARM1176); v5: exactly "v5TE"; v7: exactly "v7".
+        if ! grep -q "$arm_float-float ABI" <<<"$flags" ||
+            ! grep -Eq "Tag_CPU_arch: $arm_arch(KZ)?$" <<<"$attrs"; then
+            fail "$platform: not ARM$arm_arch $arm_float-float: flags '$flags';" \
+                "$(grep Tag_CPU_arch <<<"$attrs")"
             return
         fi
-        ok "$platform: ARMv7, hard-float ABI"
+        ok "$platform: ARM$arm_arch, $arm_float-float ABI"
     fi
 
     local version

@@ -8,7 +8,8 @@
 # Cases: a good install with curl and with wget; refusals for a tampered binary, a tampered
 # binary with a matching rewritten SHA256SUMS (signature check), a release signed by another
 # key, the placeholder key shipped in cross/, an asset missing from SHA256SUMS, a failed
-# download; a good install without gpg (checksum only). After each refusal nothing may be
+# download; a good install without gpg (checksum only); for each `uname -m` of a release
+# platform (through a stand-in uname on PATH), the asset install.sh picks. After each refusal nothing may be
 # installed. Everything lives in a temporary directory; ends with "N passed, N failed".
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -43,7 +44,13 @@ GNUPGHOME="$TMP/gnupg-project" gpg --batch --armor --export >"$TMP/project.pub.a
 case "$(uname -s)-$(uname -m)" in
     Linux-x86_64) HOST=linux-amd64 ;;
     Linux-aarch64) HOST=linux-arm64 ;;
-    Linux-armv7* | Linux-armv8l) HOST=linux-arm ;;
+    Linux-i686) HOST=linux-386 ;;
+    Linux-armv5tel | Linux-armv5tejl) HOST=linux-armv5 ;;
+    Linux-armv6l) HOST=linux-armv6 ;;
+    Linux-armv7* | Linux-armv8l) HOST=linux-armv7 ;;
+    Linux-riscv64) HOST=linux-riscv64 ;;
+    Linux-loongarch64) HOST=linux-loong64 ;;
+    Linux-mips64) HOST=linux-mips64le ;;
     Linux-ppc64le) HOST=linux-ppc64le ;;
     Linux-s390x) HOST=linux-s390x ;;
     Darwin-x86_64) HOST=darwin-amd64 ;;
@@ -71,6 +78,16 @@ for f in "$FROM"/manifest-tool-*; do
 done
 
 release good project
+# every-platform: a stand-in for every release asset, each printing its own name.
+PLATFORMS=(linux-amd64 linux-386 linux-armv5 linux-armv6 linux-armv7 linux-arm64 linux-ppc64le
+    linux-s390x linux-riscv64 linux-loong64 linux-mips64le darwin-amd64 darwin-arm64)
+mkdir -p "$TMP/www/every-platform"
+for platform in "${PLATFORMS[@]}"; do
+    printf '#!/bin/sh\necho "manifest-tool version 9.9.9 (commit: 0123456789ab) %s"\n' \
+        "$platform" >"$TMP/www/every-platform/manifest-tool-$platform"
+    chmod 755 "$TMP/www/every-platform/manifest-tool-$platform"
+done
+GNUPGHOME="$TMP/gnupg-project" "$SRC/cross/release.sh" sign "$TMP/www/every-platform" >/dev/null
 release tampered project
 printf 'x' >>"$TMP/www/tampered/manifest-tool-$HOST"
 release forged-sums project
@@ -159,6 +176,35 @@ expect_refusal "the placeholder key shipped in cross/" good "holds no OpenPGP pu
     --key "$SRC/cross/manifest-tool-release.pub.asc"
 expect_refusal "no such release" missing "could not download $URL/missing/manifest-tool-$HOST"
 expect_refusal "unknown platform" good "no release binary for plan9-mips" --platform plan9-mips
+
+# The asset for each machine: a stand-in uname on PATH answers -s and -m as a machine of that
+# platform would. uname -m says mips64 for either byte order; install.sh asks od, which a
+# second stand-in answers as a big-endian machine would.
+mkdir "$TMP/fake-uname" "$TMP/fake-od"
+# shellcheck disable=SC2016 # the stand-in expands them when it runs
+printf '#!/bin/sh\ncase "$1" in -s) echo "$FAKE_UNAME_S" ;; -m) echo "$FAKE_UNAME_M" ;; esac\n' \
+    >"$TMP/fake-uname/uname"
+printf '#!/bin/sh\ncat >/dev/null\necho "   256"\n' >"$TMP/fake-od/od"
+chmod 755 "$TMP/fake-uname/uname" "$TMP/fake-od/od"
+for machine in Linux-x86_64:linux-amd64 Linux-i686:linux-386 Linux-armv5tel:linux-armv5 \
+    Linux-armv5tejl:linux-armv5 Linux-armv6l:linux-armv6 Linux-armv7l:linux-armv7 \
+    Linux-armv8l:linux-armv7 Linux-aarch64:linux-arm64 Linux-ppc64le:linux-ppc64le \
+    Linux-s390x:linux-s390x Linux-riscv64:linux-riscv64 Linux-loongarch64:linux-loong64 \
+    Linux-mips64:linux-mips64le Darwin-x86_64:darwin-amd64 Darwin-arm64:darwin-arm64; do
+    uname_s="${machine%%-*}" rest="${machine#*-}"
+    uname_m="${rest%%:*}" want="${rest#*:}"
+    if FAKE_UNAME_S="$uname_s" FAKE_UNAME_M="$uname_m" PATH="$TMP/fake-uname:$PATH" \
+        install every-platform "$TMP/prefix" &&
+        cmp -s "$TMP/prefix/bin/manifest-tool" "$TMP/www/every-platform/manifest-tool-$want"; then
+        pass "uname $uname_s $uname_m installs manifest-tool-$want"
+    else
+        failed "uname $uname_s $uname_m did not install manifest-tool-$want: $(cat "$TMP/out")"
+    fi
+done
+FAKE_UNAME_S=Linux FAKE_UNAME_M=mips64 PATH="$TMP/fake-od:$TMP/fake-uname:$PATH" \
+    expect_refusal "big-endian mips64" every-platform "no release binary for big-endian mips64"
+FAKE_UNAME_S=Linux FAKE_UNAME_M=i586 PATH="$TMP/fake-uname:$PATH" \
+    expect_refusal "a CPU with no release (i586)" every-platform "no release binary for CPU i586"
 
 # Without gpg: only the checksum, and it says so. PATH gets every tool but gpg.
 mkdir "$TMP/nogpg-bin"

@@ -177,7 +177,8 @@ WITH_CROSS_TOOLS = env PATH="$(CROSS_TOOLS)/bin:$(CROSS_TOOLS)/venv/bin:$$PATH"
 HEAD_COMMIT = $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
 .PHONY: cross-deps cross cross-smoke reproducible-check release-sign verify-release \
-	test-release test-install lint-workflows ci-cross-deps ci-cross release-installer
+	test-release test-install lint-workflows ci-cross-deps ci-cross release-installer \
+	image test-image
 
 # Everything below, pinned: Debian packages, Rust toolchains, zig, cargo-zigbuild, actionlint.
 cross-deps:
@@ -199,6 +200,17 @@ cross-smoke:
 REPRO_PLATFORMS ?= linux-arm64
 reproducible-check:
 	$(WITH_CROSS_TOOLS) cross/reproducible.sh $(REPRO_PLATFORMS)
+
+# $(DIST)/image: a multi-platform OCI image layout of the tool, one image per Linux binary of
+# $(DIST) (FROM scratch, /manifest-tool as entrypoint), joined by the tool's own push
+# (cross/image.sh).
+image:
+	cross/image.sh -d $(DIST)
+
+# Two builds of the image byte-identical; its platforms, entrypoint and layers (the binaries
+# of $(DIST)); binaries taken out of the layers run under qemu.
+test-image:
+	cross/test-image.sh $(DIST)
 
 # dist/: the binaries, SHA256SUMS, and *.asc signatures by $GNUPGHOME's default key (or GPG_KEY).
 # (In sequence, also under make -j.)

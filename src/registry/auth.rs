@@ -17,6 +17,7 @@ use super::credentials::{ConfigLocation, Credential, DockerConfig, Found, Secret
 use super::location;
 use super::scheme_cache::{Known, SchemeCache};
 use super::transport::{self, Request, Transport};
+use super::well_known;
 use crate::error::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -66,6 +67,10 @@ struct State {
     /// Scopes the operation needs, in the order asked (the target first): resource → actions.
     wanted: Vec<(String, BTreeSet<String>)>,
     scheme: Scheme,
+    /// The scheme is what the scheme cache or the built-in table said, and no token has been
+    /// asked of its realm yet: if none comes, ask the registry instead (see
+    /// [`Auth::authorization`]).
+    remembered: bool,
 }
 
 #[derive(Default)]
@@ -120,8 +125,9 @@ struct Token {
 
 impl Auth {
     /// Authentication for `registry`, finding credentials from `source` when first needed.
-    /// Its scheme starts as what `cache` remembers for `transport`'s origin, if the remembered
-    /// realm passes the same checks as a fresh challenge's.
+    /// Its scheme starts as what `cache` remembers for `transport`'s origin, else as what the
+    /// built-in table of public registries ([`well_known`]) says, if the realm passes the same
+    /// checks as a fresh challenge's.
     pub fn new(
         registry: &str,
         source: CredentialSource,
@@ -139,7 +145,11 @@ impl Auth {
             debug: transport.debug(),
             state: Mutex::new(State::default()),
         };
-        let scheme = match auth.cache.load(&auth.origin) {
+        let known = auth
+            .cache
+            .load(&auth.origin)
+            .or_else(|| well_known::scheme(transport.scheme, &transport.host));
+        let scheme = match known {
             Some(Known::Open) => Scheme::Open,
             Some(Known::Basic) => Scheme::Basic,
             Some(Known::Bearer { realm, service }) => match auth.check_realm(transport, &realm) {
@@ -152,7 +162,10 @@ impl Auth {
             },
             None => Scheme::Unknown,
         };
-        auth.lock().scheme = scheme;
+        let mut state = auth.lock();
+        state.remembered = matches!(scheme, Scheme::Bearer { .. });
+        state.scheme = scheme;
+        drop(state);
         auth
     }
 
@@ -172,10 +185,33 @@ impl Auth {
         scope_strings(&this).remove(0)
     }
 
+    /// The `Authorization` value for a request that needs the scopes `needs`
+    /// ([`Auth::authorization_now`]). When a remembered realm (cache or built-in table) gives
+    /// no token, the scheme is forgotten and `None` returned: the request goes without one, and
+    /// the registry's own challenge says where tokens come from now.
+    pub fn authorization(&self, transport: &Transport, needs: &[String]) -> Result<Option<String>> {
+        let result = self.authorization_now(transport, needs);
+        let mut state = self.lock();
+        let remembered = std::mem::take(&mut state.remembered);
+        match result {
+            // Unknown: another request's token from there failed first.
+            Err(error) if remembered || matches!(state.scheme, Scheme::Unknown) => {
+                if self.debug {
+                    crate::debug_line!(
+                        "no token from the remembered realm ({error}); asking the registry"
+                    );
+                }
+                state.scheme = Scheme::Unknown;
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
     /// The `Authorization` value for a request that needs the scopes `needs`, fetching a
     /// token if none held covers them (or the wanted scopes, while one token serves the run)
     /// or it has expired.
-    pub fn authorization(&self, transport: &Transport, needs: &[String]) -> Result<Option<String>> {
+    fn authorization_now(&self, transport: &Transport, needs: &[String]) -> Result<Option<String>> {
         let mut state = self.lock();
         let wanted = scope_strings(&state.wanted);
         match &mut state.scheme {
@@ -354,6 +390,7 @@ impl Auth {
                 service: service.clone(),
                 tokens,
             };
+            state.remembered = false;
             renewed?;
             self.cache
                 .store(&self.origin, &Known::Bearer { realm, service });

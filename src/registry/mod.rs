@@ -2,7 +2,8 @@
 //!
 //! [`Registry`] is the client for one host: [`transport`] sends requests, with [`tls`] settings,
 //! the [`retry`] policy and [`location`] arithmetic; [`auth`] answers challenges, [`credentials`]
-//! finds what to answer with. The operations on content (fetch and put manifests, blobs,
+//! finds what to answer with, and [`scheme_cache`] and [`well_known`] say which challenge to
+//! expect. The operations on content (fetch and put manifests, blobs,
 //! mounts, uploads) are asked of a [`repository::Repository`], a client and a repository name
 //! together. Each operation is one request when the registry lets it be (no `/v2/` ping, no
 //! HEAD before a GET).
@@ -18,6 +19,7 @@ pub mod retry;
 pub mod scheme_cache;
 pub mod tls;
 pub mod transport;
+pub mod well_known;
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};

@@ -5,6 +5,7 @@
 //! and sends every request of a stage at once, saving round trips on a distant registry. Only
 //! the scheme, realm and service are kept — never a credential or a token. A wrong entry costs
 //! nothing but a 401, after which the registry's own challenge is used and the entry replaced.
+//! Where the cache has no entry, [`super::well_known`] may have one built in.
 //!
 //! The file is `$XDG_CACHE_HOME/manifest-tool/auth-schemes.json`, else
 //! `$HOME/.cache/manifest-tool/auth-schemes.json`. `MANIFEST_TOOL_NO_CACHE=1` turns it off.

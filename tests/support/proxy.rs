@@ -270,6 +270,8 @@ struct Shared {
 
 /// A running proxy; stops when dropped.
 pub struct Proxy {
+    /// Where it listens.
+    addr: std::net::SocketAddr,
     port: u16,
     stop: Arc<AtomicBool>,
     shared: Arc<Shared>,
@@ -310,6 +312,24 @@ impl Proxy {
     /// (PEM) while the registry behind it speaks plain HTTP.
     pub fn start_tls(upstream: &str, cert: &Path, key: &Path) -> Proxy {
         Proxy::launch(upstream, Some(server_config(cert, key)), false)
+    }
+
+    /// [`Proxy::start_tls`] listening on `listen` (a loopback address and port of the test's
+    /// choice, e.g. `127.x.y.z:443` for a host name mapped there); the error when it cannot
+    /// bind it.
+    pub fn start_tls_at(
+        listen: std::net::SocketAddr,
+        upstream: &str,
+        cert: &Path,
+        key: &Path,
+    ) -> std::io::Result<Proxy> {
+        let listener = TcpListener::bind(listen)?;
+        Ok(Proxy::serve_on(
+            listener,
+            upstream,
+            Some(server_config(cert, key)),
+            false,
+        ))
     }
 
     /// Add a rule; rules are tried in the order added, and the first that matches a request
@@ -388,7 +408,17 @@ impl Proxy {
 
     fn launch(upstream: &str, tls: Option<Arc<ServerConfig>>, serial: bool) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        let port = listener.local_addr().expect("proxy address").port();
+        Proxy::serve_on(listener, upstream, tls, serial)
+    }
+
+    fn serve_on(
+        listener: TcpListener,
+        upstream: &str,
+        tls: Option<Arc<ServerConfig>>,
+        serial: bool,
+    ) -> Proxy {
+        let addr = listener.local_addr().expect("proxy address");
+        let port = addr.port();
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             upstream: upstream.to_string(),
@@ -410,6 +440,7 @@ impl Proxy {
             }
         });
         Proxy {
+            addr,
             port,
             stop,
             shared,
@@ -421,7 +452,7 @@ impl Proxy {
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        let _ = TcpStream::connect(self.addr);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

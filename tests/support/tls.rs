@@ -2,10 +2,11 @@
 //! does not build aws-lc), TLS 1.2 and 1.3, no ALPN (so clients speak HTTP/1.1), no client
 //! certificates.
 
+use super::{run, tool};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The ring crypto provider, the only one the test build has.
@@ -46,4 +47,37 @@ pub fn client_config(ca: &Path) -> Arc<ClientConfig> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Arc::new(config)
+}
+
+/// Writes, in `dir`, a P-256 CA (`ca.crt`) and a server certificate for the DNS name `name`
+/// that it signed (`server.crt`, `server.key`): a stand-in for a public host (with `name`
+/// mapped to a loopback address) that the binary trusts through `--cacert`. Returns the paths
+/// (CA, certificate, key).
+pub fn ca_and_cert_for(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).expect("TLS: the certificate directory");
+    let config = format!(
+        "[req]\ndistinguished_name = dn\n[dn]\n\
+         [ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign\n\
+         [server]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
+         extendedKeyUsage = serverAuth\nsubjectAltName = DNS:{name}\n"
+    );
+    std::fs::write(dir.join("openssl.cnf"), config).expect("TLS: openssl.cnf");
+    let new_key = "-x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+                   -config openssl.cnf";
+    for args in [
+        format!("req {new_key} -extensions ca -subj /CN=stand-in-CA -keyout ca.key -out ca.crt"),
+        format!(
+            "req {new_key} -extensions server -subj /CN={name} -CA ca.crt -CAkey ca.key \
+             -keyout server.key -out server.crt"
+        ),
+    ] {
+        run(tool("openssl")
+            .current_dir(dir)
+            .args(args.split_whitespace()));
+    }
+    (
+        dir.join("ca.crt"),
+        dir.join("server.crt"),
+        dir.join("server.key"),
+    )
 }

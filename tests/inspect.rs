@@ -260,6 +260,67 @@ fn inspect_of_a_six_image_list_opens_at_most_six_connections() {
 }
 
 #[test]
+fn a_first_inspect_on_a_token_registry_sends_the_challenged_request_again_on_its_connection() {
+    // No scheme cache: the list's first GET is answered 401. Its connection is kept for the
+    // GET sent again with the token, so the six children find six connections ready (five
+    // opened ahead and that one), and none is opened on demand, which would cost a TCP and a
+    // TLS handshake on a distant registry.
+    let reg = Registry::start(Mode::TlsToken);
+    support::seed(&reg);
+    let relay = Relay::start(&reg.host());
+    let name = format!("{}/docker/app:list", relay.host());
+    let home = TempDir::new("mt-conns-token");
+    outcome(
+        bare_command(&home)
+            .args(support::mode_flags(&reg))
+            .args(["inspect", &name]),
+    )
+    .success();
+    let log = reg.access_log();
+    assert_eq!(log.len(), 8, "one 401, the list, six children: {log:#?}");
+    relay.assert_connections(1..=6, "8 requests, 6 at once, the first answered 401");
+}
+
+#[test]
+fn every_connection_to_the_registry_and_its_token_server_is_opened_ahead() {
+    // `--debug` names each connection opened. The token server's opens as soon as its realm
+    // is known: from the challenge on a first run, from the scheme cache at the start of the
+    // next, while the registry's open.
+    let reg = Registry::start(Mode::TlsToken);
+    support::seed(&reg);
+    let home = TempDir::new("mt-conns-ahead");
+    let name = format!("{}/docker/app:list", reg.host());
+    let token_server = reg.token_server().expect("a token server").addr();
+    let opened = |home: &TempDir| {
+        let run = outcome(
+            bare_command(home)
+                .args(support::mode_flags(&reg))
+                .args(["--debug", "inspect", &name]),
+        )
+        .success();
+        let mut lines: Vec<String> = run
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("debug: opened a connection"))
+            .map(|l| l.split(" in ").next().unwrap_or(l).to_string())
+            .collect();
+        lines.sort();
+        lines.dedup();
+        lines
+    };
+    let mut expected = vec![
+        format!("debug: opened a connection to https://{token_server}/ ahead of need"),
+        format!(
+            "debug: opened a connection to https://{}/ ahead of need",
+            reg.host()
+        ),
+    ];
+    expected.sort();
+    assert_eq!(opened(&home), expected, "first run");
+    assert_eq!(opened(&home), expected, "second run");
+}
+
+#[test]
 fn a_second_run_remembers_the_auth_scheme_and_skips_the_challenge() {
     let reg = Registry::start(Mode::TlsToken);
     support::seed(&reg);

@@ -127,7 +127,7 @@ impl Auth {
     /// Authentication for `registry`, finding credentials from `source` when first needed.
     /// Its scheme starts as what `cache` remembers for `transport`'s origin, else as what the
     /// built-in table of public registries ([`well_known`]) says, if the realm passes the same
-    /// checks as a fresh challenge's.
+    /// checks as a fresh challenge's; a connection to that realm starts opening at once.
     pub fn new(
         registry: &str,
         source: CredentialSource,
@@ -153,11 +153,14 @@ impl Auth {
             Some(Known::Open) => Scheme::Open,
             Some(Known::Basic) => Scheme::Basic,
             Some(Known::Bearer { realm, service }) => match auth.check_realm(transport, &realm) {
-                Ok(realm) => Scheme::Bearer {
-                    realm,
-                    service,
-                    tokens: Tokens::Shared(None),
-                },
+                Ok(realm) => {
+                    transport.preconnect_elsewhere(&realm);
+                    Scheme::Bearer {
+                        realm,
+                        service,
+                        tokens: Tokens::Shared(None),
+                    }
+                }
                 Err(_) => Scheme::Unknown,
             },
             None => Scheme::Unknown,
@@ -354,6 +357,8 @@ impl Auth {
         let mut state = self.lock();
         if let Some((realm, service, scopes)) = bearer {
             let realm = self.check_realm(transport, &realm)?;
+            // Opening while the credentials are looked up (a helper may take a while).
+            transport.preconnect_elsewhere(&realm);
             for scope in &scopes {
                 if let Some((resource, actions)) = scope.rsplit_once(':') {
                     add_scope(

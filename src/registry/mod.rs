@@ -41,6 +41,10 @@ pub struct Fetched {
     pub bytes: Vec<u8>,
 }
 
+/// The largest body of a 401 answer read to keep its connection; a longer one is left unread
+/// and its connection closed.
+const CHALLENGE_BODY_LIMIT: u64 = 64 * 1024;
+
 /// A client for one registry host.
 pub struct Registry {
     transport: Transport,
@@ -166,6 +170,9 @@ impl Registry {
                     if !answered {
                         return Err(self.refusal(response));
                     }
+                    // Read the (small) body, so that the connection goes back to the pool for
+                    // the request sent again: a new one would cost another handshake.
+                    let _ = transport::read_limited(response, CHALLENGE_BODY_LIMIT);
                     // The scheme is known and a token fetched: let the others go.
                     probe = None;
                 }

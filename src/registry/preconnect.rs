@@ -9,7 +9,9 @@
 //! ureq asks its connector for a connection whenever its pool has no idle one. Our connector
 //! ([`OriginConnector`]) hands out a pre-opened connection to the registry's origin when there is
 //! one, waits for one that is being opened when there is such, and only then opens a new one.
-//! Connections to any other origin (a token server, a storage redirect) go straight through.
+//! The same goes for another origin that a connection was opened to ahead
+//! ([`Preconnector::open_elsewhere`]: the token realm, as soon as it is known); connections to
+//! any other origin (a storage redirect) go straight through.
 //!
 //! Nothing is preconnected through an HTTP proxy: ureq sets up the `CONNECT` tunnel itself.
 
@@ -33,13 +35,18 @@ const MAX_WAIT_UNUSED: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct Preconnector {
     shared: Arc<Shared>,
+    elsewhere: Elsewhere,
 }
 
 /// The connector ureq's agent is built with: pre-opened connections first, else ureq's own.
 #[derive(Debug)]
 pub struct OriginConnector {
     shared: Arc<Shared>,
+    elsewhere: Elsewhere,
 }
+
+/// The other origins connections were opened to ahead, one [`Shared`] each.
+type Elsewhere = Arc<Mutex<Vec<Arc<Shared>>>>;
 
 #[derive(Debug)]
 struct Shared {
@@ -73,14 +80,12 @@ impl Preconnector {
     /// would. `debug` prints one line per connection opened ahead.
     pub fn new(scheme: &str, authority: &str, config: &Config, debug: bool) -> Preconnector {
         Preconnector {
-            shared: Arc::new(Shared {
-                origin: format!("{scheme}://{authority}/").parse().ok(),
-                config: config.clone(),
-                inner: DefaultConnector::default(),
-                state: Mutex::new(State::default()),
-                changed: Condvar::new(),
+            shared: Shared::new(
+                format!("{scheme}://{authority}/").parse().ok(),
+                config,
                 debug,
-            }),
+            ),
+            elsewhere: Elsewhere::default(),
         }
     }
 
@@ -88,6 +93,7 @@ impl Preconnector {
     pub fn connector(&self) -> OriginConnector {
         OriginConnector {
             shared: self.shared.clone(),
+            elsewhere: self.elsewhere.clone(),
         }
     }
 
@@ -95,7 +101,53 @@ impl Preconnector {
     /// already open or being opened). Returns at once. A connection that cannot be opened is
     /// simply not there: the request that needed it opens its own and reports the error.
     pub fn open(&self, wanted: usize) {
-        let shared = &self.shared;
+        self.shared.open(wanted);
+    }
+
+    /// Start opening one connection to the origin of `url` (not the registry's: its token
+    /// realm), unless one is open or being opened. Returns at once.
+    pub fn open_elsewhere(&self, url: &str) {
+        let Ok(uri) = url.parse::<Uri>() else { return };
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return;
+        };
+        if self.shared.is_origin(&uri) {
+            return;
+        }
+        let shared = {
+            let mut elsewhere = self
+                .elsewhere
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match elsewhere.iter().find(|shared| shared.is_origin(&uri)) {
+                Some(shared) => shared.clone(),
+                None => {
+                    let origin = format!("{scheme}://{authority}/").parse().ok();
+                    let shared = Shared::new(origin, &self.shared.config, self.shared.debug);
+                    elsewhere.push(shared.clone());
+                    shared
+                }
+            }
+        };
+        shared.open(1);
+    }
+}
+
+impl Shared {
+    fn new(origin: Option<Uri>, config: &Config, debug: bool) -> Arc<Shared> {
+        Arc::new(Shared {
+            origin,
+            config: config.clone(),
+            inner: DefaultConnector::default(),
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            debug,
+        })
+    }
+
+    /// [`Preconnector::open`] for this origin.
+    fn open(self: &Arc<Self>, wanted: usize) {
+        let shared = self;
         if !shared.is_direct(&shared.config) {
             return;
         }
@@ -115,9 +167,7 @@ impl Preconnector {
             }
         }
     }
-}
 
-impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()
@@ -198,23 +248,25 @@ impl Shared {
 
     /// A pre-opened connection, or one being opened (waited for), or `None`: open your own.
     fn take(&self) -> Option<Box<dyn Transport>> {
-        let mut state = self.lock();
         loop {
+            let mut state = self.lock();
             // The oldest first, before it ages out (and the server's idle timer runs out).
-            while let Some((opened_at, mut connection)) = state.ready.pop_front() {
-                // As ureq does before reusing a pooled connection: one the server closed in
-                // the meantime (a restart, an idle timeout) is not handed out.
-                if opened_at.elapsed() < MAX_WAIT_UNUSED && connection.is_open() {
+            if let Some((opened_at, mut connection)) = state.ready.pop_front() {
+                // Checked without the lock: a check may wait a little (see `still_open`).
+                drop(state);
+                if still_open(opened_at, &mut connection) {
                     return Some(connection);
                 }
-                state.opened = state.opened.saturating_sub(1);
                 drop(connection);
+                let mut state = self.lock();
+                state.opened = state.opened.saturating_sub(1);
+                continue;
             }
             if state.opening <= state.waiting {
                 return None;
             }
             state.waiting += 1;
-            state = self
+            let mut state = self
                 .changed
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -238,6 +290,48 @@ impl Shared {
     }
 }
 
+/// A TLS connection opened ahead longer ago than this is checked by waiting for input through
+/// the TLS layer; a younger one is handed out unchecked (see [`still_open`]).
+const TLS_CHECK_AFTER: Duration = Duration::from_secs(1);
+
+/// Whether a connection opened ahead at `opened_at` is still open and idle: not aged out, and,
+/// as ureq checks before reusing a pooled connection, not closed by the server in the meantime
+/// (a restart, an idle timeout). ureq's check reads the socket under the TLS layer and takes
+/// any byte there for garbage; but a TLS 1.3 server sends its session tickets once the client
+/// has finished the handshake (rustls and OpenSSL do, so most HTTPS front ends), so they wait
+/// on a connection opened ahead, which would never be used. So a TLS connection is checked
+/// through the TLS layer, which takes the tickets in: input is awaited for the shortest wait
+/// the socket allows (a clock tick, a few ms), and waiting it out means open and idle. That
+/// wait is spent only on a connection older than [`TLS_CHECK_AFTER`]: a server does not drop
+/// a connection it has just accepted for being idle, and a request on one it dropped anyway is
+/// sent again like any request that loses its connection.
+fn still_open(opened_at: Instant, connection: &mut Box<dyn Transport>) -> bool {
+    let age = opened_at.elapsed();
+    if age >= MAX_WAIT_UNUSED {
+        return false;
+    }
+    if !connection.is_tls() {
+        return connection.is_open();
+    }
+    if age < TLS_CHECK_AFTER {
+        return true;
+    }
+    let timeout = NextTimeout {
+        after: UreqDuration::Exact(Duration::from_millis(1)),
+        reason: Timeout::RecvResponse,
+        per_read: None,
+        per_write: None,
+    };
+    match connection.await_input(timeout) {
+        Err(ureq::Error::Timeout(_)) => true,
+        Err(ureq::Error::Io(e)) => matches!(
+            e.kind(),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+        ),
+        Ok(_) | Err(_) => false,
+    }
+}
+
 impl Connector<()> for OriginConnector {
     type Out = Box<dyn Transport>;
 
@@ -246,13 +340,29 @@ impl Connector<()> for OriginConnector {
         details: &ConnectionDetails,
         chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        let ours = self.shared.is_origin(details.uri) && self.shared.is_direct(details.config);
-        if ours && let Some(connection) = self.shared.take() {
+        let origin = if self.shared.is_origin(details.uri) {
+            Some(self.shared.clone())
+        } else {
+            let elsewhere = self
+                .elsewhere
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            elsewhere
+                .iter()
+                .find(|shared| shared.is_origin(details.uri))
+                .cloned()
+        };
+        let ours = origin.filter(|shared| shared.is_direct(details.config));
+        if let Some(shared) = &ours
+            && let Some(connection) = shared.take()
+        {
             return Ok(Some(connection));
         }
         let connection = self.shared.inner.connect(details, chained)?;
-        if ours && connection.is_some() {
-            self.shared.lock().opened += 1;
+        if let Some(shared) = &ours
+            && connection.is_some()
+        {
+            shared.lock().opened += 1;
         }
         if self.shared.debug {
             // Host and port only: a request's query may name the user (a token request's

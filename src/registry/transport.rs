@@ -229,6 +229,12 @@ impl Transport {
         self.debug
     }
 
+    /// Start opening one connection to the origin of `url`, another host than the registry
+    /// (its token realm), for the next request there; returns at once.
+    pub fn preconnect_elsewhere(&self, url: &str) {
+        self.preconnector.open_elsewhere(url);
+    }
+
     /// `scheme://host` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}://{}{}", self.scheme, self.host, path)

@@ -16,10 +16,19 @@ What it does, in order:
      TCP proxy that every tool goes through) and each operation, runs every tool once untimed
      (warm-up, which measures peak RSS through GNU time), then BENCH_RUNS times, alternating
      the tools' order, timing each command with wait4(2);
-  4. counts the registry's access-log lines of each run (= HTTP requests), sums up how long the
-     registry was busy answering them (from its own logged durations), and prints one table
-     (operation x tool -> median ms, spread, ratio to ours, requests, registry ms, peak RSS), which it also
-     writes to bench/RESULTS.md with the date, the machine and the tool versions.
+  4. then the TLS set-up (unless BENCH_TLS_RTTS=0): the same storage served by a second
+     `docker-registry` with TLS and `auth.token`, its realm a token server on its own port
+     (bench/tokenmode.py), both behind latency proxies (10 and 50 ms round trip), and runs
+     `inspect`, `push-platforms` and `push-configs` with ours, ours-cold and the Go tool (no
+     peers: they would need the CA set up their own way), trusting the CA via SSL_CERT_FILE;
+  5. counts the registry's access-log lines of each run (= HTTP requests; plus the token
+     server's requests in the TLS set-up), sums up how long the registry was busy answering
+     them (from its own logged durations), takes from the latency proxies the time from the
+     first connection accepted to the last bytes handed to the client ("net RTTs": round trips
+     without process start-up, less disturbed by a busy machine than wall time), and prints one
+     table (operation x tool -> median ms, spread, ratio to ours, RTTs, net RTTs, requests,
+     registry ms, peak RSS), which it also writes to bench/RESULTS.md with the date, the
+     machine and the tool versions.
 
 The operations:
   inspect        inspect the six-platform Docker list `bench/app:multi` with its child manifests
@@ -54,6 +63,7 @@ Environment:
   BENCH_QUICK=1       smoke run: BENCH_RUNS=1, loopback and 50 ms only, output to
                       bench/RESULTS-quick.md
   BENCH_RTTS=0,10,50  the networks, as round-trip times in ms (0 = loopback, no proxy)
+  BENCH_TLS_RTTS=10,50  the networks of the TLS set-up (BENCH_QUICK: 50; 0 leaves it out)
   BENCH_OPS=a,b       only these operations (names above)
   BENCH_TOOLS=a,b     only these tools (ours, ours-cold, ours-static, go, docker, buildah,
                       skopeo, spawn)
@@ -83,11 +93,14 @@ import threading
 import time
 from pathlib import Path
 
+import tokenmode
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
-OURS = ROOT / "target" / "release" / "manifest-tool"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+OURS = TARGET / "release" / "manifest-tool"
 MUSL_TARGET = "x86_64-unknown-linux-musl"
-OURS_STATIC = ROOT / "target" / MUSL_TARGET / "release" / "manifest-tool"
+OURS_STATIC = TARGET / MUSL_TARGET / "release" / "manifest-tool"
 # The release binary as `make cross` builds it (rebuilt std, no unwind tables): its size is the
 # one the release ships. Reported with its --version, which names the commit it was built from.
 RELEASE_AMD64 = ROOT / "dist" / "manifest-tool-linux-amd64"
@@ -111,6 +124,9 @@ OPERATIONS = {
     "push-mounts": "push 6-platform list, sources in 6 other repos (mounts)",
     "version": "--version (start-up)",
 }
+
+# What runs against the TLS registry whose tokens come from a token server on another port.
+TLS_OPERATIONS = ("inspect", "push-platforms", "push-configs")
 
 
 LOG_START = time.monotonic()
@@ -152,22 +168,17 @@ class Registry:
     """`docker-registry serve` on 127.0.0.1 with filesystem storage in `workdir`; its stdout (the
     app log and the Apache-format access log) goes to `workdir/registry.log`."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, config_text=None):
         self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.dir / "registry.log"
-        storage = self.dir / "storage"
-        storage.mkdir(parents=True)
+        self.storage = self.dir / "storage"
         config = self.dir / "config.yml"
-        config.write_text(
-            "version: 0.1\n"
-            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
-            "storage:\n"
-            f"  filesystem:\n    rootdirectory: {json.dumps(str(storage))}\n"
-            "  cache:\n    blobdescriptor: inmemory\n"
-            "  delete:\n    enabled: true\n"
-            "http:\n  addr: 127.0.0.1:0\n"
-            f"  secret: bench-{os.getpid()}-{time.time_ns()}\n"
-        )
+        self.tls = config_text is not None
+        if config_text is None:
+            self.storage.mkdir(parents=True)
+            config_text = self._plain_config()
+        config.write_text(config_text)
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             ["docker-registry", "serve", str(config)],
@@ -177,6 +188,19 @@ class Registry:
             cwd=self.dir,
         )
         self.port = self._wait_ready()
+
+    def _plain_config(self):
+        storage = self.storage
+        return (
+            "version: 0.1\n"
+            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+            "storage:\n"
+            f"  filesystem:\n    rootdirectory: {json.dumps(str(storage))}\n"
+            "  cache:\n    blobdescriptor: inmemory\n"
+            "  delete:\n    enabled: true\n"
+            "http:\n  addr: 127.0.0.1:0\n"
+            f"  secret: bench-{os.getpid()}-{time.time_ns()}\n"
+        )
 
     def _wait_ready(self):
         deadline = time.monotonic() + 30
@@ -188,6 +212,8 @@ class Registry:
                 port = int(m.group(1))
                 try:
                     with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                        if self.tls:
+                            return port  # listening; its answers are checked by the first run
                         s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                         if s.recv(64).startswith(b"HTTP/1.1 200"):
                             return port
@@ -292,13 +318,15 @@ def request_kind(method, path, status):
     return f"{method} {what} {status}"
 
 
-def summarize_requests(entries):
+def summarize_requests(entries, tokens=None):
     counts = collections.Counter(request_kind(*e) for e in entries)
     mounts = sum(1 for m, p, s in entries if m == "POST" and "mount=" in p)
     parts = [f"{n}× {k}" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     text = ", ".join(parts) if parts else "none"
     if mounts:
         text += f" ({mounts} of the POSTs are mounts)"
+    if tokens is not None:
+        text += f"; {tokens}× GET token (token server)"
     return text
 
 
@@ -313,9 +341,9 @@ class LatencyProxy:
 
     def __init__(self, upstream_port, rtt_ms, handshake=True):
         self.upstream = ("127.0.0.1", upstream_port)
-        self.rtt = rtt_ms / 1000.0
-        self.one_way = self.rtt / 2
+        self.set_rtt(rtt_ms)
         self.handshake = handshake
+        self.mark()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -329,6 +357,23 @@ class LatencyProxy:
     def host(self):
         return f"127.0.0.1:{self.port}"
 
+    def set_rtt(self, rtt_ms):
+        """The round trip of the connections accepted from now on."""
+        self.rtt = rtt_ms / 1000.0
+        self.one_way = self.rtt / 2
+
+    def mark(self):
+        """Forget the times `span` reports: call it before a run."""
+        self.first_accept = None
+        self.last_delivery = None
+
+    def span(self):
+        """(first connection accepted, last bytes handed to a client) since `mark`, in
+        time.monotonic() seconds, or None when nothing was accepted."""
+        if self.first_accept is None or self.last_delivery is None:
+            return None
+        return self.first_accept, self.last_delivery
+
     def _accept_loop(self):
         while not self.closed:
             try:
@@ -336,6 +381,8 @@ class LatencyProxy:
             except OSError:
                 return
             accepted = time.monotonic()
+            if self.first_accept is None:
+                self.first_accept = accepted
             self.connections += 1
             threading.Thread(target=self._serve, args=(client, accepted), daemon=True).start()
 
@@ -366,10 +413,10 @@ class LatencyProxy:
                 except OSError:
                     pass
 
-        self._pipe(client, upstream, established, done, broken)
-        self._pipe(upstream, client, 0.0, done, broken)
+        self._pipe(client, upstream, established, done, broken, False)
+        self._pipe(upstream, client, 0.0, done, broken, True)
 
-    def _pipe(self, src, dst, not_before, done, broken):
+    def _pipe(self, src, dst, not_before, done, broken, to_client):
         chunks = queue.SimpleQueue()
         one_way = self.one_way
 
@@ -397,6 +444,8 @@ class LatencyProxy:
                             pass
                         return
                     dst.sendall(data)
+                    if to_client:
+                        self.last_delivery = time.monotonic()
             except OSError:
                 broken()
                 # drain so the reader can finish
@@ -464,11 +513,14 @@ def measure(argv, env, cwd, log_dir, label, with_rss):
 class Context:
     """What a tool needs to build its command lines for one run."""
 
-    def __init__(self, host, net, run_id, work):
+    def __init__(self, host, net, run_id, work, ca=None, proxies=(), token_server=None):
         self.host = host  # registry (or proxy) host:port
         self.net = net  # e.g. "rtt50"
         self.run_id = run_id
         self.work = work  # temp dir
+        self.ca = ca  # the CA to trust (SSL_CERT_FILE) for the TLS registry, else plain HTTP
+        self.proxies = proxies  # the latency proxies the run goes through, for its span
+        self.token_server = token_server  # the TLS set-up's token server, for its count
 
 
 def src_same(ctx, tag):
@@ -514,7 +566,7 @@ class ManifestTool:
         return env
 
     def steps(self, op, ctx):
-        mt = [self.binary, "--plain-http"]
+        mt = [self.binary] if ctx.ca else [self.binary, "--plain-http"]
         if op == "version":
             return [[self.binary, "--version"]], [], []
         if op == "inspect":
@@ -656,11 +708,15 @@ class Spawn:
 
 
 class Sample:
-    def __init__(self, seconds, rss_kib, entries, registry_seconds):
+    def __init__(self, seconds, rss_kib, entries, registry_seconds, net_seconds=None, tokens=None):
         self.seconds = seconds
         self.rss_kib = rss_kib  # None unless measured (the warm-up run)
         self.entries = entries
         self.registry_seconds = registry_seconds  # the registry's busy time (Registry.busy_since)
+        # From the first connection the latency proxies accepted to the last bytes they handed
+        # to the client: the run's time on the network, without start-up and exit.
+        self.net_seconds = net_seconds
+        self.tokens = tokens  # token requests (the TLS set-up's token server), else None
 
 
 class Cell:
@@ -687,6 +743,15 @@ class Cell:
         counts = [len(s.entries) for s in self.samples]
         return statistics.median(counts) if counts else None
 
+    def net_rtts(self, rtt_ms):
+        """Median network span (Sample.net_seconds) in round trips."""
+        spans = [s.net_seconds for s in self.samples if s.net_seconds is not None]
+        return statistics.median(spans) * 1000 / rtt_ms if spans and rtt_ms else None
+
+    def tokens(self):
+        counts = [s.tokens for s in self.samples if s.tokens is not None]
+        return statistics.median(counts) if counts else None
+
     def registry_ms(self):
         busy = [s.registry_seconds for s in self.samples if s.entries]
         return statistics.median(busy) * 1000 if busy else None
@@ -699,9 +764,14 @@ def run_case(tool, op, ctx, registry, log_dir, label, with_rss):
     """One run of `op` by `tool`: untimed set-up, the timed commands, untimed clean-up."""
     timed, pre, post = tool.steps(op, ctx)
     env = tool.env(ctx.work)
+    if ctx.ca:
+        env["SSL_CERT_FILE"] = str(ctx.ca)
     for argv in pre:
         subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, cwd=ctx.work)
     offset = registry.settle()
+    for p in ctx.proxies:
+        p.mark()
+    tokens_before = ctx.token_server.requests if ctx.token_server else None
     seconds, rss = 0.0, None
     try:
         for i, argv in enumerate(timed):
@@ -713,9 +783,12 @@ def run_case(tool, op, ctx, registry, log_dir, label, with_rss):
         registry.settle()
         entries = registry.requests_since(offset)
         busy = registry.busy_since(offset)
+        spans = [span for span in (p.span() for p in ctx.proxies) if span]
+        net = (max(e for _, e in spans) - min(b for b, _ in spans)) if spans else None
+        tokens = ctx.token_server.requests - tokens_before if ctx.token_server else None
         for argv in post:
             subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, cwd=ctx.work)
-    return Sample(seconds, rss, entries, busy)
+    return Sample(seconds, rss, entries, busy, net, tokens)
 
 
 def seed(registry, work):
@@ -750,6 +823,15 @@ def seed(registry, work):
         raise SystemExit("seeding with skopeo failed:\n" + "\n".join(errors))
 
 
+def shown_path(path):
+    """`path` relative to the repository, or `$CARGO_TARGET_DIR/…` (no machine path in results)."""
+    if path.is_relative_to(ROOT):
+        return path.relative_to(ROOT)
+    if path.is_relative_to(TARGET):
+        return f"$CARGO_TARGET_DIR/{path.relative_to(TARGET)}"
+    return path.name
+
+
 def build(static):
     log("== cargo build --release")
     r = subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
@@ -762,7 +844,7 @@ def build(static):
         if r.returncode != 0:
             static_note = "the static musl build failed; its size is not reported"
     if static and not OURS_STATIC.exists() and not static_note:
-        static_note = f"no {OURS_STATIC.relative_to(ROOT)}"
+        static_note = f"no {shown_path(OURS_STATIC)}"
     return static_note
 
 
@@ -816,6 +898,7 @@ def main():
     quick = env_flag("BENCH_QUICK")
     runs = max(1, int(os.environ.get("BENCH_RUNS", "1" if quick else str(DEFAULT_RUNS))))
     rtts = [int(v) for v in env_list("BENCH_RTTS", ["0", "50"] if quick else ["0", "10", "50"])]
+    tls_rtts = [int(v) for v in env_list("BENCH_TLS_RTTS", ["50"] if quick else ["10", "50"]) if int(v) > 0]
     ops = env_list("BENCH_OPS", list(OPERATIONS))
     for op in ops:
         if op not in OPERATIONS:
@@ -874,10 +957,13 @@ def main():
     (work / "no-auth.json").write_text('{"auths":{}}\n')
     registry = None
     proxies = []
+    servers = []  # the TLS set-up's registry and token server
 
     def cleanup(*_):
         for p in proxies:
             p.close()
+        for server in servers:
+            server.stop()
         if registry:
             registry.stop()
         if not env_flag("BENCH_KEEP"):
@@ -885,36 +971,29 @@ def main():
 
     signal.signal(signal.SIGTERM, lambda *a: (cleanup(), sys.exit(143)))
     cells = collections.OrderedDict()  # (rtt, op, tool) -> Cell
-    breakdowns = {}  # (op, tool) -> text, from the loopback run
+    breakdowns = {}  # ("plain" | "tls", op, tool) -> text, from the first network of each set-up
     try:
         log(f"== registry and seed (work dir {work})")
         registry = Registry(work / "registry")
         seed(registry, work)
-        for rtt in rtts:
-            if rtt:
-                proxy = LatencyProxy(registry.port, rtt, handshake)
-                proxies.append(proxy)
-                host, net = proxy.host, f"rtt{rtt}"
-            else:
-                host, net = registry.host, "loopback"
-            for op in ops:
-                op_tools = [t for t in tools if op in t.ops]
+        def bench_network(net_key, host, net, net_ops, net_tools, first, **ctx_extra):
+            """Every operation of `net_ops` by every tool of `net_tools` on one network."""
+            for op in net_ops:
+                op_tools = [t for t in net_tools if op in t.ops]
                 n = runs * (5 if op == "version" else 1)
-                if op == "version" and rtt:
-                    continue  # no network involved: measured once, on loopback
                 log(f"== {net}: {op} ({n} runs x {', '.join(t.name for t in op_tools)})")
                 for t in op_tools:
-                    cells[(rtt, op, t.name)] = Cell()
+                    cells[(net_key, op, t.name)] = Cell()
                 for i in range(-1, n):  # -1: the untimed warm-up, which measures peak RSS
                     shift = (i % len(op_tools)) if i >= 0 else 0
                     order = op_tools[shift:] + op_tools[:shift]
                     for t in order:
-                        cell = cells[(rtt, op, t.name)]
+                        cell = cells[(net_key, op, t.name)]
                         if cell.error:
                             continue
-                        ctx = Context(host, net, f"w" if i < 0 else str(i), work)
+                        ctx = Context(host, net, f"w" if i < 0 else str(i), work, **ctx_extra)
                         try:
-                            sample = run_case(t, op, ctx, registry, log_dir, f"{net}-{op}-{t.name}-{i}", i < 0)
+                            sample = run_case(t, op, ctx, current[0], log_dir, f"{net}-{op}-{t.name}-{i}", i < 0)
                         except Failed as e:
                             cell.error = str(e)
                             log(f"   {t.name} FAILED: {e}")
@@ -923,15 +1002,52 @@ def main():
                             cell.rss_kib = sample.rss_kib
                         else:
                             cell.samples.append(sample)
-                            if rtt == rtts[0] and (op, t.name) not in breakdowns:
-                                breakdowns[(op, t.name)] = summarize_requests(sample.entries)
+                            key = (first, op, t.name)
+                            if first and key not in breakdowns:
+                                breakdowns[key] = summarize_requests(sample.entries, sample.tokens)
                 line = "   " + "  ".join(
-                    f"{t.name} {fmt_ms(cells[(rtt, op, t.name)].median_ms())} ms" for t in op_tools
+                    f"{t.name} {fmt_ms(cells[(net_key, op, t.name)].median_ms())} ms" for t in op_tools
                 )
                 log(line)
+
+        current = [registry]
+        for rtt in rtts:
+            if rtt:
+                proxy = LatencyProxy(registry.port, rtt, handshake)
+                proxies.append(proxy)
+                host, net = proxy.host, f"rtt{rtt}"
+            else:
+                host, net = registry.host, "loopback"
+            net_ops = [op for op in ops if not (op == "version" and rtt)]  # start-up: loopback only
+            bench_network(rtt, host, net, net_ops, tools, "plain" if rtt == rtts[0] else None,
+                          proxies=[proxy] if rtt else [])
+        tls_ops = [op for op in ops if op in TLS_OPERATIONS]
+        tls_tools = [t for t in tools if isinstance(t, ManifestTool) and t.name != "ours-static"]
+        if tls_rtts and tls_ops:
+            log("== TLS registry with a token server on its own port (same storage)")
+            certs = tokenmode.Certificates(work / "tls")
+            token_server = tokenmode.TokenServer(certs)
+            servers.append(token_server)
+            token_proxy = LatencyProxy(token_server.port, tls_rtts[0], handshake)
+            proxies.append(token_proxy)
+            registry.stop()  # one registry on the storage at a time
+            current[0] = Registry(work / "registry-tls", tokenmode.registry_config(
+                registry.storage, certs, f"https://{token_proxy.host}/token",
+                f"bench-{os.getpid()}-{time.time_ns()}"))
+            servers.append(current[0])
+            registry_proxy = LatencyProxy(current[0].port, tls_rtts[0], handshake)
+            proxies.append(registry_proxy)
+            for rtt in tls_rtts:
+                for p in (token_proxy, registry_proxy):
+                    p.set_rtt(rtt)
+                bench_network(("tls", rtt), registry_proxy.host, f"tls-rtt{rtt}", tls_ops, tls_tools,
+                              "tls" if rtt == tls_rtts[0] else None, ca=certs.ca,
+                              proxies=[token_proxy, registry_proxy], token_server=token_server)
     finally:
         for p in proxies:
             p.close()
+        for server in servers:
+            server.stop()
         if registry:
             registry.stop()
         if sys.exc_info()[0] is not None and not env_flag("BENCH_KEEP"):
@@ -943,8 +1059,10 @@ def main():
     load_end = os.getloadavg()
     others_cores = max(0.0, (busy - own) / wall) if wall > 0 else 0.0
 
+    networks = [(rtt, "loopback" if rtt == 0 else f"{rtt} ms RTT", rtt) for rtt in rtts]
+    networks += [(("tls", rtt), f"TLS+token, {rtt} ms RTT", rtt) for rtt in tls_rtts]
     report = render(
-        cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions, static_note,
+        cells, breakdowns, networks, rtts, tls_rtts, ops, tools, runs, quick, handshake, versions, static_note,
         started, wall, load_start, load_end, others_cores,
     )
     print(report["table"])
@@ -956,42 +1074,45 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions, static_note,
-           started, wall, load_start, load_end, others_cores):
+def render(cells, breakdowns, networks, rtts, tls_rtts, ops, tools, runs, quick, handshake, versions,
+           static_note, started, wall, load_start, load_end, others_cores):
     header = ["network", "operation", "tool", "median ms", "spread ms", "× ours", "RTTs",
-              "requests", "registry ms", "peak RSS MiB"]
+              "net RTTs", "requests", "registry ms", "peak RSS MiB"]
     rows = []
     errors = []
-    for rtt in rtts:
+    for key, net, rtt in networks:
         for op in ops:
-            if op == "version" and rtt:
-                continue
-            ours = cells.get((rtt, op, "ours"))
+            ours = cells.get((key, op, "ours"))
             ours_ms = ours.median_ms() if ours else None
             for t in tools:
-                cell = cells.get((rtt, op, t.name))
+                cell = cells.get((key, op, t.name))
                 if cell is None:
                     continue
-                net = "loopback" if rtt == 0 else f"{rtt} ms RTT"
                 if cell.error:
-                    rows.append([net, op, t.name, "failed", "", "", "", "", "", ""])
+                    rows.append([net, op, t.name, "failed", "", "", "", "", "", "", ""])
                     errors.append(f"{net} {op} {t.name}: {cell.error}")
                     continue
                 ms = cell.median_ms()
                 spread = cell.spread_ms()
                 ratio = f"{ms / ours_ms:.2f}" if ms and ours_ms else "-"
                 rtts_ = f"{ms / rtt:.1f}" if rtt and ms else ""
+                net_rtts = cell.net_rtts(rtt)
                 req = cell.requests()
+                tokens = cell.tokens()
+                req_text = f"{req:g}" if req is not None else "-"
+                if tokens is not None:
+                    req_text += f" + {tokens:g}"
                 rows.append([
                     net, op, t.name, fmt_ms(ms),
                     f"{fmt_ms(spread[0])}–{fmt_ms(spread[1])}" if spread else "-",
                     ratio, rtts_,
-                    "" if op == "version" else (f"{req:g}" if req is not None else "-"),
+                    f"{net_rtts:.1f}" if net_rtts is not None else "",
+                    "" if op == "version" else req_text,
                     "" if op == "version" else fmt_ms(cell.registry_ms()),
                     f"{cell.rss_mib():.1f}" if cell.samples else "-",
                 ])
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    numeric = {3, 4, 5, 6, 7, 8, 9}
+    numeric = {3, 4, 5, 6, 7, 8, 9, 10}
 
     def line(r):
         return "  ".join(str(v).rjust(widths[i]) if i in numeric else str(v).ljust(widths[i])
@@ -1006,7 +1127,7 @@ def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions
         if path.exists():
             size = path.stat().st_size
             line = (f"- {label}: {size:,} bytes ({size / 1e6:.2f} MB, {size / 2**20:.2f} MiB) "
-                    f"— `{path.relative_to(ROOT)}`")
+                    f"— `{shown_path(path)}`")
             if path == RELEASE_AMD64:
                 line += f", {first_line([str(path), '--version'])}"
             sizes.append(line)
@@ -1033,6 +1154,11 @@ def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions
     md.append(f"- networks: " + ", ".join("loopback" if r == 0 else f"{r} ms RTT" for r in rtts)
               + (" (latency proxy: rtt/2 each way per chunk" + (", + 1 RTT per new connection for the "
                  "TCP handshake)" if handshake else ", no handshake model)") if any(rtts) else ""))
+    if tls_rtts:
+        md.append("- TLS+token: " + ", ".join(f"{r} ms RTT" for r in tls_rtts) + ": the same storage "
+                  "served by a `docker-registry` with TLS and `auth.token`, its realm a token server "
+                  "on its own port (bench/tokenmode.py), each behind its own latency proxy; the "
+                  "manifest tools trust its CA through `SSL_CERT_FILE`")
     md.append("")
     md.append("## Versions")
     md.append("")
@@ -1047,8 +1173,12 @@ def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions
     md.append("")
     md.append("median ms = median wall time of the whole operation (a peer's several commands "
               "added up); spread = interquartile range (min–max under 4 runs); × ours = median / "
-              "ours' median; RTTs = median / round-trip time; requests = HTTP requests in the "
-              "registry's access log per run (median); registry ms = how long the registry was busy "
+              "ours' median; RTTs = median / round-trip time; net RTTs = median time from the "
+              "first connection the latency proxies accepted to the last bytes they handed to the "
+              "client, / round-trip time: the run's round trips without process start-up and "
+              "exit, and less disturbed by a busy machine; requests = HTTP requests in the "
+              "registry's access log per run (median), + token requests in the TLS+token set-up; "
+              "registry ms = how long the registry was busy "
               "answering those requests (the union of the request intervals in its log: start = "
               "end − its own `http.response.duration`), median — what no client making the same "
               "requests of this registry can go below; peak RSS = largest maximum resident set "
@@ -1065,11 +1195,15 @@ def render(cells, breakdowns, rtts, ops, tools, runs, quick, handshake, versions
     for op in ops:
         md.append(f"- `{op}`: {OPERATIONS[op]}")
     md.append("")
-    md.append(f"## Requests per operation ({'loopback' if rtts and rtts[0] == 0 else 'first network'}, one run)")
-    md.append("")
-    for (op, tool), text in breakdowns.items():
-        if op != "version":
-            md.append(f"- {op} / {tool}: {text}")
+    for setup, title in (("plain", f"{'loopback' if rtts and rtts[0] == 0 else 'first network'}"),
+                         ("tls", "TLS+token")):
+        lines = [f"- {op} / {tool}: {text}" for (s_, op, tool), text in breakdowns.items()
+                 if s_ == setup and op != "version"]
+        if lines:
+            md.append(f"## Requests per operation ({title}, one run)")
+            md.append("")
+            md.extend(lines)
+            md.append("")
     if errors:
         md.append("")
         md.append("## Failures")

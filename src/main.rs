@@ -13,7 +13,7 @@ use manifest_tool::reference::ImageRef;
 use manifest_tool::registry::Connector;
 use manifest_tool::registry::auth::CredentialSource;
 use manifest_tool::registry::credentials::Secret;
-use manifest_tool::registry::transport::{DEFAULT_CERTS_D, TransportOptions};
+use manifest_tool::registry::options::{DEFAULT_CERTS_D, TransportOptions};
 use manifest_tool::store::{Access, Store};
 use manifest_tool::{inspect, push, spec, test_registry};
 use std::io::{IsTerminal, Read, Write};
@@ -120,8 +120,8 @@ fn connector(global: &GlobalOptions, flags_registry: Option<&str>) -> Result<Con
     use manifest_tool::registry::credentials::{
         ConfigLocation, HELPER_TIMEOUT, HELPER_TIMEOUT_ENV,
     };
+    use manifest_tool::registry::options::{IO_TIMEOUT, TIMEOUT_ENV, parse_timeout};
     use manifest_tool::registry::scheme_cache::{NO_CACHE_ENV, SchemeCache};
-    use manifest_tool::registry::transport::{IO_TIMEOUT, TIMEOUT_ENV, parse_timeout};
     use std::env::{var, var_os};
     let options = TransportOptions {
         insecure: global.insecure,

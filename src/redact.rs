@@ -7,7 +7,7 @@
 //! [`Secret`](crate::registry::credentials::Secret) (the only way it can reach a server), and
 //! every line printed from outside data passes through [`redact`].
 
-use crate::registry::auth::percent_encode;
+use crate::registry::token::percent_encode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use std::sync::{Mutex, MutexGuard};

@@ -511,8 +511,8 @@ mod tests {
     fn a_push_between_two_layouts_runs_in_process() {
         use crate::layout::Layout;
         use crate::registry::credentials::ConfigLocation;
+        use crate::registry::options::TransportOptions;
         use crate::registry::scheme_cache::SchemeCache;
-        use crate::registry::transport::TransportOptions;
         use crate::spec::PushOptions;
 
         let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo-layout");

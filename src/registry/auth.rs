@@ -14,16 +14,19 @@
 
 use super::challenge::{Challenge, parse_challenges};
 use super::credentials::{ConfigLocation, Credential, DockerConfig, Found, Secret};
+use super::failure;
 use super::location;
 use super::scheme_cache::{Known, SchemeCache};
+use super::scopes::{add_scope, covers, covers_others, scope_strings, with_wanted_actions};
+use super::token::{MAX_TOKEN_BODY, Token, form_encode, parse_token_answer};
 use super::transport::{self, Request, Transport};
 use super::well_known;
 use crate::error::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use ureq::http::HeaderMap;
 
 /// Where credentials come from, in the order of the Go tool.
@@ -34,16 +37,6 @@ pub enum CredentialSource {
     /// Docker's `config.json`: the `--docker-cfg` path, else `$DOCKER_CONFIG`, else `~/.docker`.
     DockerConfig(ConfigLocation),
 }
-
-/// Largest token answer we read.
-const MAX_TOKEN_BODY: u64 = 1024 * 1024;
-/// Lifetime of a token whose answer has no `expires_in` (the distribution spec's default),
-/// and the shortest we believe: a smaller, zero or negative `expires_in` counts as this, as
-/// docker/distribution's client treats it, so a token is not fetched again for every request.
-const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
-/// The longest lifetime we believe: a run never lasts a day, and a larger `expires_in` (up to
-/// 2^64 seconds) must not overflow the clock arithmetic.
-const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The authentication state of one registry.
 pub struct Auth {
@@ -114,13 +107,6 @@ impl Tokens {
                 .find(|t| covers(&t.scopes, needs)),
         }
     }
-}
-
-struct Token {
-    value: Secret,
-    expires: Instant,
-    /// The scopes it was asked for, as sent.
-    scopes: Vec<String>,
 }
 
 impl Auth {
@@ -580,7 +566,7 @@ impl Auth {
         };
         let status = response.status().as_u16();
         if status == 401 || status == 403 {
-            let answer = transport::status_error(response);
+            let answer = failure::status_error(response);
             return Err(self.refused(
                 transport,
                 &format!(
@@ -590,7 +576,7 @@ impl Auth {
             ));
         }
         if status != 200 {
-            return Err(transport::status_error(response).context(format!(
+            return Err(failure::status_error(response).context(format!(
                 "getting a token from {}",
                 location::host_of_url(realm)
             )));
@@ -598,204 +584,5 @@ impl Auth {
         let body = transport::read_limited(response, MAX_TOKEN_BODY)
             .map_err(|e| e.context("reading the token answer"))?;
         parse_token_answer(&body, scopes)
-    }
-}
-
-/// Read `{"token"|"access_token": …, "expires_in": …}`.
-fn parse_token_answer(body: &[u8], scopes: &[String]) -> Result<Token> {
-    #[derive(serde::Deserialize)]
-    struct Answer {
-        token: Option<String>,
-        access_token: Option<String>,
-        /// Any JSON number: servers send 0, negative and fractional values.
-        expires_in: Option<f64>,
-    }
-    let answer: Answer = serde_json::from_slice(body)
-        .map_err(|e| Error::Invalid(format!("token server sent malformed JSON: {e}")))?;
-    let value = answer
-        .token
-        .filter(|t| !t.is_empty())
-        .or(answer.access_token.filter(|t| !t.is_empty()))
-        .ok_or_else(|| Error::Invalid("token server answer has no token".to_string()))?;
-    let lifetime = answer
-        .expires_in
-        .filter(|seconds| seconds.is_finite())
-        .map(|seconds| {
-            // Whole seconds, saturating (`as` maps a negative value to 0 and a huge one to
-            // u64::MAX): no float formatting in the binary for an assertion message.
-            Duration::from_secs(seconds as u64)
-        })
-        .unwrap_or(MIN_TOKEN_LIFETIME)
-        .clamp(MIN_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME);
-    // Renew a little early so a token does not expire between check and use.
-    let margin = Duration::from_secs(5).min(lifetime / 2);
-    Ok(Token {
-        value: Secret::new(value),
-        expires: Instant::now() + lifetime - margin,
-        scopes: scopes.to_vec(),
-    })
-}
-
-/// `needs` with, for each resource it names, the actions `wanted` has on it too.
-fn with_wanted_actions(needs: &[String], wanted: &[String]) -> Vec<String> {
-    let mut scopes = Vec::new();
-    for scope in needs {
-        if let Some((resource, actions)) = scope.rsplit_once(':') {
-            add_scope(
-                &mut scopes,
-                resource,
-                actions.split(',').map(str::to_string),
-            );
-            let more = wanted
-                .iter()
-                .filter_map(|w| w.rsplit_once(':'))
-                .filter(|(r, _)| *r == resource)
-                .flat_map(|(_, actions)| actions.split(','));
-            add_scope(&mut scopes, resource, more.map(str::to_string));
-        }
-    }
-    scope_strings(&scopes)
-}
-
-/// Whether a token asked for `scopes` covers every action of `needs`.
-fn covers(scopes: &[String], needs: &[String]) -> bool {
-    needs.iter().all(|need| {
-        let Some((resource, actions)) = need.rsplit_once(':') else {
-            return scopes.contains(need);
-        };
-        actions.split(',').all(|action| {
-            scopes.iter().any(|scope| {
-                scope.rsplit_once(':').is_some_and(|(r, granted)| {
-                    r == resource && granted.split(',').any(|g| g == action)
-                })
-            })
-        })
-    })
-}
-
-/// Whether `scopes` name a resource that none of `needs` does: a token for them asks for more
-/// than a request that needs `needs`.
-fn covers_others(scopes: &[String], needs: &[String]) -> bool {
-    let resource = |scope: &String| scope.rsplit_once(':').map(|(r, _)| r.to_string());
-    let needed: BTreeSet<String> = needs.iter().filter_map(resource).collect();
-    scopes
-        .iter()
-        .filter_map(resource)
-        .any(|r| !needed.contains(&r))
-}
-
-/// Add `actions` on `resource` (e.g. `repository:a/b`) to the wanted scopes, merging actions.
-fn add_scope(
-    wanted: &mut Vec<(String, BTreeSet<String>)>,
-    resource: &str,
-    actions: impl IntoIterator<Item = String>,
-) {
-    let actions: BTreeSet<String> = actions.into_iter().filter(|a| !a.is_empty()).collect();
-    if let Some((_, existing)) = wanted.iter_mut().find(|(r, _)| r == resource) {
-        existing.extend(actions);
-    } else {
-        wanted.push((resource.to_string(), actions));
-    }
-}
-
-/// `resource:action1,action2` strings, push before pull as registries list them.
-fn scope_strings(wanted: &[(String, BTreeSet<String>)]) -> Vec<String> {
-    let order: BTreeMap<&str, usize> = [("pull", 0), ("push", 1)].into_iter().collect();
-    wanted
-        .iter()
-        .map(|(resource, actions)| {
-            let mut actions: Vec<&str> = actions.iter().map(String::as_str).collect();
-            actions.sort_by_key(|a| (order.get(a).copied().unwrap_or(2), *a));
-            format!("{resource}:{}", actions.join(","))
-        })
-        .collect()
-}
-
-/// `application/x-www-form-urlencoded` encoding of key/value pairs.
-fn form_encode(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// Every byte but RFC 3986's unreserved ones as `%XX`; also how [`crate::redact`] finds a
-/// secret sent in a form.
-pub(crate) fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scopes_merge_actions_and_keep_the_first_asked_first() {
-        let mut wanted = Vec::new();
-        add_scope(&mut wanted, "repository:target", ["push".to_string()]);
-        add_scope(&mut wanted, "repository:source", ["pull".to_string()]);
-        add_scope(&mut wanted, "repository:target", ["pull".to_string()]);
-        assert_eq!(
-            scope_strings(&wanted),
-            ["repository:target:pull,push", "repository:source:pull"]
-        );
-    }
-
-    #[test]
-    fn a_token_for_a_repository_asks_for_every_action_the_run_wants_there() {
-        let wanted = [
-            "repository:t:pull,push".to_string(),
-            "repository:s:pull".to_string(),
-        ];
-        let needs = [
-            "repository:t:pull".to_string(),
-            "repository:s:pull".to_string(),
-        ];
-        let scopes = with_wanted_actions(&needs, &wanted);
-        assert_eq!(scopes, ["repository:t:pull,push", "repository:s:pull"]);
-        assert!(covers(&scopes, &["repository:t:push".to_string()]));
-        assert!(!covers(&scopes, &["repository:u:pull".to_string()]));
-        assert!(covers_others(&wanted, &["repository:t:pull".to_string()]));
-        assert!(!covers_others(
-            &wanted[..1],
-            &["repository:t:pull".to_string()]
-        ));
-    }
-
-    #[test]
-    fn token_answers_take_token_or_access_token() {
-        let t = parse_token_answer(br#"{"access_token":"abc","expires_in":300}"#, &[]).unwrap();
-        assert_eq!(t.value.expose(), "abc");
-        let t = parse_token_answer(br#"{"token":"xyz"}"#, &[]).unwrap();
-        assert_eq!(t.value.expose(), "xyz");
-        assert!(parse_token_answer(br#"{"token":""}"#, &[]).is_err());
-        assert!(parse_token_answer(b"nope", &[]).is_err());
-    }
-
-    #[test]
-    fn any_token_lifetime_is_accepted_without_overflowing() {
-        for body in [
-            br#"{"token":"t","expires_in":18446744073709551615}"#.as_slice(),
-            br#"{"token":"t","expires_in":0}"#,
-        ] {
-            let token = parse_token_answer(body, &[]).unwrap();
-            assert!(token.expires <= Instant::now() + MAX_TOKEN_LIFETIME);
-        }
-    }
-
-    #[test]
-    fn form_encoding_escapes_reserved_characters() {
-        let encoded = form_encode(&[("scope", "repository:a/b:pull,push".to_string())]);
-        assert_eq!(encoded, "scope=repository%3Aa%2Fb%3Apull%2Cpush");
     }
 }

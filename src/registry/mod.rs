@@ -11,13 +11,17 @@
 pub mod auth;
 pub mod challenge;
 pub mod credentials;
+pub mod failure;
 pub mod location;
+pub mod options;
 pub mod pace;
 pub mod preconnect;
 pub mod repository;
 pub mod retry;
 pub mod scheme_cache;
+pub mod scopes;
 pub mod tls;
+pub mod token;
 pub mod transport;
 pub mod well_known;
 
@@ -25,8 +29,9 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use auth::{Auth, CredentialSource};
 use credentials::ConfigLocation;
+use options::TransportOptions;
 use scheme_cache::SchemeCache;
-use transport::{Request, Transport, TransportOptions};
+use transport::{Request, Transport};
 use ureq::Body;
 use ureq::http::Response;
 
@@ -111,7 +116,7 @@ impl Registry {
                     false => Ok(challenges),
                 }
             }
-            _ => Err(transport::status_error(response)),
+            _ => Err(failure::status_error(response)),
         }
     }
 
@@ -145,7 +150,7 @@ impl Registry {
                 && matches!(status, 401 | 403)
             {
                 let host = by.0.clone();
-                let error = transport::status_error(response);
+                let error = failure::status_error(response);
                 return Err(Error::Invalid(format!(
                     "{host}, where {} redirected the request, answered {error}; \
                      credentials are only sent to the registry itself",
@@ -181,7 +186,7 @@ impl Registry {
                     probe = None;
                 }
                 401 | 403 => return Err(self.refusal(response)),
-                _ => return Err(transport::status_error(response)),
+                _ => return Err(failure::status_error(response)),
             }
         }
     }
@@ -189,7 +194,7 @@ impl Registry {
     /// The error for a 401 or 403 that stays: the registry's own words, and where the
     /// credentials came from.
     fn refusal(&self, response: Response<Body>) -> Error {
-        let detail = transport::status_error(response).to_string();
+        let detail = failure::status_error(response).to_string();
         self.auth.refused(&self.transport, &detail)
     }
 

@@ -2,8 +2,9 @@
 //! operation on a repository is asked of this handle, so no caller passes a client and a name
 //! that might not belong together.
 
+use super::failure::status_error;
 use super::location;
-use super::transport::{Request, body_reader, status_error};
+use super::transport::{Request, body_reader};
 use super::{Fetched, Mount, Registry, header, header_value, too_large_as};
 use crate::digest::Digest;
 use crate::error::{Error, Result};

@@ -1,7 +1,7 @@
 //! TLS settings for one registry: whether to verify, which CAs to trust, and a client
 //! certificate, from `--insecure`, `--cacert`, `SSL_CERT_FILE` and docker's `certs.d`.
 
-use super::transport::TransportOptions;
+use super::options::TransportOptions;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};

@@ -7,72 +7,24 @@
 //! Authentication is not here: [`super::Registry`] asks [`super::auth::Auth`] for the
 //! `Authorization` value and passes it in.
 
+use super::failure::{SPEAKS_TLS, is_tls_port_refusal, network_error};
+use super::options::{IO_TIMEOUT, TransportOptions};
 use super::pace::{BodyGrace, Paced};
 use super::preconnect::Preconnector;
 use super::{location, retry, tls};
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 use std::io::Read;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 use ureq::http::{self, HeaderMap, Response};
 use ureq::unversioned::resolver::DefaultResolver;
-use ureq::{Agent, Body, Proxy};
-
-/// How to talk to registries: the global command-line flags, and what `main` read from the
-/// environment. Each field's default is what [`TransportOptions::default`] gives.
-#[derive(Debug, Clone)]
-pub struct TransportOptions {
-    /// `--insecure`: do not verify TLS certificates. Default: verify.
-    pub insecure: bool,
-    /// `--plain-http`: speak http instead of https. Default: https.
-    pub plain_http: bool,
-    /// `--debug`: print each request (method, URL, status) on stderr, never a header value.
-    /// Default: off.
-    pub debug: bool,
-    /// `--cacert`: trust these CAs (PEM) instead of the bundled Mozilla roots. Default: none.
-    pub cacert: Option<PathBuf>,
-    /// `SSL_CERT_FILE`: trust these CAs (PEM) when there is no `--cacert`. Default: none.
-    pub ssl_cert_file: Option<PathBuf>,
-    /// Docker's per-registry certificate directory root. Default: [`DEFAULT_CERTS_D`]
-    /// (`main` takes `MANIFEST_TOOL_CERTS_D` instead when set, mainly for tests).
-    pub certs_d: PathBuf,
-    /// How long one read or write on a connection may wait before the attempt fails (and is
-    /// retried like a dropped connection); connecting waits at most 10 s, or this when shorter.
-    /// Default: [`IO_TIMEOUT`] (`main` takes [`TIMEOUT_ENV`] instead when set).
-    pub io_timeout: Duration,
-    /// The proxy every connection goes through, with the hosts it is bypassed for. Default:
-    /// none (`main` takes the usual `*_PROXY` and `NO_PROXY` variables, as ureq reads them).
-    pub proxy: Option<Proxy>,
-}
-
-impl Default for TransportOptions {
-    /// Verify TLS with the bundled roots, https, no debug lines, docker's certs.d at
-    /// [`DEFAULT_CERTS_D`], [`IO_TIMEOUT`], no proxy.
-    fn default() -> TransportOptions {
-        TransportOptions {
-            insecure: false,
-            plain_http: false,
-            debug: false,
-            cacert: None,
-            ssl_cert_file: None,
-            certs_d: PathBuf::from(DEFAULT_CERTS_D),
-            io_timeout: IO_TIMEOUT,
-            proxy: None,
-        }
-    }
-}
-
-/// Default root of docker's per-registry certificate directories.
-pub const DEFAULT_CERTS_D: &str = "/etc/docker/certs.d";
+use ureq::{Agent, Body};
 
 /// Redirects followed for one request (GET and HEAD only).
 const MAX_REDIRECTS: usize = 10;
 /// Limit for error bodies we read to show the registry's message.
-const MAX_ERROR_BODY: u64 = 64 * 1024;
-/// The default of [`TransportOptions::io_timeout`].
-pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const MAX_ERROR_BODY: u64 = 64 * 1024;
 /// The longest wait for a connection to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Each connection's input buffer, which is also the largest response header accepted.
@@ -84,22 +36,6 @@ const REQUEST_BUFFER: usize = 8 * 1024;
 /// Room kept in a request head for what ureq adds (`Host`, `User-Agent`, `Content-Length`,
 /// `Accept-Encoding`) and the request line's and headers' punctuation.
 const HEAD_OVERHEAD: usize = 1024;
-/// Environment variable overriding [`IO_TIMEOUT`] (and [`CONNECT_TIMEOUT`] when shorter), in
-/// whole seconds, at least 1: `MANIFEST_TOOL_TIMEOUT_SECS=120` for a slow link, or `2` so that
-/// tests of a stalled registry finish in seconds. An unreadable value is ignored.
-pub const TIMEOUT_ENV: &str = "MANIFEST_TOOL_TIMEOUT_SECS";
-
-/// The read/write timeout a [`TIMEOUT_ENV`] value asks for: a whole number of seconds, at
-/// least 1; `None` for anything else.
-pub fn parse_timeout(value: &str) -> Option<Duration> {
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|&secs| secs > 0)
-        .map(Duration::from_secs)
-}
-
 /// Set on a response that another origin gave, after the registry redirected the request
 /// there (a storage host, a CDN): what it says (a 401 and its challenge above all) is not the
 /// registry's. Holds that origin's host, for messages.
@@ -584,158 +520,6 @@ fn is_downgrade(from: &str, to: &str) -> bool {
     scheme(from).as_deref() == Some("https") && scheme(to).as_deref() == Some("http")
 }
 
-/// A failure to get an answer, as the user should read it. A server that does not speak TLS
-/// is the user's `--plain-http` to fix, not the network's: an [`Error::Input`], which no step
-/// retries.
-fn network_error(host: &str, error: ureq::Error) -> Error {
-    if retry::is_plain_http_answer(&error) {
-        return Error::Input(format!(
-            "cannot reach {host}: the server does not speak TLS (use --plain-http for a \
-             plain-HTTP registry)"
-        ));
-    }
-    let detail = match &error {
-        ureq::Error::HostNotFound => "host not found".to_string(),
-        ureq::Error::ConnectionFailed => "connection failed".to_string(),
-        ureq::Error::Timeout(t) => format!("timed out ({t})"),
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            "connection refused".to_string()
-        }
-        ureq::Error::Rustls(e) => {
-            format!("TLS: {e} (use --cacert, or --insecure to skip verification)")
-        }
-        // rustls' verdict on the certificate reaches us wrapped in an I/O error.
-        ureq::Error::Io(e) if e.to_string().contains("peer certificate") => {
-            format!("TLS: {e} (use --cacert, or --insecure to skip verification)")
-        }
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-            "the connection was reset".to_string()
-        }
-        other => other.to_string(),
-    };
-    Error::Network {
-        host: host.to_string(),
-        detail,
-    }
-}
-
-/// Read an error answer and turn it into [`Error::Status`] with the registry's own words: its
-/// first error's code and message, and the detail that often holds the reason (see
-/// [`registry_error_message`]). A 400 whose body says plain HTTP reached a TLS port names the
-/// fix instead.
-pub fn status_error(response: Response<Body>) -> Error {
-    let status = response.status().as_u16();
-    let reason = response
-        .status()
-        .canonical_reason()
-        .unwrap_or("error")
-        .to_string();
-    let body = read_limited(response, MAX_ERROR_BODY).unwrap_or_default();
-    if status == 400 && is_plain_http_refusal(&body) {
-        return Error::Input(format!("{status} {reason}: {SPEAKS_TLS}"));
-    }
-    let (code, message) = registry_error_message(&body).unwrap_or((None, reason));
-    Error::Status {
-        status,
-        code,
-        message,
-    }
-}
-
-/// What a plain-HTTP request to a TLS port means for the user.
-const SPEAKS_TLS: &str = "the server speaks TLS (drop --plain-http for an HTTPS registry)";
-
-/// Whether `response` is Go's answer to a plain-HTTP request on its TLS port, as the
-/// registry, Harbor, zot, GitLab and Gitea give it: `HTTP/1.0 400` without a single header (its
-/// body says so too, but the answer to a `HEAD` has none).
-fn is_tls_port_refusal(url: &str, response: &Response<Body>) -> bool {
-    let plain = url
-        .get(.."http://".len())
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
-    plain && response.status() == 400 && response.headers().is_empty()
-}
-
-/// Whether an error body is a TLS server's answer to a plain-HTTP request: Go's (the registry
-/// itself, Harbor, zot, GitLab, Gitea) or nginx's (in front of Artifactory, Nexus and others).
-fn is_plain_http_refusal(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(&body[..body.len().min(1024)]);
-    text.contains("HTTP request to an HTTPS server")
-        || text.contains("plain HTTP request was sent to HTTPS port")
-}
-
-/// The longest registry detail shown, in characters.
-const MAX_DETAIL_CHARS: usize = 200;
-
-/// The first `{"errors":[{"code","message","detail"}]}` entry of an error body, if it has one:
-/// its code, and its message followed by its detail (`message: detail`) when the detail says
-/// something more. The detail is a string, or the first `message` inside an object or array;
-/// it is shown redacted, on one line, and shortened to [`MAX_DETAIL_CHARS`].
-pub fn registry_error_message(body: &[u8]) -> Option<(Option<String>, String)> {
-    #[derive(serde::Deserialize)]
-    struct Errors {
-        errors: Vec<Entry>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        code: Option<String>,
-        message: Option<String>,
-        detail: Option<serde_json::Value>,
-    }
-    let parsed: Errors = serde_json::from_slice(body).ok()?;
-    let first = parsed.errors.into_iter().next()?;
-    let message = first.message.unwrap_or_default();
-    let detail = first
-        .detail
-        .as_ref()
-        .and_then(|detail| detail_text(detail, 0))
-        .map(|detail| one_short_line(&crate::redact::redact(detail)))
-        .filter(|detail| !detail.is_empty() && !message.contains(detail.as_str()));
-    let message = match detail {
-        Some(detail) if message.is_empty() => detail,
-        Some(detail) => format!("{message}: {detail}"),
-        None => message,
-    };
-    Some((first.code, message))
-}
-
-/// The text of an error's `detail`: itself when a string, else the first `message` string
-/// found inside it (objects and arrays, a few levels deep).
-fn detail_text(detail: &serde_json::Value, depth: usize) -> Option<&str> {
-    use serde_json::Value;
-    match detail {
-        Value::String(text) => Some(text),
-        _ if depth >= 4 => None,
-        Value::Object(fields) => fields
-            .iter()
-            .find_map(|(key, value)| match value {
-                Value::String(text) if key.eq_ignore_ascii_case("message") => Some(text.as_str()),
-                _ => None,
-            })
-            .or_else(|| {
-                fields
-                    .values()
-                    .filter(|value| !value.is_string())
-                    .find_map(|value| detail_text(value, depth + 1))
-            }),
-        Value::Array(items) => items.iter().find_map(|item| detail_text(item, depth + 1)),
-        _ => None,
-    }
-}
-
-/// `text` on one line: control characters and runs of white space as one space, trimmed, and
-/// cut to [`MAX_DETAIL_CHARS`] with `…`.
-fn one_short_line(text: &str) -> String {
-    let words: Vec<&str> = text
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|word| !word.is_empty())
-        .collect();
-    let line = words.join(" ");
-    match line.char_indices().nth(MAX_DETAIL_CHARS) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
-    }
-}
-
 /// Why a body could not be read whole.
 enum BodyError {
     /// It is longer than the limit (declared, or found on the way).
@@ -813,73 +597,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn registry_error_bodies_give_code_and_message() {
-        let body =
-            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
-        assert_eq!(
-            registry_error_message(body),
-            Some((Some("MANIFEST_UNKNOWN".into()), "manifest unknown".into()))
-        );
-        assert_eq!(registry_error_message(b"<html>"), None);
-    }
-
-    #[test]
-    fn a_registry_detail_is_shown_after_the_message_on_one_short_line() {
-        let message = |body: &str| registry_error_message(body.as_bytes()).unwrap().1;
-        assert_eq!(
-            message(
-                r#"{"errors":[{"code":"DENIED","message":"denied","detail":"tag is immutable"}]}"#
-            ),
-            "denied: tag is immutable"
-        );
-        assert_eq!(
-            message(
-                r#"{"errors":[{"code":"X","message":"m","detail":{"a":1,"reason":{"Message":"deep\nline\u001b[2J"}}}]}"#
-            ),
-            "m: deep line [2J"
-        );
-        assert_eq!(
-            message(r#"{"errors":[{"code":"X","message":"","detail":[{"message":"only"}]}]}"#),
-            "only"
-        );
-        assert_eq!(
-            message(
-                r#"{"errors":[{"code":"X","message":"blob unknown","detail":"blob unknown"}]}"#
-            ),
-            "blob unknown"
-        );
-        let long = message(&format!(
-            r#"{{"errors":[{{"code":"X","message":"m","detail":"{}"}}]}}"#,
-            "é".repeat(300)
-        ));
-        assert_eq!(long, format!("m: {}…", "é".repeat(MAX_DETAIL_CHARS)));
-    }
-
-    #[test]
-    fn a_detail_quoting_a_secret_is_redacted_before_it_is_shortened() {
-        let secret = format!("unit-detail-{}", "x".repeat(250));
-        crate::redact::register(&secret);
-        let body = format!(
-            r#"{{"errors":[{{"code":"DENIED","message":"m","detail":"bad token {secret}"}}]}}"#
-        );
-        assert_eq!(
-            registry_error_message(body.as_bytes()).unwrap().1,
-            "m: bad token <redacted>"
-        );
-    }
-
-    #[test]
-    fn plain_http_refusals_of_go_and_nginx_are_recognised() {
-        assert!(is_plain_http_refusal(
-            b"Client sent an HTTP request to an HTTPS server.\n"
-        ));
-        assert!(is_plain_http_refusal(
-            b"<center>The plain HTTP request was sent to HTTPS port</center>"
-        ));
-        assert!(!is_plain_http_refusal(br#"{"errors":[]}"#));
-    }
-
-    #[test]
     fn only_https_to_http_is_a_downgrade() {
         assert!(is_downgrade("https://reg/v2/", "http://cdn/b"));
         assert!(is_downgrade("HTTPS://reg/v2/", "HTTP://cdn/b"));
@@ -918,24 +635,5 @@ mod tests {
         ] {
             assert!(!is_loopback(host), "{host}");
         }
-    }
-
-    #[test]
-    fn timeouts_are_whole_positive_seconds() {
-        assert_eq!(parse_timeout(" 120 "), Some(Duration::from_secs(120)));
-        assert_eq!(parse_timeout("0"), None);
-        assert_eq!(parse_timeout("1.5"), None);
-        assert_eq!(parse_timeout(""), None);
-    }
-
-    #[test]
-    fn default_options_are_what_their_docs_say() {
-        let options = TransportOptions::default();
-        assert!(!options.insecure && !options.plain_http && !options.debug);
-        assert_eq!(options.cacert, None);
-        assert_eq!(options.ssl_cert_file, None);
-        assert_eq!(options.certs_d, PathBuf::from("/etc/docker/certs.d"));
-        assert_eq!(options.io_timeout, Duration::from_secs(30));
-        assert!(options.proxy.is_none());
     }
 }

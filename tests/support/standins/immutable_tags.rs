@@ -12,22 +12,11 @@ impl StandIn {
     /// moby/buildkit#3776, and aws/containers-roadmap#2179 on re-pushing the same digest.
     /// PUTs by digest and to new tags reach the registry.
     pub fn ecr_immutable_tags(upstream: &str) -> StandIn {
-        StandIn::manifest_puts(upstream, |refused| {
-            Arc::new(move |exchange, forward| match existing_tag(exchange) {
-                Some((repository, tag)) => Ok(refuse(
-                    &refused,
-                    exchange,
-                    400,
-                    "TAG_INVALID",
-                    &format!(
-                        "The image tag '{tag}' already exists in the '{repository}' \
-                             repository and cannot be overwritten because the repository is \
-                             immutable."
-                    ),
-                    None,
-                )),
-                None => forward(),
-            })
+        immutable_tags(upstream, 400, "TAG_INVALID", |repository, tag| {
+            format!(
+                "The image tag '{tag}' already exists in the '{repository}' repository and \
+                 cannot be overwritten because the repository is immutable."
+            )
         })
     }
 
@@ -36,23 +25,35 @@ impl StandIn {
     /// "Failed to process request due to '<repository>:<tag>' configured as immutable.", as
     /// goharbor/harbor#18792 reports and Harbor's `immutable` middleware words it.
     pub fn harbor_immutable_tags(upstream: &str) -> StandIn {
-        StandIn::manifest_puts(upstream, |refused: Refusals| {
-            Arc::new(move |exchange, forward| match existing_tag(exchange) {
-                Some((repository, tag)) => Ok(refuse(
-                    &refused,
-                    exchange,
-                    412,
-                    "PRECONDITION",
-                    &format!(
-                        "Failed to process request due to '{repository}:{tag}' configured as \
-                         immutable."
-                    ),
-                    None,
-                )),
-                None => forward(),
-            })
+        immutable_tags(upstream, 412, "PRECONDITION", |repository, tag| {
+            format!(
+                "Failed to process request due to '{repository}:{tag}' configured as immutable."
+            )
         })
     }
+}
+
+/// A registry whose manifest PUTs to a tag that exists are refused with `status`, `code` and
+/// the message `message(repository, tag)` words; other PUTs reach the registry.
+fn immutable_tags(
+    upstream: &str,
+    status: u16,
+    code: &'static str,
+    message: fn(&str, &str) -> String,
+) -> StandIn {
+    StandIn::manifest_puts(upstream, |refused: Refusals| {
+        Arc::new(move |exchange, forward| match existing_tag(exchange) {
+            Some((repository, tag)) => Ok(refuse(
+                &refused,
+                exchange,
+                status,
+                code,
+                &message(repository, tag),
+                None,
+            )),
+            None => forward(),
+        })
+    })
 }
 
 /// The repository and tag a manifest PUT writes, when it is a tag the registry has already.

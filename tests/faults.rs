@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use support::{
-    Fault, GeneratedDoc, Mode, Outcome, Proxy, Registry, RetryAfter, Rule, TempDir, bare_command,
-    mode_flags, outcome, sha256_digest, write_file,
+    Fault, GeneratedDoc, Mode, NO_TAGS, Outcome, Proxy, Registry, RetryAfter, Rule, TempDir,
+    bare_command, mode_flags, outcome, push_spec, sha256_digest, write_file,
 };
 
 /// The read timeout the runs get (`MANIFEST_TOOL_TIMEOUT_SECS`), so a stall costs seconds.
@@ -59,10 +59,10 @@ fn setup() -> &'static Setup {
         let host = reg.host();
         let dir = TempDir::new("mt-faults-setup");
         let push = |tag: &str, images: &[&str]| {
-            let spec = spec(
+            let spec = push_spec(
                 &format!("{host}/docker/app:{tag}"),
                 &sources(&host, images),
-                &[],
+                NO_TAGS,
             );
             let file = write_file(dir.path(), &format!("{tag}.yaml"), &spec);
             run(&reg, &["push", "from-spec", &file]).success();
@@ -110,19 +110,6 @@ fn sources(host: &str, images: &[&str]) -> Vec<String> {
         .iter()
         .map(|tag| format!("{host}/docker/app:{tag}"))
         .collect()
-}
-
-/// A spec pushing the `sources` to `target` with extra `tags`.
-fn spec(target: &str, sources: &[String], tags: &[String]) -> String {
-    let mut spec = format!("image: {target}\n");
-    if !tags.is_empty() {
-        spec.push_str(&format!("tags: [{}]\n", tags.join(", ")));
-    }
-    spec.push_str("manifests:\n");
-    for source in sources {
-        spec.push_str(&format!("  - image: {source}\n"));
-    }
-    spec
 }
 
 /// The digest `repo_and_ref` holds now, `None` when it does not exist (read by skopeo).
@@ -409,13 +396,13 @@ fn run_cell(cell: Cell) -> Result<Ended, String> {
     // the repository also has the new images (pushed in a list of their own).
     if cell.op != Op::Inspect {
         let target = format!("{host}/{}:{}", names.repository, names.tag);
-        let old = spec(&target, &sources(&host, &OLD_IMAGES), &names.extra_tags);
+        let old = push_spec(&target, &sources(&host, &OLD_IMAGES), &names.extra_tags);
         let file = write_file(dir.path(), "old.yaml", &old);
         run(reg, &["push", "from-spec", &file]).success();
     }
     if matches!(cell.op, Op::SameRepo | Op::ExtraTags) {
         let target = format!("{host}/{}:images", names.repository);
-        let images = spec(&target, &sources(&host, &NEW_IMAGES), &[]);
+        let images = push_spec(&target, &sources(&host, &NEW_IMAGES), NO_TAGS);
         let file = write_file(dir.path(), "images.yaml", &images);
         run(reg, &["push", "from-spec", &file]).success();
     }
@@ -442,7 +429,7 @@ fn run_cell(cell: Cell) -> Result<Ended, String> {
                     .collect(),
                 _ => sources(&via, &NEW_IMAGES),
             };
-            let new = spec(&target, &sources, &names.extra_tags);
+            let new = push_spec(&target, &sources, &names.extra_tags);
             let file = write_file(dir.path(), "new.yaml", &new);
             run(reg, &["push", "from-spec", &file])
         }
@@ -794,10 +781,10 @@ fn run_kill(kill: Kill, source: &str) -> String {
     });
     proxy.inject(Rule::new(kill.method, kill.path, Fault::Run(hook)).first(1));
     let dir = TempDir::new("mt-faults-kill");
-    let spec = spec(
+    let spec = push_spec(
         &format!("{}/kill/app:1.0", proxy.host()),
         &sources(source, &NEW_IMAGES),
-        &[],
+        NO_TAGS,
     );
     let file = write_file(dir.path(), "spec.yaml", &spec);
     let started = Instant::now();
@@ -865,10 +852,10 @@ fn copy_push_with(rule: Rule, index: &str) -> (Outcome, Vec<String>, String) {
     proxy.inject(Rule::new("POST", "mount=", Fault::RefuseMounts));
     let dir = TempDir::new("mt-faults-copy");
     let via = proxy.host();
-    let spec = spec(
+    let spec = push_spec(
         &format!("{via}/{index}/app:1.0"),
         &sources(&via, &NEW_IMAGES),
-        &[],
+        NO_TAGS,
     );
     let file = write_file(dir.path(), "spec.yaml", &spec);
     let result = run(reg, &["push", "from-spec", &file]);
@@ -916,10 +903,10 @@ fn a_500_on_the_list_put_is_retried_then_reported_in_one_line() {
     let reg = &setup.reg;
     let host = reg.host();
     let dir = TempDir::new("mt-faults-500");
-    let old = spec(
+    let old = push_spec(
         &format!("{host}/put500/app:1.0"),
         &sources(&host, &OLD_IMAGES),
-        &[],
+        NO_TAGS,
     );
     run(
         reg,
@@ -934,10 +921,10 @@ fn a_500_on_the_list_put_is_retried_then_reported_in_one_line() {
     let proxy = Proxy::transparent(&host);
     proxy.inject(Rule::new("PUT", "/manifests/1.0", Fault::Status(500)));
     let via = proxy.host();
-    let new = spec(
+    let new = push_spec(
         &format!("{via}/put500/app:1.0"),
         &sources(&via, &NEW_IMAGES),
-        &[],
+        NO_TAGS,
     );
     let result = run(
         reg,

@@ -1,7 +1,7 @@
 //! Private copies of the test layout, changed the way a test needs, and a look at what a run
 //! left in a directory.
 
-use super::{TempDir, layout_dir, run, sha256_digest};
+use super::{NO_TAGS, TempDir, layout_dir, push_spec, run, sha256_digest};
 use std::path::{Path, PathBuf};
 
 /// A private copy of the test layout (`layout_dir`) in `dir`, so a test may change it.
@@ -16,14 +16,11 @@ pub fn layout_copy(dir: &TempDir) -> PathBuf {
 
 /// A spec that pushes `tags` of the layout at `source` to `target`.
 pub fn layout_spec(target: &str, source: &Path, tags: &[&str]) -> String {
-    let mut spec = format!("image: {target}\nmanifests:\n");
-    for tag in tags {
-        spec.push_str(&format!(
-            "  - image: oci-layout://{}:{tag}\n",
-            source.display()
-        ));
-    }
-    spec
+    let sources: Vec<String> = tags
+        .iter()
+        .map(|tag| format!("oci-layout://{}:{tag}", source.display()))
+        .collect();
+    push_spec(target, &sources, NO_TAGS)
 }
 
 /// Where the blob `digest` (`sha256:…`) of the layout at `root` lives.

@@ -31,8 +31,8 @@ pub use relay::Relay;
 pub use tempdir::TempDir;
 pub use token_server::{IDENTITY_TOKEN, TokenServer};
 pub use tool::{
-    Outcome, bare_command, debug_inspect_as_user, manifest_tool, mode_flags, outcome,
-    outcome_with_stdin, write_file,
+    NO_TAGS, Outcome, bare_command, debug_inspect_as_user, manifest_tool, mode_flags, outcome,
+    outcome_with_stdin, push_spec, write_file,
 };
 pub use upload::{allow_layer_urls, put_manifest, upload_blob};
 

@@ -190,3 +190,20 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     path.display().to_string()
 }
+
+/// The extra tags of a spec that has none, for [`push_spec`].
+pub const NO_TAGS: &[&str] = &[];
+
+/// A spec (YAML) pushing `sources` (image references, in order) to `target` with extra `tags`.
+pub fn push_spec(target: &str, sources: &[impl AsRef<str>], tags: &[impl AsRef<str>]) -> String {
+    let mut spec = format!("image: {target}\n");
+    if !tags.is_empty() {
+        let tags: Vec<&str> = tags.iter().map(AsRef::as_ref).collect();
+        spec.push_str(&format!("tags: [{}]\n", tags.join(", ")));
+    }
+    spec.push_str("manifests:\n");
+    for source in sources {
+        spec.push_str(&format!("  - image: {}\n", source.as_ref()));
+    }
+    spec
+}

@@ -12,12 +12,18 @@ use std::time::Duration;
 use support::media::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use support::standins::StandIn;
 use support::{
-    Fault, Mode, Outcome, Proxy, Registry, Rule, Seeded, TempDir, bare_command, outcome,
+    Fault, Mode, Outcome, Proxy, Registry, Rule, Seeded, TempDir, bare_command, outcome, push_spec,
     sha256_digest, write_file,
 };
 
 fn shared() -> &'static (Registry, Seeded) {
     support::shared(Mode::PlainHttp)
+}
+
+/// The stand-in `make` builds in front of the shared registry, and that registry.
+fn stand_in(make: fn(&str) -> StandIn) -> (&'static Registry, StandIn) {
+    let (reg, _) = shared();
+    (reg, make(&reg.host()))
 }
 
 /// Run the binary with `--plain-http` (every stand-in speaks plain HTTP) and `args`.
@@ -30,21 +36,33 @@ fn run(args: &[&str]) -> Outcome {
 /// `target` with extra `tags`.
 fn push(flags: &[&str], host: &str, target: &str, tags: &[&str], sources: &[&str]) -> Outcome {
     let dir = TempDir::new("mt-registries-spec");
-    let mut spec = format!("image: {host}/{target}\n");
-    if !tags.is_empty() {
-        spec.push_str(&format!("tags: [{}]\n", tags.join(", ")));
-    }
-    spec.push_str("manifests:\n");
-    for source in sources {
-        spec.push_str(&format!("  - image: {host}/{source}\n"));
-    }
+    let sources: Vec<String> = sources.iter().map(|s| format!("{host}/{s}")).collect();
+    let spec = push_spec(&format!("{host}/{target}"), &sources, tags);
     let file = write_file(dir.path(), "spec.yaml", &spec);
     run(&[&["push"], flags, &["from-spec", file.as_str()]].concat())
 }
 
+/// Two Docker images of the seeded registry, the sources of most pushes here.
+const DOCKER_SOURCES: [&str; 2] = ["docker/app:linux-amd64", "docker/app:linux-s390x"];
+/// The same two platforms as OCI images.
+const OCI_SOURCES: [&str; 2] = ["oci/app:linux-amd64", "oci/app:linux-s390x"];
+
 /// The `Digest:` line of `bytes`.
 fn digest_line(bytes: &[u8]) -> String {
     format!("Digest: {} {}\n", sha256_digest(bytes), bytes.len())
+}
+
+/// Assert that `run` pushed the list `reg` holds at `target` (`REPO:TAG`): its output is the
+/// list's `Digest:` line and every one of the extra `tags` holds the same bytes. The list.
+fn assert_pushed(reg: &Registry, run: &Outcome, target: &str, tags: &[&str]) -> Vec<u8> {
+    let list = reg.skopeo_inspect_raw(target);
+    assert_eq!(run.out(), digest_line(&list));
+    let (repository, _) = target.rsplit_once(':').unwrap();
+    for tag in tags {
+        let tagged = reg.skopeo_inspect_raw(&format!("{repository}:{tag}"));
+        assert_eq!(tagged, list, "{tag}");
+    }
+    list
 }
 
 /// The tag PUTs (`PUT /v2/…/manifests/<tag>`, not by digest) `proxy` saw from index `from` on.
@@ -69,13 +87,10 @@ fn media_type_of(reg: &Registry, repo_and_tag: &str) -> String {
 /// so ECR's refusal of any PUT to an existing tag never comes; a new extra tag is PUT.
 #[test]
 fn ecr_immutable_tags_a_rerun_succeeds_without_a_put_to_its_tags() {
-    let (reg, _) = shared();
-    let ecr = StandIn::ecr_immutable_tags(&reg.host());
+    let (reg, ecr) = stand_in(StandIn::ecr_immutable_tags);
     let host = ecr.host();
-    let sources = ["docker/app:linux-amd64", "docker/app:linux-s390x"];
-    let first = push(&[], &host, "ecr/app:1.0", &["1", "latest"], &sources).success();
-    let list = reg.skopeo_inspect_raw("ecr/app:1.0");
-    assert_eq!(first.out(), digest_line(&list));
+    let first = push(&[], &host, "ecr/app:1.0", &["1", "latest"], &DOCKER_SOURCES).success();
+    let list = assert_pushed(reg, &first, "ecr/app:1.0", &["1", "latest"]);
 
     let before = ecr.proxy().seen().len();
     let again = push(
@@ -83,7 +98,7 @@ fn ecr_immutable_tags_a_rerun_succeeds_without_a_put_to_its_tags() {
         &host,
         "ecr/app:1.0",
         &["1", "latest", "stable"],
-        &sources,
+        &DOCKER_SOURCES,
     )
     .success();
     assert_eq!(again.out(), first.out(), "the same Digest: line");
@@ -101,14 +116,12 @@ fn ecr_immutable_tags_a_rerun_succeeds_without_a_put_to_its_tags() {
 /// `--always-push` sends the PUT anyway, and ECR refuses even the same bytes.
 #[test]
 fn ecr_immutable_tags_refuse_another_list_and_always_push_in_one_line() {
-    let (reg, _) = shared();
-    let ecr = StandIn::ecr_immutable_tags(&reg.host());
+    let (reg, ecr) = stand_in(StandIn::ecr_immutable_tags);
     let host = ecr.host();
-    let sources = ["docker/app:linux-amd64", "docker/app:linux-s390x"];
-    push(&[], &host, "ecr/app:2.0", &[], &sources).success();
+    push(&[], &host, "ecr/app:2.0", &[], &DOCKER_SOURCES).success();
     let held = reg.skopeo_digest("ecr/app:2.0");
 
-    let other = push(&[], &host, "ecr/app:2.0", &[], &sources[..1]);
+    let other = push(&[], &host, "ecr/app:2.0", &[], &DOCKER_SOURCES[..1]);
     let line = other.fails_with(&format!(
         "tag {host}/ecr/app:2.0 is immutable and holds {held}, not this list sha256:"
     ));
@@ -121,7 +134,13 @@ fn ecr_immutable_tags_refuse_another_list_and_always_push_in_one_line() {
     );
     assert_eq!(reg.skopeo_digest("ecr/app:2.0"), held);
 
-    let always = push(&["--always-push"], &host, "ecr/app:2.0", &[], &sources);
+    let always = push(
+        &["--always-push"],
+        &host,
+        "ecr/app:2.0",
+        &[],
+        &DOCKER_SOURCES,
+    );
     always.fails_with(&format!(
         "pushing the list to {host}/ecr/app:2.0: tag {host}/ecr/app:2.0 is immutable: 400 TAG_INVALID"
     ));
@@ -132,11 +151,11 @@ fn ecr_immutable_tags_refuse_another_list_and_always_push_in_one_line() {
 /// fails in one line with Harbor's 412 and the word immutable.
 #[test]
 fn harbor_immutable_tags_a_rerun_succeeds_and_another_list_is_refused() {
-    let (reg, _) = shared();
-    let harbor = StandIn::harbor_immutable_tags(&reg.host());
+    let (reg, harbor) = stand_in(StandIn::harbor_immutable_tags);
     let host = harbor.host();
     let sources = ["oci/app:linux-amd64", "oci/app:linux-arm64-v8"];
     let first = push(&[], &host, "harbor/app:1.0", &["1"], &sources).success();
+    assert_pushed(reg, &first, "harbor/app:1.0", &["1"]);
     let before = harbor.proxy().seen().len();
     let again = push(&[], &host, "harbor/app:1.0", &["1"], &sources).success();
     assert_eq!(again.out(), first.out());
@@ -244,28 +263,11 @@ fn quay_gets_an_index_for_oci_entries_and_a_docker_list_for_docker_entries() {
     let (reg, seeded) = shared();
     let quay = StandIn::quay_media_types(&reg.host());
     let host = quay.host();
-    let oci = push(
-        &[],
-        &host,
-        "oci/app:quay",
-        &[],
-        &["oci/app:linux-amd64", "oci/app:linux-s390x"],
-    )
-    .success();
+    let oci = push(&[], &host, "oci/app:quay", &[], &OCI_SOURCES).success();
     assert_eq!(media_type_of(reg, "oci/app:quay"), OCI_INDEX);
-    assert_eq!(
-        oci.out(),
-        digest_line(&reg.skopeo_inspect_raw("oci/app:quay"))
-    );
+    assert_pushed(reg, &oci, "oci/app:quay", &[]);
 
-    push(
-        &[],
-        &host,
-        "docker/app:quay",
-        &[],
-        &["docker/app:linux-amd64", "docker/app:linux-s390x"],
-    )
-    .success();
+    push(&[], &host, "docker/app:quay", &[], &DOCKER_SOURCES).success();
     let (amd64, _) = seeded.digests_of("linux-amd64");
     let (s390x, _) = seeded.digests_of("linux-s390x");
     let size = |tag: &str| reg.skopeo_inspect_raw(&format!("docker/app:{tag}")).len();
@@ -290,10 +292,8 @@ fn quay_gets_an_index_for_oci_entries_and_a_docker_list_for_docker_entries() {
 /// well) and the push fails in one line with Quay's answer.
 #[test]
 fn quay_refuses_an_explicit_docker_list_of_oci_images_after_a_warning() {
-    let (reg, _) = shared();
-    let quay = StandIn::quay_media_types(&reg.host());
+    let (reg, quay) = stand_in(StandIn::quay_media_types);
     let host = quay.host();
-    let sources = ["oci/app:linux-amd64", "oci/app:linux-s390x"];
     let warning = "warning: --type docker: 2 of 2 entries are not Docker images; Quay and zot \
                    (without docker2s2) refuse such a Docker manifest list, leave out --type to \
                    push an OCI index\n";
@@ -303,7 +303,7 @@ fn quay_refuses_an_explicit_docker_list_of_oci_images_after_a_warning() {
         &host,
         "oci/app:quay-docker",
         &[],
-        &sources,
+        &OCI_SOURCES,
     )
     .success();
     assert!(dry.stderr.starts_with(warning), "{}", dry.stderr);
@@ -314,7 +314,7 @@ fn quay_refuses_an_explicit_docker_list_of_oci_images_after_a_warning() {
         &host,
         "oci/app:quay-docker",
         &[],
-        &sources,
+        &OCI_SOURCES,
     );
     assert!(refused.stderr.starts_with(warning), "{}", refused.stderr);
     refused.fails_with(&format!(
@@ -331,16 +331,12 @@ fn quay_refuses_an_explicit_docker_list_of_oci_images_after_a_warning() {
 /// `--type`; a list of Docker images is still refused, in one line with zot's 415.
 #[test]
 fn zot_without_docker2s2_gets_an_index_and_still_refuses_docker_types() {
-    let (reg, _) = shared();
-    let zot = StandIn::zot_without_docker2s2(&reg.host());
+    let (reg, zot) = stand_in(StandIn::zot_without_docker2s2);
     let host = zot.host();
     let sources = ["oci/app:linux-arm-v7", "oci/app:linux-ppc64le"];
     let run = push(&[], &host, "oci/app:zot", &[], &sources).success();
     assert_eq!(media_type_of(reg, "oci/app:zot"), OCI_INDEX);
-    assert_eq!(
-        run.out(),
-        digest_line(&reg.skopeo_inspect_raw("oci/app:zot"))
-    );
+    assert_pushed(reg, &run, "oci/app:zot", &[]);
 
     let docker = push(
         &[],
@@ -358,21 +354,12 @@ fn zot_without_docker2s2_gets_an_index_and_still_refuses_docker_types() {
 /// once (400): the refused tags are PUT again one at a time and the push succeeds.
 #[test]
 fn quay_before_3_4_gets_refused_tags_again_one_at_a_time() {
-    let (reg, _) = shared();
-    let quay = StandIn::quay_before_3_4(&reg.host());
+    let (reg, quay) = stand_in(StandIn::quay_before_3_4);
     let host = quay.host();
     let tags = ["q1", "q2", "q3"];
     let sources = ["docker/app:linux-amd64", "docker/app:linux-ppc64le"];
     let run = push(&[], &host, "docker/app:quay-old", &tags, &sources).success();
-    let list = reg.skopeo_inspect_raw("docker/app:quay-old");
-    assert_eq!(run.out(), digest_line(&list));
-    for tag in tags {
-        assert_eq!(
-            reg.skopeo_inspect_raw(&format!("docker/app:{tag}")),
-            list,
-            "{tag}"
-        );
-    }
+    assert_pushed(reg, &run, "docker/app:quay-old", &tags);
     let refused = quay.refused();
     assert_eq!(refused.len(), 2, "two of three lose the race: {refused:#?}");
     let puts = tag_puts(quay.proxy(), 0);
@@ -395,8 +382,7 @@ fn quay_before_3_4_gets_refused_tags_again_one_at_a_time() {
 /// one line naming it, after exactly one PUT alone.
 #[test]
 fn quay_before_3_4_still_fails_on_a_tag_refused_alone() {
-    let (reg, _) = shared();
-    let quay = StandIn::quay_before_3_4(&reg.host());
+    let (_, quay) = stand_in(StandIn::quay_before_3_4);
     let host = quay.host();
     // Before the profile's own rule: this tag is refused whatever happens.
     let broken = r#"{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}"#;
@@ -431,21 +417,12 @@ fn quay_before_3_4_still_fails_on_a_tag_refused_alone() {
 /// every tag gets the list.
 #[test]
 fn openshift_concurrent_tags_all_get_the_list() {
-    let (reg, _) = shared();
-    let openshift = StandIn::openshift_concurrent_tags(&reg.host());
+    let (reg, openshift) = stand_in(StandIn::openshift_concurrent_tags);
     let host = openshift.host();
     let tags = ["o1", "o2", "o3", "o4", "o5", "o6"];
     let sources = ["docker/app:linux-amd64", "docker/app:windows-amd64"];
     let run = push(&[], &host, "docker/app:openshift", &tags, &sources).success();
-    let list = reg.skopeo_inspect_raw("docker/app:openshift");
-    assert_eq!(run.out(), digest_line(&list));
-    for tag in tags {
-        assert_eq!(
-            reg.skopeo_inspect_raw(&format!("docker/app:{tag}")),
-            list,
-            "{tag}"
-        );
-    }
+    assert_pushed(reg, &run, "docker/app:openshift", &tags);
     assert!(
         !openshift.refused().is_empty(),
         "the tags raced: {:#?}",

@@ -23,6 +23,23 @@ pub fn to_go_json<T: Serialize>(value: &T, indent: &str) -> Vec<u8> {
     out
 }
 
+/// `Formatter` methods that only hand over to the pretty printer (`self.pretty`): the layout
+/// (indent, newlines, separators) is the same as Go's; only the strings differ.
+/// `name(first)` is a method that also takes whether it is the first entry.
+macro_rules! pretty_layout {
+    ($($name:ident($($first:ident)?)),* $(,)?) => {
+        $(
+            fn $name<W: ?Sized + io::Write>(
+                &mut self,
+                writer: &mut W,
+                $($first: bool,)?
+            ) -> io::Result<()> {
+                self.pretty.$name(writer $(, $first)?)
+            }
+        )*
+    };
+}
+
 /// A pretty printer with Go's string escaping.
 struct GoFormatter<'a> {
     pretty: PrettyFormatter<'a>,
@@ -70,43 +87,17 @@ impl Formatter for GoFormatter<'_> {
         writer.write_all(text.as_bytes())
     }
 
-    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.begin_array(w)
-    }
-    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_array(w)
-    }
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.pretty.begin_array_value(w, first)
-    }
-    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_array_value(w)
-    }
-    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.begin_object(w)
-    }
-    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.pretty.begin_object_key(w, first)
-    }
-    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_object_key(w)
-    }
-    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_object_value(w)
+    pretty_layout! {
+        begin_array(),
+        end_array(),
+        begin_array_value(first),
+        end_array_value(),
+        begin_object(),
+        end_object(),
+        begin_object_key(first),
+        end_object_key(),
+        begin_object_value(),
+        end_object_value(),
     }
 }
 

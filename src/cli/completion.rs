@@ -81,6 +81,14 @@ fn pattern(word: &str) -> String {
     }
 }
 
+/// One `case` arm a context, as `arm` writes it from the context's pattern, the expansion of
+/// its flag variables and its next words (bash and zsh set the same things, in their syntax).
+fn case_arms(out: &mut String, arm: fn(String, String, &str) -> String) {
+    for (word, vars, next) in CONTEXTS {
+        out.push_str(&arm(pattern(word), expand(vars), next));
+    }
+}
+
 /// `$g $p`, the shell's expansion of the scope variables `vars` (`g p`).
 fn expand(vars: &str) -> String {
     vars.split_whitespace()
@@ -120,14 +128,9 @@ fn bash() -> String {
         "    case $prev in\n        {}) COMPREPLY=(); return ;;\n    esac\n    case $line in\n",
         values.join("|")
     );
-    for (word, vars, next) in CONTEXTS {
-        let _ = writeln!(
-            out,
-            "        {}) flags=\"{}\" words='{next}' ;;",
-            pattern(word),
-            expand(vars)
-        );
-    }
+    case_arms(&mut out, |pattern, flags, next| {
+        format!("        {pattern}) flags=\"{flags}\" words='{next}' ;;\n")
+    });
     out.push_str(
         "    esac\n    \
          if [[ $cur == -* ]]; then words=$flags; fi\n    \
@@ -158,14 +161,9 @@ fn zsh() -> String {
         let _ = writeln!(out, "  local -a {var}=({})", described.join(" "));
     }
     out.push_str("  case $line in\n");
-    for (word, vars, next) in CONTEXTS {
-        let _ = writeln!(
-            out,
-            "    {}) flags=({}) next=({next}) ;;",
-            pattern(word),
-            expand(vars)
-        );
-    }
+    case_arms(&mut out, |pattern, flags, next| {
+        format!("    {pattern}) flags=({flags}) next=({next}) ;;\n")
+    });
     out.push_str(
         "  esac\n  \
          if [[ $PREFIX == -* ]]; then _describe -t flags flag flags\n  \

@@ -462,6 +462,27 @@ mod tests {
         }
     }
 
+    /// `from_args` with these flags and `--type oci` (which takes annotations).
+    fn from_flags(
+        platforms: &[&str],
+        template: &str,
+        target: &str,
+        tags: &[&str],
+        annotations: &[&str],
+    ) -> Result<PushPlan> {
+        let owned = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let (platforms, tags) = (owned(platforms), owned(tags));
+        let options = options(ListType::Oci);
+        from_args(
+            &platforms,
+            template,
+            target,
+            &tags,
+            &owned(annotations),
+            &options,
+        )
+    }
+
     #[test]
     fn the_go_tool_readme_spec_parses_with_features() {
         let text = "\
@@ -533,13 +554,12 @@ manifests:
 
     #[test]
     fn from_args_fills_the_template_for_each_platform() {
-        let plan = from_args(
-            &["linux/amd64".into(), "linux/arm/v7".into()],
+        let plan = from_flags(
+            &["linux/amd64", "linux/arm/v7"],
             "reg:5000/app:OS-ARCHVARIANT",
             "reg:5000/app:latest",
-            &["1.0".into()],
+            &["1.0"],
             &[],
-            &options(ListType::Docker),
         )
         .unwrap();
         let names: Vec<&str> = plan.sources.iter().map(|s| s.name.as_str()).collect();
@@ -570,37 +590,24 @@ manifests:
 
     #[test]
     fn from_args_refuses_bad_templates_platforms_and_annotations() {
-        let o = options(ListType::Oci);
-        let err = from_args(&["linux/amd64".into()], "r/a:OS", "r/a:t", &[], &[], &o).unwrap_err();
-        assert!(err.to_string().contains("ARCH"), "{err}");
-        let err =
-            from_args(&["linux/amd46".into()], "r/a:ARCH", "r/a:t", &[], &[], &o).unwrap_err();
-        assert!(err.to_string().contains("linux/amd46"), "{err}");
-        let err = from_args(&["linux".into()], "r/a:ARCH", "r/a:t", &[], &[], &o).unwrap_err();
-        assert!(err.to_string().contains("\"linux\""), "{err}");
-        let err = from_args(
-            &["linux/amd64".into()],
-            "r/a:ARCH",
-            "r/a:t",
-            &[],
-            &["novalue".into()],
-            &o,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("\"novalue\""), "{err}");
+        let cases: [(&str, &str, &[&str], &str); 4] = [
+            ("linux/amd64", "r/a:OS", &[], "ARCH"),
+            ("linux/amd46", "r/a:ARCH", &[], "linux/amd46"),
+            ("linux", "r/a:ARCH", &[], "\"linux\""),
+            ("linux/amd64", "r/a:ARCH", &["novalue"], "\"novalue\""),
+        ];
+        for (platform, template, annotations, named) in cases {
+            let err = from_flags(&[platform], template, "r/a:t", &[], annotations)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named), "{err}");
+        }
     }
 
     #[test]
     fn from_args_annotations_are_trimmed_keys_and_whole_values() {
-        let plan = from_args(
-            &["linux/amd64".into()],
-            "r/a:ARCH",
-            "r/a:t",
-            &[],
-            &["a=b".into(), " k =v=w ".into()],
-            &options(ListType::Oci),
-        )
-        .unwrap();
+        let annotations = ["a=b", " k =v=w "];
+        let plan = from_flags(&["linux/amd64"], "r/a:ARCH", "r/a:t", &[], &annotations).unwrap();
         assert_eq!(
             plan.annotations,
             BTreeMap::from([
@@ -612,17 +619,10 @@ manifests:
 
     #[test]
     fn from_args_refuses_an_annotation_without_a_key() {
-        let err = from_args(
-            &["linux/amd64".into()],
-            "r/a:ARCH",
-            "r/a:t",
-            &[],
-            &[" =v".into()],
-            &options(ListType::Oci),
-        )
-        .unwrap_err();
         assert_eq!(
-            err.to_string(),
+            from_flags(&["linux/amd64"], "r/a:ARCH", "r/a:t", &[], &[" =v"])
+                .unwrap_err()
+                .to_string(),
             "--annotations \" =v\" is not of the form key=value"
         );
     }
@@ -639,19 +639,14 @@ manifests:
 
     #[test]
     fn target_needs_a_tag_and_tags_must_be_valid() {
-        let o = options(ListType::Docker);
-        let err = from_args(&["linux/amd64".into()], "r/a:ARCH", "r/a", &[], &[], &o).unwrap_err();
-        assert!(err.to_string().contains("must include a tag"), "{err}");
-        let err = from_args(
-            &["linux/amd64".into()],
-            "r/a:ARCH",
-            "r/a:t",
-            &["bad tag".into()],
-            &[],
-            &o,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("\"bad tag\""), "{err}");
+        let err = from_flags(&["linux/amd64"], "r/a:ARCH", "r/a", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must include a tag"), "{err}");
+        let err = from_flags(&["linux/amd64"], "r/a:ARCH", "r/a:t", &["bad tag"], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"bad tag\""), "{err}");
     }
 
     #[test]

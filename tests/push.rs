@@ -6,9 +6,9 @@ mod support;
 
 use support::media::{DOCKER_MANIFEST, OCI_MANIFEST};
 use support::{
-    Fault, Mode, Outcome, PLATFORM_TAGS, Proxy, Registry, Relay, Rule, Seen, TempDir, bare_command,
-    completed_uploads, count_starting_with, manifest_tool, outcome, sha256_digest, shared,
-    write_file,
+    Fault, Mode, NO_TAGS, Outcome, PLATFORM_TAGS, Proxy, Registry, Relay, Rule, Seen, TempDir,
+    bare_command, completed_uploads, count_starting_with, manifest_tool, outcome, push_spec,
+    sha256_digest, shared, write_file,
 };
 
 /// The platform block of each seeded image as the Go tool writes it from the image config,
@@ -31,48 +31,38 @@ fn platform_lines(tag: &str) -> &'static str {
     }
 }
 
-/// A Docker manifest list in the Go tool's layout, written out by hand from COMPAT's rules:
-/// two-space indent, keys in the order mediaType, size, digest, platform; no trailing newline.
+/// A Docker manifest list in the Go tool's layout (see [`expected_list`]).
 fn expected_docker_list(entries: &[(String, usize, String)]) -> String {
-    expected_list(
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        entries,
-        |digest, size, platform| {
-            format!(
-                "    {{\n      \"mediaType\": \"{DOCKER_MANIFEST}\",\n      \"size\": {size},\n      \"digest\": \"{digest}\",\n      \"platform\": {{\n{platform}\n      }}\n    }}"
-            )
-        },
-    )
+    expected_list(false, entries)
 }
 
-/// An OCI image index in the Go tool's layout, written out by hand from COMPAT's rules:
-/// two-space indent, entry keys in the order mediaType, digest, size, platform; no index
-/// `annotations` key when there are none; no trailing newline.
-fn expected_oci_index(entries: &[(String, usize, String)]) -> String {
-    expected_list(
-        "application/vnd.oci.image.index.v1+json",
-        entries,
-        |digest, size, platform| {
-            format!(
-                "    {{\n      \"mediaType\": \"{OCI_MANIFEST}\",\n      \"digest\": \"{digest}\",\n      \"size\": {size},\n      \"platform\": {{\n{platform}\n      }}\n    }}"
-            )
-        },
-    )
-}
-
-/// The list document both kinds share: schemaVersion 2, the list's media type, and the entries
-/// as `entry` writes each (digest, size, platform block), comma-separated.
-fn expected_list(
-    media_type: &str,
-    entries: &[(String, usize, String)],
-    entry: impl Fn(&str, usize, &str) -> String,
-) -> String {
+/// A Docker manifest list, or an OCI image index when `oci`, in the Go tool's layout, written
+/// out by hand from COMPAT's rules: two-space indent; entry keys in the order mediaType, size,
+/// digest, platform in a Docker list and mediaType, digest, size, platform in an OCI index; no
+/// index `annotations` key when there are none; no trailing newline. `entries` are (digest,
+/// size, platform block).
+fn expected_list(oci: bool, entries: &[(String, usize, String)]) -> String {
+    let (list_type, entry_type) = if oci {
+        ("application/vnd.oci.image.index.v1+json", OCI_MANIFEST)
+    } else {
+        (
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+            DOCKER_MANIFEST,
+        )
+    };
     let items: Vec<String> = entries
         .iter()
-        .map(|(digest, size, platform)| entry(digest, *size, platform))
+        .map(|(digest, size, platform)| {
+            let size = format!("\"size\": {size}");
+            let digest = format!("\"digest\": \"{digest}\"");
+            let (first, second) = if oci { (digest, size) } else { (size, digest) };
+            format!(
+                "    {{\n      \"mediaType\": \"{entry_type}\",\n      {first},\n      {second},\n      \"platform\": {{\n{platform}\n      }}\n    }}"
+            )
+        })
         .collect();
     format!(
-        "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"{media_type}\",\n  \"manifests\": [\n{}\n  ]\n}}",
+        "{{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"{list_type}\",\n  \"manifests\": [\n{}\n  ]\n}}",
         items.join(",\n")
     )
 }
@@ -96,11 +86,45 @@ fn entry(reg: &Registry, repo: &str, tag: &str) -> (String, usize, String) {
 
 /// A spec listing `tags` of `repo` as sources, with no platforms (filled from the configs).
 fn spec_of(target: &str, source_repo: &str, tags: &[&str]) -> String {
-    let mut spec = format!("image: {target}\nmanifests:\n");
-    for tag in tags {
-        spec.push_str(&format!("  - image: {source_repo}:{tag}\n"));
-    }
-    spec
+    let sources: Vec<String> = tags
+        .iter()
+        .map(|tag| format!("{source_repo}:{tag}"))
+        .collect();
+    push_spec(target, &sources, NO_TAGS)
+}
+
+/// [`spec_of`] for `tags` of the seeded `docker/app` at `host`, pushed to `host/target`.
+fn docker_app_spec(host: &str, target: &str, tags: &[&str]) -> String {
+    spec_of(
+        &format!("{host}/{target}"),
+        &format!("{host}/docker/app"),
+        tags,
+    )
+}
+
+/// Runs `push [flags] from-args --platforms PLATFORMS --template HOST/TEMPLATE --target
+/// HOST/TARGET [more]` against `reg` (at its `HOST`, with its mode's flags).
+fn push_from_args(
+    reg: &Registry,
+    flags: &[&str],
+    platforms: &str,
+    template: &str,
+    target: &str,
+    more: &[&str],
+) -> Outcome {
+    let host = reg.host();
+    let (template, target) = (format!("{host}/{template}"), format!("{host}/{target}"));
+    let from_args = [
+        "from-args",
+        "--platforms",
+        platforms,
+        "--template",
+        &template,
+    ];
+    manifest_tool(
+        reg,
+        &[&["push"], flags, &from_args, &["--target", &target], more].concat(),
+    )
 }
 
 /// Writes `spec` to a file and runs `args` followed by the file's path against `reg` (with
@@ -137,11 +161,7 @@ fn push_from_spec_writes_the_go_tool_bytes_in_every_mode() {
     for mode in Mode::ALL {
         let (reg, _) = shared(mode);
         let host = reg.host();
-        let spec = spec_of(
-            &format!("{host}/docker/app:every-mode"),
-            &format!("{host}/docker/app"),
-            &all_tags(),
-        );
+        let spec = docker_app_spec(&host, "docker/app:every-mode", &all_tags());
         let run = run_spec(reg, &["push", "from-spec"], &spec).success();
 
         let entries: Vec<_> = all_tags()
@@ -160,11 +180,7 @@ fn a_same_repository_push_makes_only_the_requests_it_needs() {
     let reg = Registry::start(Mode::PlainHttp);
     support::seed(&reg);
     let host = reg.host();
-    let spec = spec_of(
-        &format!("{host}/docker/app:counted"),
-        &format!("{host}/docker/app"),
-        &all_tags(),
-    );
+    let spec = docker_app_spec(&host, "docker/app:counted", &all_tags());
     reg.clear_access_log();
     run_spec(&reg, &["push", "from-spec"], &spec).success();
     let log = reg.access_log();
@@ -280,21 +296,15 @@ manifests:
 #[test]
 fn push_from_args_fills_the_template_with_and_without_variants() {
     let (reg, _) = shared(Mode::Tls);
-    let host = reg.host();
-    manifest_tool(
+    let more = ["--platforms", "linux/s390x"];
+    let platforms = "linux/amd64,linux/ppc64le";
+    push_from_args(
         reg,
-        &[
-            "push",
-            "from-args",
-            "--platforms",
-            "linux/amd64,linux/ppc64le",
-            "--platforms",
-            "linux/s390x",
-            "--template",
-            &format!("{host}/docker/app:OS-ARCH"),
-            "--target",
-            &format!("{host}/docker/app:args-plain"),
-        ],
+        &[],
+        platforms,
+        "docker/app:OS-ARCH",
+        "docker/app:args-plain",
+        &more,
     )
     .success();
     let tags = ["linux-amd64", "linux-ppc64le", "linux-s390x"];
@@ -304,18 +314,14 @@ fn push_from_args_fills_the_template_with_and_without_variants() {
         expected_docker_list(&entries)
     );
 
-    manifest_tool(
+    let (template, target) = ("docker/app:OS-ARCH-VARIANT", "docker/app:args-variants");
+    push_from_args(
         reg,
-        &[
-            "push",
-            "from-args",
-            "--platforms",
-            "linux/arm/v7,linux/arm64/v8",
-            "--template",
-            &format!("{host}/docker/app:OS-ARCH-VARIANT"),
-            "--target",
-            &format!("{host}/docker/app:args-variants"),
-        ],
+        &[],
+        "linux/arm/v7,linux/arm64/v8",
+        template,
+        target,
+        &[],
     )
     .success();
     let tags = ["linux-arm-v7", "linux-arm64-v8"];
@@ -329,21 +335,13 @@ fn push_from_args_fills_the_template_with_and_without_variants() {
 #[test]
 fn extra_tags_hold_the_same_bytes_as_the_list() {
     let (reg, _) = shared(Mode::TlsBasic);
-    let host = reg.host();
-    let run = manifest_tool(
+    let run = push_from_args(
         reg,
-        &[
-            "push",
-            "from-args",
-            "--platforms",
-            "linux/amd64,linux/s390x",
-            "--template",
-            &format!("{host}/docker/app:OS-ARCH"),
-            "--target",
-            &format!("{host}/docker/app:tagged-1.2.3"),
-            "--tags",
-            "tagged-1.2,tagged-1",
-        ],
+        &[],
+        "linux/amd64,linux/s390x",
+        "docker/app:OS-ARCH",
+        "docker/app:tagged-1.2.3",
+        &["--tags", "tagged-1.2,tagged-1"],
     )
     .success();
     let list = reg.skopeo_inspect_raw("docker/app:tagged-1.2.3");
@@ -360,27 +358,20 @@ fn extra_tags_hold_the_same_bytes_as_the_list() {
 #[test]
 fn annotations_go_into_an_oci_index_and_are_refused_for_a_docker_list() {
     let (reg, _) = shared(Mode::PlainHttp);
-    let host = reg.host();
-    let template = format!("{host}/oci/app:OS-ARCH");
-    let target = format!("{host}/oci/app:annotated");
-    manifest_tool(
+    let annotations = [
+        "--annotations",
+        "org.opencontainers.image.title=demo",
+        "--annotations",
+        "com.example.note=a<b",
+    ];
+    let (template, target) = ("oci/app:OS-ARCH", "oci/app:annotated");
+    push_from_args(
         reg,
-        &[
-            "push",
-            "--type",
-            "oci",
-            "from-args",
-            "--platforms",
-            "linux/amd64",
-            "--template",
-            &template,
-            "--target",
-            &target,
-            "--annotations",
-            "org.opencontainers.image.title=demo",
-            "--annotations",
-            "com.example.note=a<b",
-        ],
+        &["--type", "oci"],
+        "linux/amd64",
+        template,
+        target,
+        &annotations,
     )
     .success();
     let (_, digest) = shared(Mode::PlainHttp).1.digests_of("linux-amd64");
@@ -392,22 +383,15 @@ fn annotations_go_into_an_oci_index_and_are_refused_for_a_docker_list() {
     assert_eq!(pushed(reg, "oci/app:annotated"), expected);
 
     reg.clear_access_log();
-    let run = manifest_tool(
+    let docker = ["--type", "docker"];
+    let never = "oci/app:never";
+    let run = push_from_args(
         reg,
-        &[
-            "push",
-            "--type",
-            "docker",
-            "from-args",
-            "--platforms",
-            "linux/amd64",
-            "--template",
-            &template,
-            "--target",
-            &format!("{host}/oci/app:never"),
-            "--annotations",
-            "a=b",
-        ],
+        &docker,
+        "linux/amd64",
+        template,
+        never,
+        &["--annotations", "a=b"],
     );
     run.fails_with("does not support annotations; use --type oci instead");
     assert!(
@@ -429,7 +413,7 @@ fn push_type_oci_without_annotations_writes_the_go_tool_index_bytes() {
     );
     let run = run_spec(reg, &["push", "--type", "oci", "from-spec"], &spec).success();
     let entries: Vec<_> = tags.iter().map(|t| entry(reg, "oci/app", t)).collect();
-    let expected = expected_oci_index(&entries);
+    let expected = expected_list(true, &entries);
     assert_pushed_as(reg, "oci/app:plain-index", &run, &expected);
 }
 
@@ -438,11 +422,7 @@ fn the_docker_cli_and_skopeo_read_a_cross_repository_push() {
     let reg = Registry::start(Mode::PlainHttp);
     let seeded = support::seed(&reg);
     let host = reg.host();
-    let spec = spec_of(
-        &format!("{host}/team/release:1.0"),
-        &format!("{host}/docker/app"),
-        &all_tags(),
-    );
+    let spec = docker_app_spec(&host, "team/release:1.0", &all_tags());
     reg.clear_access_log();
     let run = run_spec(&reg, &["push", "from-spec"], &spec).success();
     let log = reg.access_log();
@@ -496,11 +476,7 @@ fn a_cross_repository_push_opens_no_more_connections_than_its_widest_stage() {
     let relay = Relay::start(&reg.host());
     let host = relay.host();
     let dir = TempDir::new("mt-conns");
-    let spec = spec_of(
-        &format!("{host}/team/conns:1.0"),
-        &format!("{host}/docker/app"),
-        &all_tags(),
-    );
+    let spec = docker_app_spec(&host, "team/conns:1.0", &all_tags());
     let file = write_file(dir.path(), "spec.yaml", &spec);
     reg.clear_access_log();
     let home = TempDir::new("mt-home");
@@ -520,11 +496,7 @@ fn a_refused_mount_falls_back_to_a_streamed_copy() {
     support::seed(&reg);
     let proxy = Proxy::start(&reg.host(), Fault::RefuseMounts);
     let host = proxy.host();
-    let spec = spec_of(
-        &format!("{host}/nomount/app:1.0"),
-        &format!("{host}/docker/app"),
-        &["linux-amd64", "linux-arm64-v8"],
-    );
+    let spec = docker_app_spec(&host, "nomount/app:1.0", &["linux-amd64", "linux-arm64-v8"]);
     reg.clear_access_log();
     let run = run_spec(&reg, &["push", "from-spec"], &spec).success();
     let log = reg.access_log();
@@ -751,9 +723,9 @@ fn ignore_missing_skips_a_missing_source_with_a_warning() {
     let (reg, _) = shared(Mode::PlainHttp);
     let host = reg.host();
     let dir = TempDir::new("mt-missing");
-    let spec = spec_of(
-        &format!("{host}/docker/app:partial"),
-        &format!("{host}/docker/app"),
+    let spec = docker_app_spec(
+        &host,
+        "docker/app:partial",
         &["linux-amd64", "linux-mips64"],
     );
     let file = write_file(dir.path(), "spec.yaml", &spec);
@@ -788,11 +760,7 @@ fn ignore_missing_skips_a_source_the_registry_refuses_as_not_readable() {
         ),
     );
     let host = proxy.host();
-    let spec = spec_of(
-        &format!("{host}/refused/app:1.0"),
-        &format!("{host}/docker/app"),
-        &["linux-amd64", "linux-s390x"],
-    );
+    let spec = docker_app_spec(&host, "refused/app:1.0", &["linux-amd64", "linux-s390x"]);
     let run = run_spec(reg, &["push", "from-spec", "--ignore-missing"], &spec).success();
     assert_eq!(
         run.stderr,
@@ -811,11 +779,7 @@ fn ignore_missing_skips_a_source_the_registry_refuses_as_not_readable() {
         proxy.spoiled()
     );
 
-    let spec = spec_of(
-        &format!("{host}/refused/app:2.0"),
-        &format!("{host}/docker/app"),
-        &["linux-amd64", "linux-s390x"],
-    );
+    let spec = docker_app_spec(&host, "refused/app:2.0", &["linux-amd64", "linux-s390x"]);
     let writes_before = proxy.writes().len();
     let run = run_spec(reg, &["push", "from-spec"], &spec);
     let line = run.fails_with(&format!("{host}/docker/app:linux-s390x"));
@@ -837,11 +801,7 @@ fn ignore_missing_skips_a_source_the_registry_refuses_as_not_readable() {
 fn ignore_missing_with_every_source_missing_pushes_nothing() {
     let (reg, _) = shared(Mode::PlainHttp);
     let host = reg.host();
-    let spec = spec_of(
-        &format!("{host}/docker/app:nothing"),
-        &format!("{host}/docker/app"),
-        &["nope-1", "nope-2"],
-    );
+    let spec = docker_app_spec(&host, "docker/app:nothing", &["nope-1", "nope-2"]);
     let run = run_spec(reg, &["push", "from-spec", "--ignore-missing"], &spec);
     run.fails_with(
         "all entries were skipped due to missing source image references; no manifest list to push",
@@ -888,11 +848,7 @@ fn bad_input_fails_in_one_line_and_leaves_the_target_untouched() {
     let host = reg.host();
     let dir = TempDir::new("mt-bad");
     // The target first holds a good list; every failed push below must leave it as it is.
-    let good = spec_of(
-        &format!("{host}/guarded/app:1.0"),
-        &format!("{host}/docker/app"),
-        &["linux-amd64"],
-    );
+    let good = docker_app_spec(&host, "guarded/app:1.0", &["linux-amd64"]);
     let file = write_file(dir.path(), "good.yaml", &good);
     manifest_tool(reg, &["push", "from-spec", &file]).success();
     let before = reg.skopeo_inspect_raw("guarded/app:1.0");
@@ -959,11 +915,7 @@ fn bad_input_fails_in_one_line_and_leaves_the_target_untouched() {
 fn dry_run_prints_the_list_and_writes_nothing() {
     let (reg, _) = shared(Mode::PlainHttp);
     let host = reg.host();
-    let spec = spec_of(
-        &format!("{host}/dry/app:1.0"),
-        &format!("{host}/docker/app"),
-        &["linux-amd64", "linux-s390x"],
-    );
+    let spec = docker_app_spec(&host, "dry/app:1.0", &["linux-amd64", "linux-s390x"]);
     reg.clear_access_log();
     let run = run_spec(reg, &["push", "from-spec", "--dry-run"], &spec).success();
     let writes: Vec<String> = reg

@@ -611,6 +611,16 @@ mod tests {
         }
     }
 
+    /// `config.json` text whose `auths` give each key the `auth` of its `user:password`, in
+    /// the order given.
+    fn auths_json(entries: &[(&str, &str)]) -> String {
+        let entries: Vec<String> = entries
+            .iter()
+            .map(|(key, login)| format!(r#""{key}":{{"auth":"{}"}}"#, b64(login)))
+            .collect();
+        format!(r#"{{"auths":{{{}}}}}"#, entries.join(","))
+    }
+
     fn b64(text: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(text)
     }
@@ -631,6 +641,24 @@ mod tests {
 
     fn lookup(config: &DockerConfig, registry: &str) -> Found {
         config.lookup(registry).expect("lookup")
+    }
+
+    /// The helper scripts of [`write_helpers`] in a fresh temp dir `name`, and the lock of
+    /// [`HELPERS`], held until it is dropped (after the dir).
+    fn helper_scripts(name: &str) -> (std::sync::MutexGuard<'static, ()>, TempDir) {
+        let lock = HELPERS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let dir = TempDir::new(name);
+        write_helpers(&dir);
+        (lock, dir)
+    }
+
+    /// Runs a helper for a server, looking for it on `path`.
+    fn runner(
+        path: &OsStr,
+    ) -> impl Fn(&str, &str) -> Result<Option<Credential>, CredentialError> + '_ {
+        move |helper, server| run_helper_in(helper, server, Some(path), HELPER_TIMEOUT)
     }
 
     /// Writes an executable script through a child process, so that this process never holds a
@@ -796,7 +824,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
 
     #[test]
     fn docker_cfg_may_be_a_directory_or_a_file() {
-        let json = format!(r#"{{"auths":{{"h:1":{{"auth":"{}"}}}}}}"#, b64("u:p"));
+        let json = auths_json(&[("h:1", "u:p")]);
         let (dir, by_dir) = config("dir-or-file", &json);
         assert_eq!(lookup(&by_dir, "h:1").credential, user("u", "p"));
 
@@ -1017,6 +1045,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
 
     #[test]
     fn docker_hub_credentials_are_found_under_every_alias() {
+        let registries = ["docker.io", "index.docker.io", "registry-1.docker.io"];
         for (i, key) in [
             "https://index.docker.io/v1/",
             "https://index.docker.io/v1",
@@ -1028,9 +1057,8 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         .into_iter()
         .enumerate()
         {
-            let json = format!(r#"{{"auths":{{"{key}":{{"auth":"{}"}}}}}}"#, b64("hub:pw"));
-            let (_dir, config) = config(&format!("hub-{i}"), &json);
-            for registry in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
+            let (_dir, config) = config(&format!("hub-{i}"), &auths_json(&[(key, "hub:pw")]));
+            for registry in registries {
                 let found = lookup(&config, registry);
                 assert_eq!(found.credential, user("hub", "pw"), "{key} for {registry}");
                 assert!(found.source.starts_with(&format!("auths[{key:?}]")));
@@ -1041,12 +1069,11 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
 
     #[test]
     fn docker_hubs_own_key_wins_over_aliases() {
-        let json = format!(
-            r#"{{"auths":{{"docker.io":{{"auth":"{}"}},"https://index.docker.io/v1/":{{"auth":"{}"}},"index.docker.io":{{"auth":"{}"}}}}}}"#,
-            b64("alias:pw"),
-            b64("main:pw"),
-            b64("legacy:pw"),
-        );
+        let json = auths_json(&[
+            ("docker.io", "alias:pw"),
+            ("https://index.docker.io/v1/", "main:pw"),
+            ("index.docker.io", "legacy:pw"),
+        ]);
         let (_dir, config) = config("hub-order", &json);
         assert_eq!(lookup(&config, "docker.io").credential, user("main", "pw"));
     }
@@ -1063,18 +1090,18 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         .into_iter()
         .enumerate()
         {
-            let json = format!(r#"{{"auths":{{"{key}":{{"auth":"{}"}}}}}}"#, b64("u:p"));
-            let (_dir, config) = config(&format!("url-{i}"), &json);
+            let (_dir, config) = config(&format!("url-{i}"), &auths_json(&[(key, "u:p")]));
             assert_eq!(
                 lookup(&config, "ghcr.io").credential,
                 user("u", "p"),
                 "{key}"
             );
         }
-        let json = format!(
-            r#"{{"auths":{{"https://ghcr.io.evil.example":{{"auth":"{a}"}},"localhost:5001":{{"auth":"{a}"}},"https://docker.io.example/":{{"auth":"{a}"}}}}}}"#,
-            a = b64("u:p"),
-        );
+        let json = auths_json(&[
+            ("https://ghcr.io.evil.example", "u:p"),
+            ("localhost:5001", "u:p"),
+            ("https://docker.io.example/", "u:p"),
+        ]);
         let (_dir, config) = config("url-none", &json);
         assert_eq!(lookup(&config, "ghcr.io").credential, None);
         assert_eq!(lookup(&config, "localhost:5000").credential, None);
@@ -1084,11 +1111,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
 
     #[test]
     fn the_exact_key_wins_over_url_forms() {
-        let json = format!(
-            r#"{{"auths":{{"https://ghcr.io":{{"auth":"{}"}},"ghcr.io":{{"auth":"{}"}}}}}}"#,
-            b64("url:pw"),
-            b64("exact:pw"),
-        );
+        let json = auths_json(&[("https://ghcr.io", "url:pw"), ("ghcr.io", "exact:pw")]);
         let (_dir, config) = config("exact", &json);
         assert_eq!(lookup(&config, "ghcr.io").credential, user("exact", "pw"));
     }
@@ -1105,14 +1128,9 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
 
     #[test]
     fn helper_protocol() {
-        let _lock = HELPERS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let dir = TempDir::new("helpers");
-        write_helpers(&dir);
+        let (_lock, dir) = helper_scripts("helpers");
         let path = dir.search_path();
-        let run =
-            |helper: &str, server: &str| run_helper_in(helper, server, Some(&path), HELPER_TIMEOUT);
+        let run = runner(&path);
 
         assert_eq!(
             run("ok", "ghcr.io").expect("ok"),
@@ -1173,11 +1191,7 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
 
     #[test]
     fn helpers_are_only_found_as_executable_files_in_absolute_directories() {
-        let _lock = HELPERS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let dir = TempDir::new("find");
-        write_helpers(&dir);
+        let (_lock, dir) = helper_scripts("find");
         fs::write(dir.path().join("docker-credential-plain"), "#!/bin/sh\n").expect("write");
         fs::create_dir(dir.path().join("docker-credential-dir")).expect("mkdir");
         let path = dir.search_path();
@@ -1193,14 +1207,9 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
 
     #[test]
     fn lookup_order_is_cred_helpers_then_creds_store_then_auths() {
-        let _lock = HELPERS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let dir = TempDir::new("order");
-        write_helpers(&dir);
+        let (_lock, dir) = helper_scripts("order");
         let path = dir.search_path();
-        let helpers =
-            |helper: &str, server: &str| run_helper_in(helper, server, Some(&path), HELPER_TIMEOUT);
+        let helpers = runner(&path);
         let file = dir.path().join("config.json").display().to_string();
         let load = |json: String| {
             fs::write(dir.path().join("config.json"), json).expect("write config");
@@ -1256,23 +1265,21 @@ printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh-s3cret"}' "$ser
         assert_eq!(find(&config, "ghcr.io").credential, user("file", "pw"));
 
         // A failing helper is an error that says which setting chose it.
-        let config = load(format!(r#"{{{auths},"credsStore":"desktop"}}"#));
-        let message = config
-            .lookup_with("ghcr.io", &helpers)
-            .expect_err("missing helper ignored")
-            .to_string();
+        let refusal = |json: String| {
+            let config = load(json);
+            let error = config.lookup_with("ghcr.io", &helpers);
+            error
+                .expect_err("a helper's failure was ignored")
+                .to_string()
+        };
         assert_eq!(
-            message,
+            refusal(format!(r#"{{{auths},"credsStore":"desktop"}}"#)),
             format!(
                 "credential helper docker-credential-desktop was not found on PATH (the helper is \
                  set by credsStore in {file})"
             )
         );
-        let config = load(r#"{"credHelpers":{"https://ghcr.io":"fail"}}"#.to_string());
-        let message = config
-            .lookup_with("ghcr.io", &helpers)
-            .expect_err("failing helper ignored")
-            .to_string();
+        let message = refusal(r#"{"credHelpers":{"https://ghcr.io":"fail"}}"#.to_string());
         assert_eq!(
             message,
             format!(

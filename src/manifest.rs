@@ -53,8 +53,9 @@ pub fn is_image(media_type: &str) -> bool {
 
 /// A pointer to content: media type, digest and size, and for index entries a platform.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Descriptor {
-    #[serde(rename = "mediaType", default)]
+    #[serde(default)]
     pub media_type: String,
     /// Checked against the digest grammar as it is read: a descriptor never names a digest
     /// that could not be put in a URL or a path.
@@ -68,11 +69,7 @@ pub struct Descriptor {
     pub data: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
-    #[serde(
-        rename = "artifactType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
 }
 
@@ -123,16 +120,12 @@ impl std::fmt::Display for Platform {
 
 /// A single-image manifest (Docker v2.2 or OCI), in the field order of Go's `ocispec.Manifest`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageManifest {
-    #[serde(rename = "schemaVersion")]
     pub schema_version: i64,
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    #[serde(
-        rename = "artifactType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
     pub config: Descriptor,
     /// `None` when the manifest had no `layers` (Go then writes `null`).
@@ -153,16 +146,12 @@ impl ImageManifest {
 
 /// A manifest list or image index, in the field order of Go's `ocispec.Index`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Index {
-    #[serde(rename = "schemaVersion")]
     pub schema_version: i64,
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    #[serde(
-        rename = "artifactType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
     #[serde(default)]
     pub manifests: Vec<Descriptor>,

@@ -118,31 +118,31 @@ fn ecr_immutable_tags_a_rerun_succeeds_without_a_put_to_its_tags() {
 fn ecr_immutable_tags_refuse_another_list_and_always_push_in_one_line() {
     let (reg, ecr) = stand_in(StandIn::ecr_immutable_tags);
     let host = ecr.host();
-    push(&[], &host, "ecr/app:2.0", &[], &DOCKER_SOURCES).success();
-    let held = reg.skopeo_digest("ecr/app:2.0");
+    push(&[], &host, "ecr/locked:2.0", &[], &DOCKER_SOURCES).success();
+    let held = reg.skopeo_digest("ecr/locked:2.0");
 
-    let other = push(&[], &host, "ecr/app:2.0", &[], &DOCKER_SOURCES[..1]);
+    let other = push(&[], &host, "ecr/locked:2.0", &[], &DOCKER_SOURCES[..1]);
     let line = other.fails_with(&format!(
-        "tag {host}/ecr/app:2.0 is immutable and holds {held}, not this list sha256:"
+        "tag {host}/ecr/locked:2.0 is immutable and holds {held}, not this list sha256:"
     ));
     assert!(
         line.ends_with(
-            "400 TAG_INVALID: The image tag '2.0' already exists in the 'ecr/app' repository \
+            "400 TAG_INVALID: The image tag '2.0' already exists in the 'ecr/locked' repository \
              and cannot be overwritten because the repository is immutable."
         ),
         "{line}"
     );
-    assert_eq!(reg.skopeo_digest("ecr/app:2.0"), held);
+    assert_eq!(reg.skopeo_digest("ecr/locked:2.0"), held);
 
     let always = push(
         &["--always-push"],
         &host,
-        "ecr/app:2.0",
+        "ecr/locked:2.0",
         &[],
         &DOCKER_SOURCES,
     );
     always.fails_with(&format!(
-        "pushing the list to {host}/ecr/app:2.0: tag {host}/ecr/app:2.0 is immutable: 400 TAG_INVALID"
+        "pushing the list to {host}/ecr/locked:2.0: tag {host}/ecr/locked:2.0 is immutable: 400 TAG_INVALID"
     ));
     assert_eq!(ecr.refused().len(), 2, "{:#?}", ecr.refused());
 }

@@ -1,7 +1,7 @@
 # manifest-tool for Rust. `make demo` runs the main job; `make test` runs every test.
 CARGO ?= cargo
 
-.PHONY: all build binary static static-deps release demo deps test lint fmt clean
+.PHONY: all build binary static static-deps static-smoke release demo deps test lint fmt clean
 
 all: build
 
@@ -33,6 +33,14 @@ static: static-deps
 	@ldd $(STATIC_BINARY) 2>&1 | grep -Eq 'statically linked|not a dynamic executable' || \
 	    { echo "$(STATIC_BINARY) is not static" >&2; exit 1; }
 	@echo "static binary: $(STATIC_BINARY)"
+
+# `make static`, then the static binary runs the main job: `make test` runs this, so the static
+# build is shown to work (and to be static) on a fresh machine.
+static-smoke: static
+	$(STATIC_BINARY) --version
+	rm -rf target/demo
+	$(STATIC_BINARY) push from-spec examples/demo.yaml
+	$(STATIC_BINARY) inspect --format platforms oci-layout://target/demo:latest
 
 static-deps:
 	@case "$(MUSL_TARGET)" in *-linux-musl*) ;; *) echo "make static builds on Linux only (host $(HOST_TRIPLE))" >&2; exit 1;; esac
@@ -69,6 +77,7 @@ test: deps lint
 	$(CARGO) test --all-targets
 	$(MAKE) --no-print-directory ci-cross-deps
 	$(MAKE) --no-print-directory ci-cross
+	$(MAKE) --no-print-directory static-smoke
 
 # Rewrite the generated tables of docs/reliability.md from a fresh run of the fault matrix and
 # the kill scenarios (tests/faults.rs); review the diff before committing it. `make test` only

@@ -194,17 +194,7 @@ class Registry:
         self.port = self._wait_ready()
 
     def _plain_config(self):
-        storage = self.storage
-        return (
-            "version: 0.1\n"
-            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
-            "storage:\n"
-            f"  filesystem:\n    rootdirectory: {json.dumps(str(storage))}\n"
-            "  cache:\n    blobdescriptor: inmemory\n"
-            "  delete:\n    enabled: true\n"
-            "http:\n  addr: 127.0.0.1:0\n"
-            f"  secret: bench-{os.getpid()}-{time.time_ns()}\n"
-        )
+        return tokenmode.plain_config(self.storage, f"bench-{os.getpid()}-{time.time_ns()}")
 
     def _wait_ready(self):
         deadline = time.monotonic() + 30

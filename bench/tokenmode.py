@@ -186,9 +186,9 @@ class TokenServer:
         self.httpd.server_close()
 
 
-def registry_config(storage, certs, realm, secret):
-    """The `docker-registry` configuration of the token-mode registry: TLS with `certs`, tokens
-    from `realm`, on storage shared with the bench's plain registry."""
+def plain_config(storage, secret):
+    """The `docker-registry` configuration of a plain-HTTP registry on `storage` (deletes on, a
+    random port): the bench's own registry, and the base of the token-mode one."""
     return (
         "version: 0.1\n"
         "log:\n  level: info\n  accesslog:\n    disabled: false\n"
@@ -198,6 +198,13 @@ def registry_config(storage, certs, realm, secret):
         "  delete:\n    enabled: true\n"
         "http:\n  addr: 127.0.0.1:0\n"
         f"  secret: {secret}\n"
+    )
+
+
+def registry_config(storage, certs, realm, secret):
+    """The `docker-registry` configuration of the token-mode registry: TLS with `certs`, tokens
+    from `realm`, on storage shared with the bench's plain registry."""
+    return plain_config(storage, secret) + (
         f"  tls:\n    certificate: {json.dumps(str(certs.cert))}\n    key: {json.dumps(str(certs.key))}\n"
         "auth:\n  token:\n"
         f"    realm: {realm}\n    service: {SERVICE}\n    issuer: {ISSUER}\n"

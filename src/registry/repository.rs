@@ -13,6 +13,7 @@ use crate::reference::ManifestRef;
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
+use ureq::http::HeaderMap;
 
 /// One repository (`library/busybox`) of one registry (`docker.io`).
 #[derive(Clone)]
@@ -65,16 +66,13 @@ impl Repository {
     /// GET a manifest by tag or digest. Verifies its digest against the requested digest and the
     /// registry's `Docker-Content-Digest`, and refuses manifests over 4 MiB.
     pub fn get_manifest(&self, reference: &ManifestRef) -> Result<Fetched> {
-        let needs = [self.want(&["pull"])];
         let request = Request {
             accept: Some(manifest::ACCEPT_MANIFESTS),
             ..Request::new("GET", self.url(&format!("manifests/{reference}")))
         };
-        let (headers, bytes) = self
-            .client
-            .transport
-            .send_and_read(MAX_MANIFEST_BYTES, || self.client.execute(&request, &needs))
-            .map_err(|e| too_large_as(e, format!("manifest {}:{reference}", self.name)))?;
+        let (headers, bytes) = self.read(&request, MAX_MANIFEST_BYTES, || {
+            format!("manifest {}:{reference}", self.name)
+        })?;
         let content_type = header_value(&headers, "content-type");
         let announced = header_value(&headers, "docker-content-digest");
         let digest = Digest::sha256_of(&bytes);
@@ -125,13 +123,8 @@ impl Repository {
 
     /// GET a small blob (an image config) whole, verifying its digest; at most `limit` bytes.
     pub fn get_blob(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>> {
-        let needs = [self.want(&["pull"])];
         let request = Request::new("GET", self.url(&format!("blobs/{digest}")));
-        let (_, bytes) = self
-            .client
-            .transport
-            .send_and_read(limit, || self.client.execute(&request, &needs))
-            .map_err(|e| too_large_as(e, format!("blob {}@{digest}", self.name)))?;
+        let (_, bytes) = self.read(&request, limit, || format!("blob {}@{digest}", self.name))?;
         digest.check(&bytes, || {
             format!("blob {}@{digest} from {}", self.name, self.host())
         })?;
@@ -336,13 +329,10 @@ impl Repository {
         struct TagList {
             tags: Option<Vec<String>>,
         }
-        let needs = [self.want(&["pull"])];
         let request = Request::new("GET", self.url("tags/list"));
-        let (_, bytes) = self
-            .client
-            .transport
-            .send_and_read(1024 * 1024, || self.client.execute(&request, &needs))
-            .map_err(|e| too_large_as(e, format!("the tag list of {}", self.name)))?;
+        let (_, bytes) = self.read(&request, 1024 * 1024, || {
+            format!("the tag list of {}", self.name)
+        })?;
         let list: TagList = serde_json::from_slice(&bytes).map_err(|e| {
             Error::Invalid(format!("{} sent a malformed tag list: {e}", self.host()))
         })?;
@@ -351,16 +341,13 @@ impl Repository {
 
     /// The manifests whose `subject` is `digest`, from the OCI 1.1 referrers API.
     pub fn referrers(&self, digest: &Digest) -> Result<Vec<Descriptor>> {
-        let needs = [self.want(&["pull"])];
         let request = Request {
             accept: Some(manifest::OCI_INDEX),
             ..Request::new("GET", self.url(&format!("referrers/{digest}")))
         };
-        let (_, bytes) = self
-            .client
-            .transport
-            .send_and_read(MAX_MANIFEST_BYTES, || self.client.execute(&request, &needs))
-            .map_err(|e| too_large_as(e, format!("the referrers of {}@{digest}", self.name)))?;
+        let (_, bytes) = self.read(&request, MAX_MANIFEST_BYTES, || {
+            format!("the referrers of {}@{digest}", self.name)
+        })?;
         let index: manifest::Index = serde_json::from_slice(&bytes).map_err(|e| {
             Error::Invalid(format!(
                 "{} sent a malformed referrers index: {e}",
@@ -368,6 +355,21 @@ impl Repository {
             ))
         })?;
         Ok(index.manifests)
+    }
+
+    /// Send `request` (a read: pull access) with retries and read its answer whole, at most
+    /// `limit` bytes; an answer over it is reported as `what()` being too large.
+    fn read(
+        &self,
+        request: &Request,
+        limit: u64,
+        what: impl Fn() -> String,
+    ) -> Result<(HeaderMap, Vec<u8>)> {
+        let needs = [self.want(&["pull"])];
+        self.client
+            .transport
+            .send_and_read(limit, || self.client.execute(request, &needs))
+            .map_err(|e| too_large_as(e, what()))
     }
 
     /// The registry host requests go to, for messages.

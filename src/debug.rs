@@ -6,10 +6,26 @@
 //! the last line of stderr. Every debug line goes through [`debug_line!`](crate::debug_line), and `main` calls [`finish`]
 //! before its last line: from then on, debug lines are dropped.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 /// Whether debug lines are still printed; `false` once [`finish`] has been called.
 static OPEN: Mutex<bool> = Mutex::new(true);
+
+/// When the run started, for the times in debug lines (see [`start`]).
+static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// Mark the start of the run: [`run_ms`] counts from here. `main` calls it first; without
+/// that call the clock starts at the first [`run_ms`].
+pub fn start() {
+    STARTED.get_or_init(Instant::now);
+}
+
+/// Milliseconds since [`start`]: where in the run a debug line's event happened, so a slow
+/// run shows which request waited on which.
+pub fn run_ms() -> u128 {
+    STARTED.get_or_init(Instant::now).elapsed().as_millis()
+}
 
 /// `debug_line!("format", args…)`: print `debug: <message>` on stderr through [`line`]. The
 /// caller decides whether `--debug` was given.
@@ -30,6 +46,17 @@ pub fn line(message: std::fmt::Arguments) {
     if *open {
         eprintln!("debug: {message}");
     }
+}
+
+/// The `--debug` line of one request: `METHOD URL -> OUTCOME in N ms (at M ms)`, where N is how
+/// long its answer took since `started` and M is [`run_ms`]. `url` has no query (it may carry
+/// signatures).
+pub fn request_line(method: &str, url: &str, outcome: &dyn std::fmt::Display, started: Instant) {
+    line(format_args!(
+        "{method} {url} -> {outcome} in {} ms (at {} ms)",
+        started.elapsed().as_millis(),
+        run_ms()
+    ));
 }
 
 /// Stop printing debug lines. Returns once no thread is in the middle of printing one.

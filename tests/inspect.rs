@@ -881,3 +881,51 @@ Image: NAME
         "Image: NAME\n * Manifest List: No\n * Supports: linux/arm/v7\n\n"
     );
 }
+
+/// `--debug` says how long each request took and when in the run its answer came, so a slow
+/// run shows where its time went: a list held back 400 ms by the registry says so, and the
+/// children it names are asked for only after it came.
+#[test]
+fn debug_lines_time_each_request_and_place_it_in_the_run() {
+    let (reg, _) = shared(Mode::PlainHttp);
+    let hold: std::sync::Arc<dyn Fn() + Send + Sync> =
+        std::sync::Arc::new(|| std::thread::sleep(std::time::Duration::from_millis(400)));
+    let proxy = Proxy::with_rule(
+        &reg.host(),
+        Rule::new("GET", "/v2/docker/app/manifests/list", Fault::Run(hold)),
+    );
+    let name = format!("{}/docker/app:list", proxy.host());
+    let run = manifest_tool(reg, &["--debug", "inspect", &name]).success();
+    // "debug: GET URL -> 200 in N ms (at M ms)"
+    let timed = |line: &str| -> Option<(String, u64, u64)> {
+        let rest = line.strip_prefix("debug: GET ")?;
+        let (url, outcome) = rest.split_once(" -> 200 in ")?;
+        let (took, at) = outcome.split_once(" ms (at ")?;
+        let at = at.strip_suffix(" ms)")?;
+        Some((url.to_string(), took.parse().ok()?, at.parse().ok()?))
+    };
+    let requests: Vec<_> = run.stderr.lines().filter_map(timed).collect();
+    let (_, list_took, list_at) = requests
+        .iter()
+        .find(|(url, _, _)| url.ends_with("/manifests/list"))
+        .unwrap_or_else(|| panic!("no timed line for the list:\n{}", run.stderr))
+        .clone();
+    assert!(
+        list_took >= 400,
+        "the list took {list_took} ms\n{}",
+        run.stderr
+    );
+    let children: Vec<_> = requests
+        .iter()
+        .filter(|(url, _, _)| url.contains("/manifests/sha256:"))
+        .collect();
+    assert!(!children.is_empty(), "{}", run.stderr);
+    for (url, took, at) in children {
+        assert!(*took < list_took, "{url} took {took} ms\n{}", run.stderr);
+        assert!(
+            *at >= list_at,
+            "{url} answered at {at} ms, before the list\n{}",
+            run.stderr
+        );
+    }
+}

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use ureq::http::{self, HeaderMap, Response};
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::{Agent, Body};
@@ -321,6 +321,7 @@ impl Transport {
         .map(|part| part.len())
         .sum();
         let agent = self.agent_for(head)?;
+        let started = Instant::now();
         let mut builder = http::Request::builder().method(request.method).uri(url);
         if let Some(accept) = request.accept {
             builder = builder.header("Accept", accept);
@@ -351,15 +352,17 @@ impl Transport {
                 .map_err(ureq::Error::from)
                 .and_then(|r| agent.run(r)),
         };
-        self.answered(request.method, url, result)
+        self.answered(request.method, url, started, result)
     }
 
     /// Every answer the agent gives: its body's pace set (see [`super::pace`]), and with
-    /// `--debug` one line naming the request (its URL without the query) and the outcome.
+    /// `--debug` one line naming the request (its URL without the query), the outcome, how
+    /// long the answer's head took since `started` and when in the run it came.
     fn answered(
         &self,
         method: &str,
         url: &str,
+        started: Instant,
         result: Result<Response<Body>, ureq::Error>,
     ) -> Result<Response<Body>, ureq::Error> {
         let result = result.map(|mut response| {
@@ -370,9 +373,9 @@ impl Transport {
             let url = location::without_query(url);
             match &result {
                 Ok(response) => {
-                    crate::debug_line!("{method} {url} -> {}", response.status().as_u16())
+                    crate::debug::request_line(method, url, &response.status().as_u16(), started)
                 }
-                Err(e) => crate::debug_line!("{method} {url} -> {e}"),
+                Err(e) => crate::debug::request_line(method, url, e, started),
             }
         }
         result
@@ -389,6 +392,7 @@ impl Transport {
     ) -> Result<Response<Body>> {
         let head = url.len() + authorization.map_or(0, str::len);
         let agent = self.agent_for(head).map_err(|e| self.network_error(e))?;
+        let started = Instant::now();
         let mut builder = http::Request::builder()
             .method("PUT")
             .uri(url)
@@ -402,7 +406,7 @@ impl Transport {
             .body(ureq::SendBody::from_reader(reader))
             .map_err(ureq::Error::from)
             .and_then(|r| agent.run(r));
-        let result = self.answered("PUT", url, result);
+        let result = self.answered("PUT", url, started, result);
         result.map_err(|e| self.network_error(e))
     }
 

@@ -26,8 +26,8 @@ What it does, in order:
      them (from its own logged durations), takes from the latency proxies the time from the
      first connection accepted to the last bytes handed to the client ("net RTTs": round trips
      without process start-up, less disturbed by a busy machine than wall time), and prints one
-     table (operation x tool -> median ms, spread, ratio to ours, RTTs, net RTTs, requests,
-     registry ms, peak RSS), which it also writes to bench/RESULTS.md with the date, the
+     table (operation x tool -> median ms, spread, ratio to ours, RTTs, net RTTs, client
+     RTTs (net RTTs less the registry's busy time), requests, registry ms, peak RSS), which it also writes to bench/RESULTS.md with the date, the
      machine and the tool versions.
 
 The operations:
@@ -742,6 +742,14 @@ class Cell:
         spans = [s.net_seconds for s in self.samples if s.net_seconds is not None]
         return statistics.median(spans) * 1000 / rtt_ms if spans and rtt_ms else None
 
+    def client_rtts(self, rtt_ms):
+        """Median of each run's network span less the registry's busy time, in round trips:
+        the round trips the client itself made, to hold against the protocol's floor (the
+        registry's time counts against no client)."""
+        spans = [s.net_seconds - s.registry_seconds for s in self.samples
+                 if s.net_seconds is not None and s.entries]
+        return statistics.median(spans) * 1000 / rtt_ms if spans and rtt_ms else None
+
     def tokens(self):
         counts = [s.tokens for s in self.samples if s.tokens is not None]
         return statistics.median(counts) if counts else None
@@ -1078,7 +1086,7 @@ def main():
 def render(cells, breakdowns, networks, rtts, tls_rtts, ops, tools, runs, quick, handshake, versions,
            static_note, started, wall, load_start, load_end, others_cores):
     header = ["network", "operation", "tool", "median ms", "spread ms", "× ours", "RTTs",
-              "net RTTs", "requests", "registry ms", "peak RSS MiB"]
+              "net RTTs", "client RTTs", "requests", "registry ms", "peak RSS MiB"]
     rows = []
     errors = []
     for key, net, rtt in networks:
@@ -1090,7 +1098,7 @@ def render(cells, breakdowns, networks, rtts, tls_rtts, ops, tools, runs, quick,
                 if cell is None:
                     continue
                 if cell.error:
-                    rows.append([net, op, t.name, "failed", "", "", "", "", "", "", ""])
+                    rows.append([net, op, t.name, "failed", "", "", "", "", "", "", "", ""])
                     errors.append(f"{net} {op} {t.name}: {cell.error}")
                     continue
                 ms = cell.median_ms()
@@ -1098,6 +1106,7 @@ def render(cells, breakdowns, networks, rtts, tls_rtts, ops, tools, runs, quick,
                 ratio = f"{ms / ours_ms:.2f}" if ms and ours_ms else "-"
                 rtts_ = f"{ms / rtt:.1f}" if rtt and ms else ""
                 net_rtts = cell.net_rtts(rtt)
+                client_rtts = cell.client_rtts(rtt)
                 req = cell.requests()
                 tokens = cell.tokens()
                 req_text = f"{req:g}" if req is not None else "-"
@@ -1108,12 +1117,13 @@ def render(cells, breakdowns, networks, rtts, tls_rtts, ops, tools, runs, quick,
                     f"{fmt_ms(spread[0])}–{fmt_ms(spread[1])}" if spread else "-",
                     ratio, rtts_,
                     f"{net_rtts:.1f}" if net_rtts is not None else "",
+                    f"{client_rtts:.1f}" if client_rtts is not None else "",
                     "" if op == "version" else req_text,
                     "" if op == "version" else fmt_ms(cell.registry_ms()),
                     f"{cell.rss_mib():.1f}" if cell.samples else "-",
                 ])
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    numeric = {3, 4, 5, 6, 7, 8, 9, 10}
+    numeric = {3, 4, 5, 6, 7, 8, 9, 10, 11}
 
     def line(r):
         return "  ".join(str(v).rjust(widths[i]) if i in numeric else str(v).ljust(widths[i])
@@ -1177,7 +1187,9 @@ def render(cells, breakdowns, networks, rtts, tls_rtts, ops, tools, runs, quick,
               "ours' median; RTTs = median / round-trip time; net RTTs = median time from the "
               "first connection the latency proxies accepted to the last bytes they handed to the "
               "client, / round-trip time: the run's round trips without process start-up and "
-              "exit, and less disturbed by a busy machine; requests = HTTP requests in the "
+              "exit, and less disturbed by a busy machine; client RTTs = the median of each run's "
+              "network span less its registry ms, / round-trip time: the round trips the client "
+              "made, to hold against the protocol's floor; requests = HTTP requests in the "
               "registry's access log per run (median), + token requests in the TLS+token set-up; "
               "registry ms = how long the registry was busy "
               "answering those requests (the union of the request intervals in its log: start = "

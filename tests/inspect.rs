@@ -4,9 +4,11 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::time::Duration;
 use support::media::{DOCKER_LIST, DOCKER_MANIFEST};
 use support::{
-    Fault, Mode, PASSWORD, Proxy, Registry, Relay, Rule, TempDir, USERNAME, bare_command,
+    Fault, Hook, Mode, PASSWORD, Proxy, Registry, Relay, Rule, TempDir, USERNAME, bare_command,
     count_starting_with, debug_inspect_as_user, manifest_tool, outcome, sha256_digest, shared,
     write_file,
 };
@@ -318,6 +320,82 @@ fn every_connection_to_the_registry_and_its_token_server_is_opened_ahead() {
     expected.sort();
     assert_eq!(opened(&home), expected, "first run");
     assert_eq!(opened(&home), expected, "second run");
+}
+
+/// How long the HTTPS front holds the list's GET in the two tests below: the connections
+/// opened ahead wait that long, well past the age at which one is checked before use (1 s).
+const LIST_HELD: Duration = Duration::from_secs(3);
+
+/// A TLS front (one request per connection) to the shared plain-HTTP registry, with the TLS
+/// registry's certificate for 127.0.0.1, that holds the first GET of `docker/app:list` for
+/// [`LIST_HELD`]; and the CA to pass with `--cacert`.
+fn tls_front_holding_the_list() -> (Proxy, String) {
+    let (plain, _) = shared(Mode::PlainHttp);
+    let (tls, _) = shared(Mode::Tls);
+    let certs = tls.dir().join("tls");
+    let front = Proxy::start_tls(
+        &plain.host(),
+        &certs.join("server.crt"),
+        &certs.join("server.key"),
+    );
+    let hold: Hook = Arc::new(|| std::thread::sleep(LIST_HELD));
+    front.inject(Rule::ending("GET", "/manifests/list", Fault::Run(hold)).first(1));
+    (front, ca_of(tls))
+}
+
+/// `--debug inspect` of the list behind `front`; its stderr, after checking the output.
+fn debug_inspect_of_the_list(front: &Proxy, ca: &str, home: &str) -> String {
+    let (_, seeded) = shared(Mode::PlainHttp);
+    let home = TempDir::new(home);
+    let name = format!("{}/docker/app:list", front.host());
+    let run =
+        outcome(bare_command(&home).args(["--cacert", ca, "--debug", "inspect", &name])).success();
+    assert!(run.out().contains(&seeded.docker_list), "{}", run.stderr);
+    run.stderr
+}
+
+#[test]
+fn connections_opened_ahead_a_while_ago_are_used_over_tls() {
+    // The six connections opened ahead of an inspect wait while the list is held. A TLS 1.3
+    // server (rustls, as OpenSSL) has sent its session tickets on each: they are no sign of a
+    // closed connection, and the five left are used by the children, not thrown away and
+    // opened again. The front takes one request per connection, so every connection carried
+    // one: the list, five children on connections opened ahead, one on a new connection.
+    let (front, ca) = tls_front_holding_the_list();
+    let stderr = debug_inspect_of_the_list(&front, &ca, "mt-conns-kept");
+    assert_eq!(front.seen().len(), 7, "the list and six children: {stderr}");
+    assert_eq!(
+        front.connections(),
+        7,
+        "one connection per request, none opened ahead and then replaced:\n{stderr}"
+    );
+}
+
+#[test]
+fn connections_opened_ahead_that_the_server_closed_as_idle_are_not_used() {
+    // A server with an idle timeout (here 1.2 s) closes the connections opened ahead while the
+    // list is held. Checked before use, they are put aside: each child goes out once, on a
+    // live connection, and none is lost and sent again.
+    let (front, ca) = tls_front_holding_the_list();
+    front.close_idle_after(Duration::from_millis(1200));
+    let stderr = debug_inspect_of_the_list(&front, &ca, "mt-conns-idle");
+    assert!(
+        front.idle_closed() > 0,
+        "the front closed no connection as idle: {stderr}"
+    );
+    let requests: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("debug: GET "))
+        .collect();
+    assert_eq!(requests.len(), 7, "each GET sent once:\n{stderr}");
+    assert!(
+        requests.iter().all(|l| l.contains(" -> 200")),
+        "every GET answered:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("retrying"),
+        "nothing sent again:\n{stderr}"
+    );
 }
 
 #[test]

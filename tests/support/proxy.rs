@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -266,6 +266,12 @@ struct Shared {
     tls: Option<Arc<ServerConfig>>,
     /// Held while one request is handled, for [`Proxy::serial`].
     one_at_a_time: Option<Mutex<()>>,
+    /// Connections accepted so far.
+    accepted: AtomicUsize,
+    /// How long a connection may wait for its request, for [`Proxy::close_idle_after`].
+    idle_limit: Mutex<Option<Duration>>,
+    /// Connections closed for bringing no request in time.
+    idle_closed: AtomicUsize,
 }
 
 /// A running proxy; stops when dropped.
@@ -401,6 +407,27 @@ impl Proxy {
             .collect()
     }
 
+    /// Play a server with an idle timeout: a connection that brings no request within `limit`
+    /// of its last input (after the TLS handshake, over HTTPS) is closed, cleanly (a TLS
+    /// `close_notify`, then end of stream), as nginx or a load balancer closes an idle
+    /// connection. It also bounds each read of a request. Applies to connections accepted
+    /// from now on.
+    pub fn close_idle_after(&self, limit: Duration) {
+        *self.shared.idle_limit.lock().unwrap() = Some(limit);
+    }
+
+    /// Connections accepted so far: each carries at most one request, so more connections
+    /// than [`Proxy::seen`] requests means some were opened and left unused.
+    pub fn connections(&self) -> usize {
+        self.shared.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Connections closed so far for bringing no request in time (see
+    /// [`Proxy::close_idle_after`]).
+    pub fn idle_closed(&self) -> usize {
+        self.shared.idle_closed.load(Ordering::SeqCst)
+    }
+
     /// Bytes sent in [`Fault::Endless`] bodies so far.
     pub fn endless_bytes_sent(&self) -> u64 {
         self.shared.endless_bytes.load(Ordering::SeqCst)
@@ -427,6 +454,9 @@ impl Proxy {
             endless_bytes: AtomicU64::new(0),
             tls,
             one_at_a_time: serial.then(|| Mutex::new(())),
+            accepted: AtomicUsize::new(0),
+            idle_limit: Mutex::new(None),
+            idle_closed: AtomicUsize::new(0),
         });
         let (stop_flag, state) = (stop.clone(), shared.clone());
         let thread = std::thread::spawn(move || {
@@ -435,6 +465,7 @@ impl Proxy {
                     break;
                 }
                 let Ok(client) = stream else { continue };
+                state.accepted.fetch_add(1, Ordering::SeqCst);
                 let state = state.clone();
                 std::thread::spawn(move || serve(client, &state));
             }
@@ -461,13 +492,16 @@ impl Drop for Proxy {
 
 /// One connection: over TLS or not, serve its one request; if anything goes wrong (the
 /// registry is down, the client went away) reset the connection, as a dead server would.
+/// One that brings no request in time (see [`Proxy::close_idle_after`]) is closed cleanly.
 fn serve(client: TcpStream, shared: &Shared) {
-    let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
     let raw = client.try_clone().expect("clone the client socket");
+    let plain_on_tls = shared.tls.is_some() && speaks_plain_http(&raw);
+    let idle_limit = *shared.idle_limit.lock().unwrap();
+    let _ = client.set_read_timeout(Some(idle_limit.unwrap_or(Duration::from_secs(30))));
     let result = match &shared.tls {
         // A client speaking plain HTTP to the HTTPS port: note what it sent in the clear
         // (`Seen::fault` says so) and hang up, as a TLS server would.
-        Some(_) if speaks_plain_http(&raw) => {
+        Some(_) if plain_on_tls => {
             let mut plain = client;
             if let Ok(request) = read_request(&mut plain) {
                 shared.seen.lock().unwrap().push(Seen {
@@ -602,7 +636,20 @@ fn challenged(shared: &Shared, request: &Request) -> bool {
 }
 
 fn handle(client: &mut dyn ReadWrite, raw: &TcpStream, shared: &Shared) -> std::io::Result<()> {
-    let mut request = read_request(client)?;
+    let mut request = match read_request(client) {
+        Ok(request) => request,
+        Err(e)
+            if shared.idle_limit.lock().unwrap().is_some()
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+        {
+            shared.idle_closed.fetch_add(1, Ordering::SeqCst);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     let _turn = shared
         .one_at_a_time
         .as_ref()

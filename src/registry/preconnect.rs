@@ -316,11 +316,12 @@ fn still_open(opened_at: Instant, connection: &mut Box<dyn Transport>) -> bool {
     if age < TLS_CHECK_AFTER {
         return true;
     }
-    // A wait per read of the socket, not one for the whole check: that one would start before
-    // the read, and a thread that is not scheduled for a millisecond in between (six checks at
-    // once on two busy cores) would find it spent and take a closed connection for open.
+    // A wait per read of the socket, not one of 1 ms for the whole check: that one would start
+    // before the read, and a thread that is not scheduled for a millisecond in between (six
+    // checks at once on two busy cores) would find it spent and take a closed connection for
+    // open. The whole check still has a bound, for a server that trickles records.
     let timeout = NextTimeout {
-        after: UreqDuration::NotHappening,
+        after: UreqDuration::Exact(Duration::from_millis(100)),
         reason: Timeout::RecvResponse,
         per_read: Some(UreqDuration::Exact(Duration::from_millis(1))),
         per_write: None,

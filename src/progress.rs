@@ -4,7 +4,7 @@
 //! the line is written once more, whole, and ended.
 
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a stage runs before its line appears: quick stages print nothing.
@@ -13,10 +13,46 @@ pub const DELAY: Duration = Duration::from_secs(1);
 /// How often the line is rewritten.
 const EVERY: Duration = Duration::from_millis(200);
 
+/// The bytes a stage has copied, added to from several threads. A type of its own because
+/// some release targets (armv5) have no 64-bit atomics, and a 32-bit count would wrap at 4 GiB:
+/// there it is a counter under a lock.
+#[derive(Default)]
+pub struct Copied(
+    #[cfg(target_has_atomic = "64")] std::sync::atomic::AtomicU64,
+    #[cfg(not(target_has_atomic = "64"))] std::sync::Mutex<u64>,
+);
+
+impl Copied {
+    /// Add `n` bytes.
+    pub fn add(&self, n: u64) {
+        #[cfg(target_has_atomic = "64")]
+        self.0.fetch_add(n, Ordering::Relaxed);
+        #[cfg(not(target_has_atomic = "64"))]
+        {
+            let mut count = self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            *count = count.saturating_add(n);
+        }
+    }
+
+    /// The bytes added so far.
+    pub fn get(&self) -> u64 {
+        #[cfg(target_has_atomic = "64")]
+        return self.0.load(Ordering::Relaxed);
+        #[cfg(not(target_has_atomic = "64"))]
+        return *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+}
+
 /// Run `work`, which adds the bytes it copies to the counter it is given; with `show` (stderr
 /// is a terminal), a line says how far it got once it has run for [`DELAY`].
-pub fn stage<R>(label: &str, total: u64, show: bool, work: impl FnOnce(&AtomicU64) -> R) -> R {
-    let done = AtomicU64::new(0);
+pub fn stage<R>(label: &str, total: u64, show: bool, work: impl FnOnce(&Copied) -> R) -> R {
+    let done = Copied::default();
     if !show {
         return work(&done);
     }
@@ -28,12 +64,12 @@ pub fn stage<R>(label: &str, total: u64, show: bool, work: impl FnOnce(&AtomicU6
             while !finished.load(Ordering::Acquire) {
                 std::thread::park_timeout(EVERY);
                 if start.elapsed() >= DELAY && !finished.load(Ordering::Acquire) {
-                    show_line(label, done.load(Ordering::Relaxed), total, start, "");
+                    show_line(label, done.get(), total, start, "");
                     shown = true;
                 }
             }
             if shown {
-                show_line(label, done.load(Ordering::Relaxed), total, start, "\n");
+                show_line(label, done.get(), total, start, "\n");
             }
         });
         let result = work(&done);
@@ -81,13 +117,13 @@ pub struct Counted<'a, R> {
     /// What is read.
     pub inner: R,
     /// The stage's counter.
-    pub done: &'a AtomicU64,
+    pub done: &'a Copied,
 }
 
 impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buffer)?;
-        self.done.fetch_add(n as u64, Ordering::Relaxed);
+        self.done.add(n as u64);
         Ok(n)
     }
 }
@@ -107,7 +143,8 @@ mod tests {
 
     #[test]
     fn a_counted_reader_adds_what_it_reads() {
-        let done = AtomicU64::new(5);
+        let done = Copied::default();
+        done.add(5);
         let mut reader = Counted {
             inner: &b"hello world"[..],
             done: &done,
@@ -115,6 +152,6 @@ mod tests {
         let mut out = Vec::new();
         reader.read_to_end(&mut out).unwrap();
         assert_eq!(out, b"hello world");
-        assert_eq!(done.load(Ordering::Relaxed), 16);
+        assert_eq!(done.get(), 16);
     }
 }

@@ -6,13 +6,12 @@ use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::manifest::{self, Descriptor};
 use crate::parallel::MAX_IN_FLIGHT;
-use crate::progress::Counted;
+use crate::progress::{Copied, Counted};
 use crate::reference::{ImageRef, ManifestRef};
 use crate::registry::repository::Repository;
 use crate::registry::{Connector, Fetched, Mount};
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How often a streamed blob upload is started, at most (as often as a request is sent).
 const STREAM_ATTEMPTS: u32 = crate::registry::retry::MAX_ATTEMPTS;
@@ -211,14 +210,9 @@ impl Store {
     /// streamed (never held whole in memory), and its digest and size are checked against the
     /// descriptor. A blob already here is not transferred. Bytes streamed are added to `done`
     /// as they go, and a blob mounted or already here counts whole (for the progress line).
-    pub fn copy_blob_from(
-        &self,
-        source: &Store,
-        blob: &Descriptor,
-        done: &AtomicU64,
-    ) -> Result<()> {
+    pub fn copy_blob_from(&self, source: &Store, blob: &Descriptor, done: &Copied) -> Result<()> {
         let digest = &blob.digest;
-        let whole = || done.fetch_add(blob.size, Ordering::Relaxed);
+        let whole = || done.add(blob.size);
         if let (Store::Registry(to), Store::Registry(from)) = (self, source)
             && self.transfer(source) == Transfer::Mount
         {
@@ -265,12 +259,12 @@ impl Store {
         repository: &Repository,
         source: &Store,
         blob: &Descriptor,
-        done: &AtomicU64,
+        done: &Copied,
     ) -> Result<()> {
         let mut attempt = 1;
         loop {
             if self.has_blob(&blob.digest)? {
-                done.fetch_add(blob.size, Ordering::Relaxed);
+                done.add(blob.size);
                 return Ok(());
             }
             let location = repository.start_upload()?;
@@ -314,7 +308,7 @@ fn stream_into(
     location: &str,
     source: &Store,
     blob: &Descriptor,
-    done: &AtomicU64,
+    done: &Copied,
 ) -> Result<()> {
     let (length, inner) = source.open_blob(&blob.digest)?;
     check_length(blob, length)?;

@@ -13,7 +13,6 @@ use crate::reference::ManifestRef;
 use crate::spec::PushPlan;
 use crate::store::Store;
 use std::collections::BTreeSet;
-use std::sync::atomic::AtomicU64;
 
 /// One write of a push. `--dry-run` prints them; [`Push::execute`] makes them.
 pub(super) enum Write<'a> {
@@ -121,7 +120,7 @@ impl Push<'_> {
                 }
             }
             for write in again {
-                self.write(write, &AtomicU64::new(0))?;
+                self.write(write, &progress::Copied::default())?;
             }
         }
         Ok(())
@@ -146,7 +145,7 @@ impl Push<'_> {
     }
 
     /// Make `write`; a blob's bytes are added to `done` as they are copied.
-    fn write(&self, write: &Write, done: &AtomicU64) -> Result<()> {
+    fn write(&self, write: &Write, done: &progress::Copied) -> Result<()> {
         match write {
             Write::Blob { blob, from } => {
                 self.target.copy_blob_from(from, blob, done).map_err(|e| {

@@ -954,7 +954,9 @@ def main():
         if t.name == "base":
             versions["manifest-tool (baseline)"] = first_line([t.binary, "--version"])
         if t.name == "go":
-            versions["manifest-tool (Go)"] = first_line([t.binary, "--version"])
+            # The Go tool names itself by the path it was started from: keep only the name.
+            versions["manifest-tool (Go)"] = first_line([t.binary, "--version"]).replace(
+                t.binary, os.path.basename(t.binary), 1)
         elif t.name in ("docker", "buildah", "skopeo"):
             versions[t.name] = first_line([t.binary, "--version"])
 

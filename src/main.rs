@@ -119,7 +119,7 @@ fn push(global: &GlobalOptions, plan: &spec::PushPlan) -> Result<()> {
 /// the image inspected or the list pushed).
 fn connector(global: &GlobalOptions, flags_registry: Option<&str>) -> Result<Connector> {
     use manifest_tool::registry::credentials::{
-        ConfigLocation, HELPER_TIMEOUT, HELPER_TIMEOUT_ENV,
+        ConfigLocation, HELPER_TIMEOUT, HELPER_TIMEOUT_ENV, HOME_ENV,
     };
     use manifest_tool::registry::options::{IO_TIMEOUT, TIMEOUT_ENV, parse_timeout};
     use manifest_tool::registry::scheme_cache::{NO_CACHE_ENV, SchemeCache};
@@ -145,17 +145,21 @@ fn connector(global: &GlobalOptions, flags_registry: Option<&str>) -> Result<Con
     let docker_config = ConfigLocation::new(
         global.docker_cfg.clone(),
         var_os("DOCKER_CONFIG"),
-        var_os("HOME"),
+        var_os(HOME_ENV),
         var(HELPER_TIMEOUT_ENV)
             .ok()
             .and_then(|v| parse_timeout(&v))
             .unwrap_or(HELPER_TIMEOUT),
     );
+    // Windows keeps a user's caches in %LOCALAPPDATA%, where Unix has XDG_CACHE_HOME.
+    #[cfg(not(windows))]
     let scheme_cache = SchemeCache::new(
         var_os(NO_CACHE_ENV),
         var_os("XDG_CACHE_HOME"),
         var_os("HOME"),
     );
+    #[cfg(windows)]
+    let scheme_cache = SchemeCache::new(var_os(NO_CACHE_ENV), var_os("LOCALAPPDATA"), None);
     let password = if global.password_stdin {
         Some(read_password_stdin()?)
     } else {

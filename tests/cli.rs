@@ -1,6 +1,9 @@
 //! The command line as a script sees it: version, help, usage errors, colour on a terminal,
 //! and proxies from the environment.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::io::{BufRead, BufReader, Write};

@@ -2,6 +2,9 @@
 //! each names every flag of `--help`. The syntax of each script is checked by its shell where
 //! that shell is installed (none of them is required).
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::process::Command;

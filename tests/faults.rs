@@ -12,6 +12,9 @@
 //! `make reliability-doc` (never part of `make test`) runs the ignored test
 //! `regenerate_reliability_doc`, which rewrites those sections.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,9 @@
 //! same checks as the fuzz target of that name (`fuzz/checks.rs`), on stable and in `cargo test`,
 //! so seeds and past crashes keep being checked without cargo-fuzz or nightly.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 #[path = "../fuzz/checks.rs"]
 mod checks;
 

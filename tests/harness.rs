@@ -1,6 +1,9 @@
 //! Self-test of the integration-test harness: every registry mode starts, seeds, and serves
 //! what the other tests rely on, checked with skopeo (not with the code under test).
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use rustls::pki_types::ServerName;

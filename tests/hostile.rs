@@ -4,6 +4,9 @@
 //! naming what was wrong, no request goes where the content tried to send it, and nothing is
 //! written to the target.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use serde_json::Value;

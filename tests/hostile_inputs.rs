@@ -4,6 +4,9 @@
 //! Every run goes through `outcome_within`, which limits its memory and kills it when it has
 //! not ended in time, so that a regression fails here instead of hanging the test run.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::process::Command;

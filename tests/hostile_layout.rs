@@ -2,6 +2,9 @@
 //! other runs, must not make a push write outside a directory, send a file from outside the
 //! layout, lose a tag, hang, or print a megabyte of error.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,9 @@
 //! tool's output, agreement with third-party clients, every way of authenticating and trusting,
 //! and a clean one-line failure for each kind of bad input.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::sync::Arc;

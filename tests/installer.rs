@@ -2,6 +2,9 @@
 //! (`make release-installer`). Nothing here downloads: a run stops at the first check it fails.
 //! The downloads themselves are tested by `cross/test-install.sh` (`make test-install`).
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::path::Path;

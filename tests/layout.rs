@@ -2,6 +2,9 @@
 //! with a real registry, read back by skopeo, the README demo, and failures that leave nothing
 //! half-written.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::path::Path;

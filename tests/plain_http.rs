@@ -5,6 +5,9 @@
 //! test's own (`unshare -n`) whose `lo` also carries 10.254.0.1, where a stand-in registry
 //! listens.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use support::{PASSWORD, TempDir, USERNAME, bare_command, outcome};

@@ -1,6 +1,9 @@
 //! The progress line of a push that copies blobs: on a terminal, once the copy has taken about
 //! a second, one line that updates in place; never when stderr is not a terminal.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::sync::Arc;

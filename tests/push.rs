@@ -2,6 +2,9 @@
 //! mounts and copies across repositories and registries, and failures that leave the target
 //! untouched. What we push is read back with skopeo and the docker CLI.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use support::media::{DOCKER_MANIFEST, OCI_MANIFEST};

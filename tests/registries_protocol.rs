@@ -3,6 +3,9 @@
 //! registry's): a wrong `--plain-http`, large tokens and passwords, the registry's own reason in
 //! errors, tokens refused for some scopes, and small liberties in uploads and manifests.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::time::Duration;

@@ -4,6 +4,9 @@
 //! PUT at once (Quay before 3.4, OpenShift). Each shows the push working and the refusals the
 //! tool must still give.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -10,6 +10,9 @@
 //! - Answers larger than their limits (a manifest, a token answer, an error body) are refused
 //!   without being read whole, and content that does not match its digest is an error.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use support::media::DOCKER_LIST;

@@ -4,6 +4,9 @@
 //! document cannot point at a test that was renamed or dropped. `make security-doc` rewrites
 //! the tables after a change to the list.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use support::GeneratedDoc;

@@ -2,6 +2,9 @@
 //! proxy that refuses what some registries refuse: the whole table or JSON document, the exit
 //! code, what is left in the registry afterwards, and that no secret reaches the output.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use support::standins::StandIn;

@@ -11,6 +11,9 @@
 //! `https://quay.io/v2/auth` (what quay.io answers, GoogleContainerTools/skaffold#7048), and
 //! the stand-in answers that path 404 and names another realm in its challenges.
 
+// Black-box tests of the Unix build; cross/smoke-windows.sh runs the Windows one.
+#![cfg(unix)]
+
 mod support;
 
 use std::net::{Ipv4Addr, SocketAddr};

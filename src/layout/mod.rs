@@ -18,10 +18,12 @@ mod files;
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 use crate::manifest::{Descriptor, MAX_MANIFEST_BYTES, OCI_INDEX};
-use files::{O_NOFOLLOW, O_NONBLOCK, create_temp, kind_name, sync_dir, try_lock_exclusive};
-use std::fs::{self, File, OpenOptions};
+use files::{
+    create_temp, is_lock_file, not_regular, open_lock_file, open_no_follow, sync_dir,
+    try_lock_exclusive,
+};
+use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -131,7 +133,7 @@ pub struct Layout {
 }
 
 /// Held while `index.json` is read, changed and replaced: the process's mutex and the `flock`
-/// on the layout directory, released when the directory is closed.
+/// on the layout directory (on Windows: the lock on its lock file), released when it is closed.
 struct IndexLock<'a> {
     _guard: MutexGuard<'a, ()>,
     _directory: File,
@@ -187,8 +189,7 @@ impl Layout {
         };
         let empty = fs::read_dir(root)
             .map_err(|e| Error::io(root, e))?
-            .next()
-            .is_none();
+            .all(|entry| entry.is_ok_and(|entry| is_lock_file(&entry.file_name())));
         drop(lock);
         if empty {
             Ok(planned)
@@ -400,14 +401,14 @@ impl Layout {
 
     /// Take the lock that serialises updates of `index.json`, within this process and across
     /// processes (an exclusive `flock` on the layout directory, so no extra file appears in the
-    /// layout). Waits at most [`LOCK_WAIT`], saying so on stderr after [`LOCK_NOTICE`].
+    /// layout; on Windows a lock on `.manifest-tool.lock` in it). Waits at most [`LOCK_WAIT`], saying so on stderr after [`LOCK_NOTICE`].
     fn lock_index(&self) -> Result<IndexLock<'_>> {
         let guard = self
             .index_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
-        let directory = File::open(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        let directory = open_lock_file(&self.root).map_err(|e| Error::io(&self.root, e))?;
         let start = Instant::now();
         let mut said = false;
         while !try_lock_exclusive(&directory).map_err(|e| Error::io(&self.root, e))? {
@@ -472,17 +473,10 @@ impl Layout {
         on_error: impl FnOnce(std::io::Error) -> Error,
     ) -> Result<File> {
         let path = self.refuse_symlinks(relative, what)?;
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(O_NOFOLLOW | O_NONBLOCK)
-            .open(&path)
-            .map_err(on_error)?;
-        let kind = file
-            .metadata()
-            .map_err(|e| Error::io(&path, e))?
-            .file_type();
-        if !kind.is_file() {
-            return Err(self.refused(what, &format!("is {}, not a regular file", kind_name(kind))));
+        let file = open_no_follow(&path).map_err(on_error)?;
+        let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
+        if let Some(kind) = not_regular(&meta) {
+            return Err(self.refused(what, &format!("is {kind}, not a regular file")));
         }
         Ok(file)
     }

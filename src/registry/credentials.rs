@@ -172,6 +172,15 @@ pub enum ConfigLocation {
     Nowhere,
 }
 
+/// The variable that names the user's home directory, under which docker keeps
+/// `.docker/config.json`: `HOME`, on Windows `USERPROFILE` (as docker's own client).
+#[cfg(not(windows))]
+pub const HOME_ENV: &str = "HOME";
+/// The variable that names the user's home directory, under which docker keeps
+/// `.docker/config.json`: `HOME`, on Windows `USERPROFILE` (as docker's own client).
+#[cfg(windows)]
+pub const HOME_ENV: &str = "USERPROFILE";
+
 impl ConfigLocation {
     /// `--docker-cfg` when given, else the file the values of `DOCKER_CONFIG` and `HOME` name
     /// (an empty variable counts as unset); the helpers it names get `helper_timeout`.
@@ -412,7 +421,7 @@ impl DockerConfig {
         let source = match (&self.path, self.exists) {
             (None, _) => format!(
                 "no credentials for {registry} (no docker config: neither $DOCKER_CONFIG nor \
-                 $HOME is set)"
+                 ${HOME_ENV} is set)"
             ),
             (Some(path), false) => format!(
                 "no credentials for {registry} ({} does not exist)",

@@ -50,7 +50,12 @@ impl Default for TransportOptions {
 }
 
 /// Default root of docker's per-registry certificate directories.
+#[cfg(not(windows))]
 pub const DEFAULT_CERTS_D: &str = "/etc/docker/certs.d";
+/// Default root of docker's per-registry certificate directories (docker on Windows keeps them
+/// under %ProgramData%).
+#[cfg(windows)]
+pub const DEFAULT_CERTS_D: &str = r"C:\ProgramData\docker\certs.d";
 
 /// The default of [`TransportOptions::io_timeout`].
 pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,6 +93,7 @@ mod tests {
         assert!(!options.insecure && !options.plain_http && !options.debug);
         assert_eq!(options.cacert, None);
         assert_eq!(options.ssl_cert_file, None);
+        #[cfg(not(windows))]
         assert_eq!(options.certs_d, PathBuf::from("/etc/docker/certs.d"));
         assert_eq!(options.io_timeout, Duration::from_secs(30));
         assert!(options.proxy.is_none());

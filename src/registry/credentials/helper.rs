@@ -6,15 +6,24 @@
 //! within a timeout (then it and everything it started are killed), its answer is read up to
 //! its exit rather than to the end of its output (a background child of the helper may hold
 //! that open forever), and more than 64 KiB of it is refused.
+//!
+//! On Windows the helper is `docker-credential-<name>` with an extension of `PATHEXT` (so
+//! `.exe`), started in a process group of its own, its pipes read by threads that hand over
+//! what they read, and on timeout the helper itself is killed (`TerminateProcess`: Windows has
+//! no process-group kill; what the helper started lives on, without our pipes' read ends).
 
 use super::{Credential, CredentialError, Found, Secret};
 use serde::Deserialize;
 use std::env;
 use std::ffi::OsStr;
+#[cfg(unix)]
 use std::fs;
 use std::io::{self, Read, Write};
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -205,6 +214,7 @@ enum Stop {
 /// its output up to its exit. Its stdout and stderr are sockets read without blocking, so a
 /// background child that keeps them open delays nothing. Past `timeout`, or past
 /// [`OUTPUT_MAX_BYTES`] of stdout, the whole group is killed.
+#[cfg(unix)]
 fn run_bounded(
     executable: &Path,
     server: &str,
@@ -282,6 +292,7 @@ fn run_bounded(
 
 /// Appends what `stream` has ready to `into`, up to one byte past [`OUTPUT_MAX_BYTES`] (enough
 /// to tell that there was more), without waiting for more.
+#[cfg(unix)]
 fn read_available(stream: &mut UnixStream, into: &mut Vec<u8>) -> io::Result<()> {
     let mut buffer = [0; 8192];
     while into.len() <= OUTPUT_MAX_BYTES {
@@ -299,6 +310,7 @@ fn read_available(stream: &mut UnixStream, into: &mut Vec<u8>) -> io::Result<()>
 
 /// Kills a helper that is still running, with every process in its group (it was started as
 /// the leader of a group of its own), and reaps it.
+#[cfg(unix)]
 fn kill_group(child: &mut Child) {
     unsafe extern "C" {
         fn kill(pid: i32, signal: i32) -> i32;
@@ -317,6 +329,7 @@ fn kill_group(child: &mut Child) {
 /// The first executable file named `program` in the absolute directories of `path_var`
 /// (relative and empty entries are skipped, as a credential helper must not come from the
 /// working directory).
+#[cfg(unix)]
 pub(super) fn find_executable(program: &str, path_var: &OsStr) -> Option<PathBuf> {
     env::split_paths(path_var)
         .filter(|dir| dir.is_absolute())
@@ -324,6 +337,226 @@ pub(super) fn find_executable(program: &str, path_var: &OsStr) -> Option<PathBuf
         .find(|candidate| is_executable(candidate))
 }
 
+#[cfg(unix)]
 fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The extensions Windows tries when `PATHEXT` is unset or empty.
+#[cfg(windows)]
+const DEFAULT_PATHEXT: &str = ".COM;.EXE;.BAT;.CMD";
+
+/// The first file named `program` plus an extension of `PATHEXT` (`.exe`, …), in order, in
+/// the absolute directories of `path_var`, as Windows' own search finds a program (relative
+/// and empty entries are skipped, as a credential helper must not come from the working
+/// directory).
+#[cfg(windows)]
+pub(super) fn find_executable(program: &str, path_var: &OsStr) -> Option<PathBuf> {
+    let pathext = env::var("PATHEXT")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_PATHEXT.to_string());
+    let extensions: Vec<&str> = pathext
+        .split(';')
+        .map(str::trim)
+        .filter(|ext| ext.starts_with('.') && ext.len() > 1)
+        .collect();
+    env::split_paths(path_var)
+        .filter(|dir| dir.is_absolute())
+        .flat_map(|dir| {
+            extensions
+                .iter()
+                .map(move |ext| dir.join(format!("{program}{ext}")))
+        })
+        .find(|candidate| candidate.is_file())
+}
+
+/// Which of a helper's outputs a [`Chunk`] comes from.
+#[cfg(windows)]
+#[derive(Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What a reader thread hands over: bytes read, its end (an empty vector), or a read error.
+#[cfg(windows)]
+type Chunk = (Stream, io::Result<Vec<u8>>);
+
+/// How long the output of a helper that has exited may take to arrive: it is in the pipes
+/// already, but a reader thread may not have handed it over yet. Not to its end, as a process
+/// the helper started may hold the pipes open.
+#[cfg(windows)]
+const EXIT_GRACE: Duration = Duration::from_millis(200);
+
+/// Runs `executable get` in a process group of its own (`CREATE_NEW_PROCESS_GROUP`, so a
+/// Ctrl+C meant for us is not its to handle) with `server` on stdin, and collects its output
+/// up to its exit. Windows pipes cannot be read without blocking, so a thread per pipe reads
+/// and hands over what it reads through a channel; the wait is bounded here, not in the
+/// threads. Past `timeout`, or past [`OUTPUT_MAX_BYTES`] of stdout, the helper is killed.
+#[cfg(windows)]
+fn run_bounded(
+    executable: &Path,
+    server: &str,
+    path_var: Option<&OsStr>,
+    timeout: Duration,
+) -> Result<Output, Stop> {
+    use std::os::windows::process::CommandExt;
+    use std::sync::mpsc;
+    /// `CREATE_NEW_PROCESS_GROUP` (winbase.h); std has no public name for it.
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+    let mut command = Command::new(executable);
+    command
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .creation_flags(CREATE_NEW_PROCESS_GROUP);
+    if let Some(path_var) = path_var {
+        command.env("PATH", path_var);
+    }
+    let mut child = command.spawn().map_err(Stop::Io)?;
+    let (sender, chunks) = mpsc::channel::<Chunk>();
+    let pipes: [(Stream, Option<Box<dyn Read + Send>>); 2] = [
+        (
+            Stream::Stdout,
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ),
+        (
+            Stream::Stderr,
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ),
+    ];
+    let mut open = 0;
+    for (stream, pipe) in pipes {
+        if let Some(pipe) = pipe {
+            let sender = sender.clone();
+            thread::spawn(move || read_to_channel(stream, pipe, &sender));
+            open += 1;
+        }
+    }
+    drop(sender);
+    let deadline = Instant::now() + timeout;
+    if let Some(mut stdin) = child.stdin.take() {
+        // As on Unix: the helper may exit without reading; the name fits in the pipe's buffer.
+        match stdin.write_all(server.as_bytes()) {
+            Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+                kill(&mut child);
+                return Err(Stop::Io(error));
+            }
+            _ => {}
+        }
+    }
+    let mut output = Output {
+        status: std::process::ExitStatus::default(),
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    };
+    loop {
+        // Checked before taking what was read, so that everything read before the exit counts.
+        let exited = child.try_wait();
+        let mut read = Ok(());
+        while read.is_ok() {
+            match chunks.try_recv() {
+                Ok(chunk) => read = take_chunk(chunk, &mut output, &mut open),
+                Err(_) => break,
+            }
+        }
+        match exited {
+            Ok(Some(status)) => {
+                let grace = Instant::now() + EXIT_GRACE;
+                while read.is_ok() && open > 0 && output.stdout.len() <= OUTPUT_MAX_BYTES {
+                    let left = grace.saturating_duration_since(Instant::now());
+                    match chunks.recv_timeout(left) {
+                        Ok(chunk) => read = take_chunk(chunk, &mut output, &mut open),
+                        Err(_) => break,
+                    }
+                }
+                read.map_err(Stop::Io)?;
+                if output.stdout.len() > OUTPUT_MAX_BYTES {
+                    return Err(Stop::TooLarge);
+                }
+                output.status = status;
+                return Ok(output);
+            }
+            Ok(None) => {
+                let stop = match read {
+                    Err(error) => Some(Stop::Io(error)),
+                    Ok(()) if output.stdout.len() > OUTPUT_MAX_BYTES => Some(Stop::TooLarge),
+                    Ok(()) if Instant::now() >= deadline => Some(Stop::Timeout),
+                    Ok(()) => None,
+                };
+                if let Some(stop) = stop {
+                    kill(&mut child);
+                    return Err(stop);
+                }
+            }
+            Err(error) => {
+                kill(&mut child);
+                return Err(Stop::Io(error));
+            }
+        }
+        thread::sleep(POLL);
+    }
+}
+
+/// A reader thread: sends what `pipe` gives until its end, an error, one byte past
+/// [`OUTPUT_MAX_BYTES`], or until nobody listens; then its end. A pipe that a process the
+/// helper started keeps open leaves the thread waiting in `read` until that process ends.
+#[cfg(windows)]
+fn read_to_channel(
+    stream: Stream,
+    mut pipe: Box<dyn Read + Send>,
+    sender: &std::sync::mpsc::Sender<Chunk>,
+) {
+    let mut buffer = [0; 8192];
+    let mut total = 0;
+    while total <= OUTPUT_MAX_BYTES {
+        let chunk = match pipe.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                total += n;
+                Ok(buffer[..n].to_vec())
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => Err(error),
+        };
+        let failed = chunk.is_err();
+        if sender.send((stream, chunk)).is_err() || failed {
+            return;
+        }
+    }
+    let _ = sender.send((stream, Ok(Vec::new())));
+}
+
+/// Adds a reader thread's `chunk` to `output`, up to one byte past [`OUTPUT_MAX_BYTES`]
+/// (enough to tell that there was more); an end counts one fewer `open` pipe.
+#[cfg(windows)]
+fn take_chunk(chunk: Chunk, output: &mut Output, open: &mut usize) -> io::Result<()> {
+    let (stream, bytes) = chunk;
+    let bytes = bytes?;
+    if bytes.is_empty() {
+        *open = open.saturating_sub(1);
+        return Ok(());
+    }
+    let into = match stream {
+        Stream::Stdout => &mut output.stdout,
+        Stream::Stderr => &mut output.stderr,
+    };
+    let room = (OUTPUT_MAX_BYTES + 1).saturating_sub(into.len());
+    into.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    Ok(())
+}
+
+/// Kills a helper that is still running (`TerminateProcess`), and reaps it.
+#[cfg(windows)]
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }

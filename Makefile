@@ -201,7 +201,8 @@ cross:
 	$(WITH_CROSS_TOOLS) cross/build.sh -o $(DIST) $(CROSS_PLATFORMS)
 
 # Each binary: size limit, static / Mach-O checks, and under qemu a real inspect and push
-# against a local docker-registry (cross/smoke.sh).
+# against a local docker-registry (cross/smoke.sh); the Windows one under wine, with a
+# credential helper (cross/smoke-windows.sh).
 cross-smoke:
 	EXPECT_COMMIT=$(HEAD_COMMIT) cross/smoke.sh -d $(DIST)
 
@@ -259,15 +260,16 @@ lint-workflows:
 	shellcheck -x cross/*.sh
 	shellcheck -s sh install.sh
 
-# The CI subset: linux-arm64 built on the stable-std route and smoke-tested under qemu, the signing
-# and installer tests, and actionlint. Installs: `make ci-cross-deps` (cross/deps.sh --ci).
+# The CI subset: linux-arm64 built on the stable-std route and smoke-tested under qemu,
+# windows-amd64 built on the mingw route and smoke-tested under wine, the signing and installer
+# tests, and actionlint. Installs: `make ci-cross-deps` (cross/deps.sh --ci).
 CI_DIST = target/ci-dist
 ci-cross-deps:
 	cross/deps.sh --ci
 
 ci-cross:
 	rm -rf $(CI_DIST)
-	cross/build.sh -o $(CI_DIST) linux-arm64
+	cross/build.sh -o $(CI_DIST) linux-arm64 windows-amd64
 	EXPECT_COMMIT=$(HEAD_COMMIT) cross/smoke.sh -d $(CI_DIST)
 	cross/test-release.sh $(CI_DIST)
 	cross/test-install.sh $(CI_DIST)

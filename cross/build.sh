@@ -7,8 +7,8 @@
 #   -t TARGET_DIR  cargo's target dir (default: target/cross)
 #   PLATFORM       linux-amd64 linux-386 linux-armv5 linux-armv6 linux-armv7 linux-arm64
 #                  linux-ppc64le linux-s390x linux-riscv64 linux-loong64 linux-mips64le
-#                  darwin-amd64 darwin-arm64, or `all`: the Go manifest-tool's release set,
-#                  under its asset names
+#                  darwin-amd64 darwin-arm64 windows-amd64, or `all`: the Go manifest-tool's
+#                  release set, under its asset names (windows-amd64: manifest-tool-windows-amd64.exe)
 #
 # Expects the tools of `make cross-deps` (cross/deps.sh) on PATH; the Makefile sets that up.
 #
@@ -25,6 +25,13 @@
 #              zig plus cargo-zigbuild would add about 5 minutes and 400 MB to every CI run;
 #              the stable toolchain already has them, and its rust-src is a few MB. The
 #              toolchain is pinned, so the unstable flags cannot change under the build.
+#   mingw      windows-amd64: the pinned stable toolchain, its prebuilt x86_64-pc-windows-gnu
+#              target and rust-src, rebuilds std (-Zbuild-std, RUSTC_BOOTSTRAP=1 as above) at
+#              opt-level "z" with optimize_for_size; Debian's mingw-w64 gcc compiles ring's C
+#              and links. 1.97 MB, against 2.2 MB with the prebuilt std. No zig: the same
+#              toolchain and one Debian package, so CI can build and run it (under wine).
+#              Unwind tables stay: x64 Windows needs them for every function. The linker is
+#              told not to stamp the PE header with the time (--no-insert-timestamp).
 #   build-std  all the others: the pinned nightly rebuilds std (-Zbuild-std) at the release
 #              profile's opt-level "z" with std's optimize_for_size feature, and zig (through
 #              cargo-zigbuild) compiles C and links (for macOS: with the deployment target, and
@@ -61,7 +68,7 @@ TARGET_DIR="$(cd "$TARGET_DIR" && pwd)"
 
 # linux-loong64 builds but is not in `all`: it cannot be run here (README, "Not shipped").
 ALL=(linux-amd64 linux-386 linux-armv5 linux-armv6 linux-armv7 linux-arm64 linux-ppc64le
-     linux-s390x linux-riscv64 linux-mips64le darwin-amd64 darwin-arm64)
+     linux-s390x linux-riscv64 linux-mips64le darwin-amd64 darwin-arm64 windows-amd64)
 [ "$*" = all ] && set -- "${ALL[@]}"
 
 # platform -> "rust-target route [MACOSX_DEPLOYMENT_TARGET]"
@@ -81,6 +88,7 @@ declare -A PLATFORMS=(
     [linux-mips64le]="mips64el-unknown-linux-muslabi64 build-std"
     [darwin-amd64]="x86_64-apple-darwin build-std 10.12"
     [darwin-arm64]="aarch64-apple-darwin build-std 11.0"
+    [windows-amd64]="x86_64-pc-windows-gnu mingw"
 )
 
 # Inputs that would otherwise differ between machines or runs.
@@ -127,6 +135,14 @@ for platform in "$@"; do
             # after a panic.
             rustflags+=" -C force-unwind-tables=no"
             ;;
+        mingw)
+            # shellcheck disable=SC2054 # the commas belong to the flags' values
+            cmd=(env RUSTC_BOOTSTRAP=1 cargo "+$RUST_STABLE" build -Zbuild-std=std,panic_abort
+                 -Zbuild-std-features=optimize_for_size)
+            export "CC_$cc_var=x86_64-w64-mingw32-gcc" "AR_$cc_var=x86_64-w64-mingw32-ar" \
+                "CARGO_TARGET_${var}_LINKER=x86_64-w64-mingw32-gcc"
+            rustflags+=" -C link-arg=-Wl,--no-insert-timestamp"
+            ;;
         build-std)
             # shellcheck disable=SC2054 # the commas belong to the flags' values
             cmd=(cargo "+$RUST_NIGHTLY" zigbuild -Zbuild-std=std,panic_abort
@@ -154,12 +170,15 @@ for platform in "$@"; do
     echo "==> $platform: $target via $route${macos_min:+ (macOS $macos_min)}"
     (cd "$SRC" && "${cmd[@]}" --locked --release --target "$target" --bin manifest-tool)
     unset MACOSX_DEPLOYMENT_TARGET
-    cp "$TARGET_DIR/$target/release/manifest-tool" "$OUT/manifest-tool-$platform"
+    exe=""
+    case "$platform" in windows-*) exe=".exe" ;; esac
+    asset="manifest-tool-$platform$exe"
+    cp "$TARGET_DIR/$target/release/manifest-tool$exe" "$OUT/$asset"
     if [ "$target" = mips64el-unknown-linux-muslabi64 ]; then
         # LLVM writes a MIPS procedure descriptor (.pdr, 32 bytes a function, about 180 KB
         # here) that nothing reads at run time and the linker's strip keeps; drop it as
         # strip drops debug sections.
         llvm-objcopy --remove-section=.pdr "$OUT/manifest-tool-$platform"
     fi
-    echo "    $OUT/manifest-tool-$platform: $(stat -c %s "$OUT/manifest-tool-$platform") bytes"
+    echo "    $OUT/$asset: $(stat -c %s "$OUT/$asset") bytes"
 done

@@ -4,9 +4,9 @@
 #
 # usage: cross/deps.sh [--ci]
 #   (no flag)  everything `make cross`, `make cross-smoke`, `make release` and the tests use
-#   --ci       the subset `make ci-cross` uses: the linux-arm64 build (stable Rust with
-#              rust-src, clang, rust-lld), qemu, the smoke test's registry and skopeo, gpg,
-#              actionlint
+#   --ci       the subset `make ci-cross` uses: the linux-arm64 and windows-amd64 builds
+#              (stable Rust with rust-src and both targets, clang, rust-lld, mingw-w64), qemu,
+#              wine, the smoke test's registry, skopeo and htpasswd, gpg, actionlint
 #
 # Where things go:
 #   apt packages       the system
@@ -44,6 +44,9 @@ apt_wanted=(
     "shellcheck=$DEB_SHELLCHECK"             # lints cross/*.sh, install.sh, workflow steps
     "curl=$DEB_CURL"                         # install.sh's test uses both downloaders
     "wget=$DEB_WGET"
+    "gcc-mingw-w64-x86-64-win32=$DEB_MINGW_GCC"  # C compiler and linker for windows-amd64
+    "wine64=$DEB_WINE64"                     # runs it in the smoke test
+    "apache2-utils=$DEB_APACHE2_UTILS"       # htpasswd: that test's registry user
 )
 apt_missing=()
 for pair in "${apt_wanted[@]}"; do
@@ -71,12 +74,14 @@ fi
 
 # --- Rust toolchains and targets --------------------------------------------------------------
 # rustup skips what it already has; --profile minimal keeps a fresh install small.
-# The stable toolchain builds linux-arm64, its std rebuilt from rust-src (and cargo-zigbuild);
-# the nightly one, whose std is rebuilt from rust-src too, all the other platforms.
-say "rustup: $RUST_STABLE with rust-src and aarch64-unknown-linux-musl"
+# The stable toolchain builds linux-arm64 and windows-amd64, their std rebuilt from rust-src
+# (and cargo-zigbuild); the nightly one, whose std is rebuilt from rust-src too, all the other
+# platforms.
+say "rustup: $RUST_STABLE with rust-src, aarch64-unknown-linux-musl and x86_64-pc-windows-gnu"
 rustup toolchain install "$RUST_STABLE" --profile minimal --no-self-update >/dev/null
 rustup component add --toolchain "$RUST_STABLE" rust-src >/dev/null
-rustup target add --toolchain "$RUST_STABLE" aarch64-unknown-linux-musl >/dev/null
+rustup target add --toolchain "$RUST_STABLE" aarch64-unknown-linux-musl \
+    x86_64-pc-windows-gnu >/dev/null
 if ! $CI_ONLY; then
     say "rustup: $RUST_NIGHTLY with rust-src (for -Zbuild-std)"
     rustup toolchain install "$RUST_NIGHTLY" --profile minimal --component rust-src \

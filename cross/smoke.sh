@@ -19,6 +19,7 @@
 #   push from-spec --dry-run  prints the list it would push, writes no tag
 # macOS binaries: cross/check-macho.py (CPU, minimum macOS 10.12 / 11.0, system libraries only,
 # arm64 signed) and `file`.
+# windows-amd64 (manifest-tool-windows-amd64.exe): cross/smoke-windows.sh, under wine.
 # The registry is seeded with skopeo from the OCI layout of tests/support/make_layout.py.
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -36,7 +37,8 @@ VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$SRC/Cargo.toml" | head -n1)"
 if [ "$#" -eq 0 ]; then
     for bin in "$DIST"/manifest-tool-*; do
         case "$bin" in *.asc) continue ;; esac
-        if [ -f "$bin" ]; then set -- "$@" "${bin##*/manifest-tool-}"; fi
+        name="${bin##*/manifest-tool-}"
+        if [ -f "$bin" ]; then set -- "$@" "${name%.exe}"; fi
     done
 fi
 [ "$#" -gt 0 ] || { echo "no manifest-tool-* binaries in $DIST" >&2; exit 1; }
@@ -264,7 +266,13 @@ smoke_macos() {
 
 for platform in "$@"; do
     bin="$DIST/manifest-tool-$platform"
+    case "$platform" in windows-*) bin+=".exe" ;; esac
     [ -f "$bin" ] || { fail "$platform: $bin is missing"; continue; }
+    if [ "$platform" = windows-amd64 ]; then
+        # Its own script: wine, a registry with htpasswd auth, a credential helper (size too).
+        MAX_SIZE="$MAX_SIZE" "$SRC/cross/smoke-windows.sh" "$bin" || fail "$platform: (above)"
+        continue
+    fi
     size="$(stat -c %s "$bin")"
     if [ "$size" -le "$MAX_SIZE" ]; then
         ok "$platform: $size bytes (limit $MAX_SIZE)"

@@ -70,7 +70,7 @@ release() {
 }
 REAL=""
 for f in "$FROM"/manifest-tool-*; do
-    case "$f" in *.asc) continue ;; esac
+    case "$f" in *.asc | *.exe) continue ;; esac # install.sh installs the Unix binaries
     if [ -f "$f" ] && [ "${f##*/manifest-tool-}" != "$HOST" ]; then
         REAL="${f##*/manifest-tool-}"
         break

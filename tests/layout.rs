@@ -37,6 +37,27 @@ fn all_tags() -> Vec<&'static str> {
     PLATFORM_TAGS.iter().map(|(tag, _)| *tag).collect()
 }
 
+/// A directory that exists and is empty is a new layout (a non-empty one without `oci-layout`
+/// is refused): the user made the directory first, as for `skopeo copy … oci:DIR`.
+#[test]
+fn a_push_into_an_existing_empty_directory_makes_it_a_layout() {
+    let dir = TempDir::new("mt-empty-target");
+    let target = dir.path().join("out");
+    std::fs::create_dir(&target).unwrap();
+    let spec = layout_spec(
+        &format!("oci-layout://{}:v1", target.display()),
+        support::layout_dir(),
+        &all_tags()[..2],
+    );
+    let file = write_file(dir.path(), "spec.yaml", &spec);
+    let run = run(&["push", "from-spec", &file]).success();
+    let written = skopeo_raw_oci(&target, "v1");
+    assert_eq!(
+        run.out(),
+        format!("Digest: {} {}\n", sha256_digest(&written), written.len())
+    );
+}
+
 #[test]
 fn layout_to_layout_gives_the_same_index_as_a_registry_target() {
     let (reg, _) = shared();

@@ -387,7 +387,7 @@ type Chunk = (Stream, io::Result<Vec<u8>>);
 /// already, but a reader thread may not have handed it over yet. Not to its end, as a process
 /// the helper started may hold the pipes open.
 #[cfg(windows)]
-const EXIT_GRACE: Duration = Duration::from_millis(200);
+const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 /// Runs `executable get` in a process group of its own (`CREATE_NEW_PROCESS_GROUP`, so a
 /// Ctrl+C meant for us is not its to handle) with `server` on stdin, and collects its output

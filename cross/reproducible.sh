@@ -35,13 +35,15 @@ echo "==> build 2: source $B, target dir $TMP/target-2"
 
 status=0
 for platform in "$@"; do
-    one="$(sha256sum "$TMP/out-1/manifest-tool-$platform" | cut -d' ' -f1)"
-    two="$(sha256sum "$TMP/out-2/manifest-tool-$platform" | cut -d' ' -f1)"
+    asset="manifest-tool-$platform"
+    case "$platform" in windows-*) asset+=".exe" ;; esac
+    one="$(sha256sum "$TMP/out-1/$asset" | cut -d' ' -f1)"
+    two="$(sha256sum "$TMP/out-2/$asset" | cut -d' ' -f1)"
     if [ "$one" = "$two" ]; then
         echo "reproducible  $platform  sha256 $one"
     else
         echo "DIFFERENT     $platform  sha256 $one vs $two"
-        cmp -l "$TMP/out-1/manifest-tool-$platform" "$TMP/out-2/manifest-tool-$platform" |
+        cmp -l "$TMP/out-1/$asset" "$TMP/out-2/$asset" |
             head -n 5 || true
         status=1
     fi

@@ -66,9 +66,9 @@ mkdir -p "$OUT" "$TARGET_DIR"
 OUT="$(cd "$OUT" && pwd)"
 TARGET_DIR="$(cd "$TARGET_DIR" && pwd)"
 
-# linux-loong64 builds but is not in `all`: it cannot be run here (README, "Not shipped").
 ALL=(linux-amd64 linux-386 linux-armv5 linux-armv6 linux-armv7 linux-arm64 linux-ppc64le
-     linux-s390x linux-riscv64 linux-mips64le darwin-amd64 darwin-arm64 windows-amd64)
+     linux-s390x linux-riscv64 linux-loong64 linux-mips64le darwin-amd64 darwin-arm64
+     windows-amd64)
 [ "$*" = all ] && set -- "${ALL[@]}"
 
 # platform -> "rust-target route [MACOSX_DEPLOYMENT_TARGET]"

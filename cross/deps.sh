@@ -120,4 +120,43 @@ if ! $CI_ONLY; then
             "cargo-zigbuild@$CARGO_ZIGBUILD_VERSION"
     fi
 fi
+
+# --- qemu-loongarch64 from bookworm-backports -------------------------------------------------
+# Debian 12's qemu cannot run linux-loong64 (cross/versions.env says why). The backports suite's
+# qemu-user is downloaded with a private apt configuration in $CROSS_TOOLS/apt, from the mirror
+# this machine already uses for Debian 12 and checked by apt against the suite's signed index;
+# only its qemu-loongarch64 is kept, as $CROSS_TOOLS/bin/qemu-loongarch64. The system's apt
+# sources and its qemu stay as they are.
+if ! $CI_ONLY; then
+    qemu_la="$CROSS_TOOLS/bin/qemu-loongarch64"
+    if "$qemu_la" --version 2>/dev/null | head -n1 | grep -qF "(Debian $DEB_BPO_QEMU_USER)"; then
+        say "qemu-loongarch64 $DEB_BPO_QEMU_USER: present"
+    else
+        say "qemu-loongarch64 from qemu-user $DEB_BPO_QEMU_USER (bookworm-backports)"
+        # shellcheck disable=SC2016 # $(REPO_URI) is apt's format, not the shell's
+        mirror="$(apt-get indextargets --no-release-info --format '$(REPO_URI)' \
+            'Identifier: Packages' 'Release: bookworm' | head -n1)"
+        [ -n "$mirror" ] || { echo "no apt source for Debian 12 (bookworm) on this machine" >&2; exit 1; }
+        apt_dir="$CROSS_TOOLS/apt"
+        rm -rf "$apt_dir"
+        mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/deb"
+        echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm-backports main" \
+            >"$apt_dir/sources.list"
+        apt_private=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+            -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+            -o APT::Sandbox::User="$(id -un)")
+        apt-get "${apt_private[@]}" update -qq
+        if ! (cd "$apt_dir/deb" && apt-get "${apt_private[@]}" download -qq "qemu-user=$DEB_BPO_QEMU_USER"); then
+            echo "bookworm-backports has no qemu-user $DEB_BPO_QEMU_USER; its current version:" >&2
+            apt-cache "${apt_private[@]}" policy qemu-user | sed -n 's/^ *Candidate: //p' >&2
+            echo "(put it in cross/versions.env as DEB_BPO_QEMU_USER)" >&2
+            exit 1
+        fi
+        dpkg-deb -x "$apt_dir"/deb/qemu-user_*.deb "$apt_dir/root"
+        mkdir -p "$CROSS_TOOLS/bin"
+        install -m 0755 "$apt_dir/root/usr/bin/qemu-loongarch64" "$qemu_la"
+        rm -rf "$apt_dir/deb" "$apt_dir/root" "$apt_dir/cache"
+        "$qemu_la" --version | head -n1 | grep -qF "(Debian $DEB_BPO_QEMU_USER)"
+    fi
+fi
 say "done; tools in $CROSS_TOOLS"

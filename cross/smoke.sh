@@ -7,7 +7,8 @@
 # Linux binaries: `file` says static and names the right CPU (arm: also the architecture version
 # and float ABI, from the ELF header and attributes); then, under qemu-<arch>-static called
 # explicitly (binfmt_misc is not mounted here; the arm ones on an emulated CPU of their own
-# generation: ARM926 for v5, ARM1176 for v6, Cortex-A7 for v7), against a real docker-registry
+# generation: ARM926 for v5, ARM1176 for v6, Cortex-A7 for v7; loong64 under QEMU_LOONGARCH64,
+# default the backports qemu of `make cross-deps`), against a real docker-registry
 # on 127.0.0.1 over plain HTTP:
 #   --version                 prints Cargo.toml's version and a 12-hex commit
 #                             (EXPECT_COMMIT, when set, must match it)
@@ -32,6 +33,8 @@ while getopts "d:" opt; do
 done
 shift $((OPTIND - 1))
 MAX_SIZE="${MAX_SIZE:-2000000}"
+# linux-loong64 runs under the newer qemu that `make cross-deps` puts there (cross/deps.sh).
+QEMU_LOONGARCH64="${QEMU_LOONGARCH64:-${CROSS_TOOLS:-$HOME/.cache/manifest-tool-cross}/bin/qemu-loongarch64}"
 VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$SRC/Cargo.toml" | head -n1)"
 
 if [ "$#" -eq 0 ]; then
@@ -150,7 +153,11 @@ smoke_linux() {
         linux-ppc64le) arch_re="64-bit LSB .*PowerPC" qemu=qemu-ppc64le-static ;;
         linux-s390x) arch_re="64-bit MSB .*IBM S/390" qemu=qemu-s390x-static ;;
         linux-riscv64) arch_re="64-bit LSB .*RISC-V" qemu=qemu-riscv64-static ;;
-        linux-loong64) arch_re="64-bit LSB .*LoongArch" qemu=qemu-loongarch64-static ;;
+        linux-loong64) arch_re="64-bit LSB .*LoongArch" qemu="$QEMU_LOONGARCH64"
+            [ -x "$qemu" ] || {
+                fail "$platform: no $qemu (Debian 12's qemu-loongarch64-static cannot run it): make cross-deps"
+                return
+            } ;;
         linux-mips64le) arch_re="64-bit LSB .*MIPS64" qemu=qemu-mips64el-static ;;
         *) fail "$platform: unknown Linux platform"; return ;;
     esac

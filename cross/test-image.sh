@@ -10,8 +10,8 @@
 #   - each image, as skopeo reads it: its config has entrypoint ["/manifest-tool"] and the same
 #     platform, and its one layer holds exactly /manifest-tool, mode 0755, the binary of DIST
 #     byte for byte;
-#   - the binaries extracted from the arm64, armv7 and 386 layers (those present) print their
-#     version under qemu.
+#   - the binaries extracted from the arm64, armv7, 386 and loong64 layers (those present)
+#     print their version under qemu.
 # Ends with "N passed, N failed".
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -98,8 +98,11 @@ EOF
     fi
 done <"$TMP/expected"
 
-# Extracted binaries, run (at least two when DIST has them).
-for run in linux-arm64:qemu-aarch64-static linux-armv7:qemu-arm-static linux-386:qemu-i386-static; do
+# Extracted binaries, run (at least two when DIST has them). loong64 under the newer qemu of
+# `make cross-deps`, as in cross/smoke.sh.
+qemu_la="${QEMU_LOONGARCH64:-${CROSS_TOOLS:-$HOME/.cache/manifest-tool-cross}/bin/qemu-loongarch64}"
+for run in linux-arm64:qemu-aarch64-static linux-armv7:qemu-arm-static linux-386:qemu-i386-static \
+    "linux-loong64:$qemu_la"; do
     asset="${run%%:*}" qemu="${run#*:}" bin="$TMP/image-${run%%:*}/manifest-tool"
     [ -f "$bin" ] || continue
     if out="$("$qemu" "$bin" --version 2>&1)" && grep -q "^manifest-tool version $VERSION " <<<"$out"; then

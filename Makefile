@@ -181,7 +181,8 @@ CROSS_TOOLS ?= $(HOME)/.cache/manifest-tool-cross
 # The Go manifest-tool's release set, under its asset names, less what cannot be built and run
 # here (README: windows-amd64.exe).
 CROSS_PLATFORMS = linux-amd64 linux-386 linux-armv5 linux-armv6 linux-armv7 linux-arm64 \
-	linux-ppc64le linux-s390x linux-riscv64 linux-loong64 linux-mips64le darwin-amd64 darwin-arm64
+	linux-ppc64le linux-s390x linux-riscv64 linux-loong64 linux-mips64le darwin-amd64 darwin-arm64 \
+	windows-amd64
 # The tools `make cross-deps` installs outside the system (zig, cargo-zigbuild, actionlint).
 WITH_CROSS_TOOLS = env PATH="$(CROSS_TOOLS)/bin:$(CROSS_TOOLS)/venv/bin:$$PATH"
 HEAD_COMMIT = $(shell git rev-parse --short=12 HEAD 2>/dev/null)

@@ -17,6 +17,7 @@ const EVERY: Duration = Duration::from_millis(200);
 /// some release targets (armv5) have no 64-bit atomics, and a 32-bit count would wrap at 4 GiB:
 /// there it is a counter under a lock.
 #[derive(Default)]
+#[allow(clippy::disallowed_types)] // the one place it may be used: where the target has it
 pub struct Copied(
     #[cfg(target_has_atomic = "64")] std::sync::atomic::AtomicU64,
     #[cfg(not(target_has_atomic = "64"))] std::sync::Mutex<u64>,

@@ -8,6 +8,7 @@
 //! else reaches the real registry unchanged, one request per connection. It can also speak
 //! HTTPS to the client ([`Proxy::start_tls`]) while the registry behind it speaks plain HTTP, to
 //! play an HTTPS registry with its own authentication or redirects.
+#![allow(clippy::disallowed_types)] // the harness runs on the build machine only (.clippy.toml)
 
 use super::tls::server_config;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};

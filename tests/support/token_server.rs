@@ -4,6 +4,7 @@
 //! (401 challenge, token request, retry with `Authorization: Bearer`) needs one. It speaks
 //! HTTPS (rustls with the ring provider) with a certificate from the registry's CA, as a client
 //! must not send credentials to a plain-HTTP realm of an HTTPS registry.
+#![allow(clippy::disallowed_types)] // the harness runs on the build machine only (.clippy.toml)
 
 use super::tls::server_config;
 use super::{PASSWORD, USERNAME, run, tool};

@@ -210,6 +210,45 @@ enum Stop {
     TooLarge,
 }
 
+/// Writes `server` to the helper's stdin. A helper may exit without reading its input (its
+/// exit status then tells what happened), so a broken pipe is no error; the server name is far
+/// smaller than a pipe's buffer, so this does not block.
+fn write_server(child: &mut Child, server: &str) -> io::Result<()> {
+    match child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(server.as_bytes()))
+    {
+        Some(Err(error)) if error.kind() != io::ErrorKind::BrokenPipe => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// The output of a helper that exited with `status`, once what it wrote is `read`.
+fn output_of_exit(
+    read: io::Result<()>,
+    mut output: Output,
+    status: std::process::ExitStatus,
+) -> Result<Output, Stop> {
+    read.map_err(Stop::Io)?;
+    if output.stdout.len() > OUTPUT_MAX_BYTES {
+        return Err(Stop::TooLarge);
+    }
+    output.status = status;
+    Ok(output)
+}
+
+/// Why to stop a helper that is still running, if it must be: reading its output failed, it
+/// printed too much, or `deadline` has passed.
+fn stop_running(read: io::Result<()>, output: &Output, deadline: Instant) -> Option<Stop> {
+    match read {
+        Err(error) => Some(Stop::Io(error)),
+        Ok(()) if output.stdout.len() > OUTPUT_MAX_BYTES => Some(Stop::TooLarge),
+        Ok(()) if Instant::now() >= deadline => Some(Stop::Timeout),
+        Ok(()) => None,
+    }
+}
+
 /// Runs `executable get` in a process group of its own with `server` on stdin, and collects
 /// its output up to its exit. Its stdout and stderr are sockets read without blocking, so a
 /// background child that keeps them open delays nothing. Past `timeout`, or past
@@ -239,16 +278,9 @@ fn run_bounded(
     // The helper's ends of the sockets are closed here, so only it and its children hold them.
     drop(command);
     let deadline = Instant::now() + timeout;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A helper may exit without reading its input; its exit status then tells what happened.
-        // The server name is far smaller than a pipe's buffer, so this does not block.
-        match stdin.write_all(server.as_bytes()) {
-            Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
-                kill_group(&mut child);
-                return Err(Stop::Io(error));
-            }
-            _ => {}
-        }
+    if let Err(error) = write_server(&mut child, server) {
+        kill_group(&mut child);
+        return Err(Stop::Io(error));
     }
     let mut output = Output {
         status: std::process::ExitStatus::default(),
@@ -261,22 +293,9 @@ fn run_bounded(
         let read = read_available(&mut stdout, &mut output.stdout)
             .and_then(|()| read_available(&mut stderr, &mut output.stderr));
         match exited {
-            Ok(Some(status)) => {
-                read.map_err(Stop::Io)?;
-                if output.stdout.len() > OUTPUT_MAX_BYTES {
-                    return Err(Stop::TooLarge);
-                }
-                output.status = status;
-                return Ok(output);
-            }
+            Ok(Some(status)) => return output_of_exit(read, output, status),
             Ok(None) => {
-                let stop = match read {
-                    Err(error) => Some(Stop::Io(error)),
-                    Ok(()) if output.stdout.len() > OUTPUT_MAX_BYTES => Some(Stop::TooLarge),
-                    Ok(()) if Instant::now() >= deadline => Some(Stop::Timeout),
-                    Ok(()) => None,
-                };
-                if let Some(stop) = stop {
+                if let Some(stop) = stop_running(read, &output, deadline) {
                     kill_group(&mut child);
                     return Err(stop);
                 }
@@ -443,15 +462,9 @@ fn run_bounded(
     }
     drop(sender);
     let deadline = Instant::now() + timeout;
-    if let Some(mut stdin) = child.stdin.take() {
-        // As on Unix: the helper may exit without reading; the name fits in the pipe's buffer.
-        match stdin.write_all(server.as_bytes()) {
-            Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
-                kill(&mut child);
-                return Err(Stop::Io(error));
-            }
-            _ => {}
-        }
+    if let Err(error) = write_server(&mut child, server) {
+        kill(&mut child);
+        return Err(Stop::Io(error));
     }
     let mut output = Output {
         status: std::process::ExitStatus::default(),
@@ -478,21 +491,10 @@ fn run_bounded(
                         Err(_) => break,
                     }
                 }
-                read.map_err(Stop::Io)?;
-                if output.stdout.len() > OUTPUT_MAX_BYTES {
-                    return Err(Stop::TooLarge);
-                }
-                output.status = status;
-                return Ok(output);
+                return output_of_exit(read, output, status);
             }
             Ok(None) => {
-                let stop = match read {
-                    Err(error) => Some(Stop::Io(error)),
-                    Ok(()) if output.stdout.len() > OUTPUT_MAX_BYTES => Some(Stop::TooLarge),
-                    Ok(()) if Instant::now() >= deadline => Some(Stop::Timeout),
-                    Ok(()) => None,
-                };
-                if let Some(stop) = stop {
+                if let Some(stop) = stop_running(read, &output, deadline) {
                     kill(&mut child);
                     return Err(stop);
                 }

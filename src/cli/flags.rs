@@ -201,7 +201,7 @@ pub const FLAGS: &[Flag] = &[
         long: "debug",
         short: None,
         scope: Scope::Global,
-        help: "print each registry request on stderr (never credentials)",
+        help: "print each registry request and its time on stderr (never credentials)",
         action: Action::Switch(|raw| &mut raw.global.debug),
     },
     Flag {

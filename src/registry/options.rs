@@ -13,7 +13,7 @@ pub struct TransportOptions {
     pub insecure: bool,
     /// `--plain-http`: speak http instead of https. Default: https.
     pub plain_http: bool,
-    /// `--debug`: print each request (method, URL, status) on stderr, never a header value.
+    /// `--debug`: print each request (method, URL, status, time) on stderr, never a header value.
     /// Default: off.
     pub debug: bool,
     /// `--cacert`: trust these CAs (PEM) instead of the bundled Mozilla roots. Default: none.

@@ -44,39 +44,33 @@ fn a_push_into_an_existing_empty_directory_makes_it_a_layout() {
     let dir = TempDir::new("mt-empty-target");
     let target = dir.path().join("out");
     std::fs::create_dir(&target).unwrap();
+    push_layout_into(&dir, &target, &all_tags()[..2]);
+}
+
+/// Pushes `tags` of the test layout into the layout `target` as `:v1` and checks the digest
+/// line against the index skopeo reads there; returns that index.
+fn push_layout_into(dir: &TempDir, target: &std::path::Path, tags: &[&str]) -> Vec<u8> {
     let spec = layout_spec(
         &format!("oci-layout://{}:v1", target.display()),
         support::layout_dir(),
-        &all_tags()[..2],
+        tags,
     );
     let file = write_file(dir.path(), "spec.yaml", &spec);
     let run = run(&["push", "from-spec", &file]).success();
-    let written = skopeo_raw_oci(&target, "v1");
+    let written = skopeo_raw_oci(target, "v1");
     assert_eq!(
         run.out(),
         format!("Digest: {} {}\n", sha256_digest(&written), written.len())
     );
+    written
 }
 
 #[test]
 fn layout_to_layout_gives_the_same_index_as_a_registry_target() {
     let (reg, _) = shared();
     let dir = TempDir::new("mt-l2l");
-    let source = support::layout_dir();
     let target = dir.path().join("out");
-    let spec = layout_spec(
-        &format!("oci-layout://{}:v1", target.display()),
-        source,
-        &all_tags(),
-    );
-    let file = write_file(dir.path(), "spec.yaml", &spec);
-    let run = run(&["push", "from-spec", &file]).success();
-
-    let written = skopeo_raw_oci(&target, "v1");
-    assert_eq!(
-        run.out(),
-        format!("Digest: {} {}\n", sha256_digest(&written), written.len())
-    );
+    let written = push_layout_into(&dir, &target, &all_tags());
 
     // The same six OCI images pushed from the registry (where skopeo put the same bytes) to a
     // registry target give the same index, byte for byte.

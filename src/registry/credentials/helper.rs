@@ -249,6 +249,47 @@ fn stop_running(read: io::Result<()>, output: &Output, deadline: Instant) -> Opt
     }
 }
 
+/// Writes `server` to `child`, then polls it until it exits or must be stopped. Each round
+/// `read` takes in what it wrote (told whether it has exited, so it can wait for the rest); past
+/// `timeout`, on an error or on too much output, `kill` ends it.
+fn wait_for_exit(
+    child: &mut Child,
+    server: &str,
+    timeout: Duration,
+    mut read: impl FnMut(&mut Output, bool) -> io::Result<()>,
+    kill: fn(&mut Child),
+) -> Result<Output, Stop> {
+    let deadline = Instant::now() + timeout;
+    if let Err(error) = write_server(child, server) {
+        kill(child);
+        return Err(Stop::Io(error));
+    }
+    let mut output = Output {
+        status: std::process::ExitStatus::default(),
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    };
+    loop {
+        // Checked before reading, so that everything written before the exit is read.
+        let exited = child.try_wait();
+        let read = read(&mut output, matches!(exited, Ok(Some(_))));
+        match exited {
+            Ok(Some(status)) => return output_of_exit(read, output, status),
+            Ok(None) => {
+                if let Some(stop) = stop_running(read, &output, deadline) {
+                    kill(child);
+                    return Err(stop);
+                }
+            }
+            Err(error) => {
+                kill(child);
+                return Err(Stop::Io(error));
+            }
+        }
+        thread::sleep(POLL);
+    }
+}
+
 /// Runs `executable get` in a process group of its own with `server` on stdin, and collects
 /// its output up to its exit. Its stdout and stderr are sockets read without blocking, so a
 /// background child that keeps them open delays nothing. Past `timeout`, or past
@@ -277,36 +318,11 @@ fn run_bounded(
     let mut child = command.spawn().map_err(Stop::Io)?;
     // The helper's ends of the sockets are closed here, so only it and its children hold them.
     drop(command);
-    let deadline = Instant::now() + timeout;
-    if let Err(error) = write_server(&mut child, server) {
-        kill_group(&mut child);
-        return Err(Stop::Io(error));
-    }
-    let mut output = Output {
-        status: std::process::ExitStatus::default(),
-        stdout: Vec::new(),
-        stderr: Vec::new(),
+    let read = |output: &mut Output, _exited: bool| {
+        read_available(&mut stdout, &mut output.stdout)
+            .and_then(|()| read_available(&mut stderr, &mut output.stderr))
     };
-    loop {
-        // Checked before reading, so that everything written before the exit is read.
-        let exited = child.try_wait();
-        let read = read_available(&mut stdout, &mut output.stdout)
-            .and_then(|()| read_available(&mut stderr, &mut output.stderr));
-        match exited {
-            Ok(Some(status)) => return output_of_exit(read, output, status),
-            Ok(None) => {
-                if let Some(stop) = stop_running(read, &output, deadline) {
-                    kill_group(&mut child);
-                    return Err(stop);
-                }
-            }
-            Err(error) => {
-                kill_group(&mut child);
-                return Err(Stop::Io(error));
-            }
-        }
-        thread::sleep(POLL);
-    }
+    wait_for_exit(&mut child, server, timeout, read, kill_group)
 }
 
 /// Appends what `stream` has ready to `into`, up to one byte past [`OUTPUT_MAX_BYTES`] (enough
@@ -461,51 +477,28 @@ fn run_bounded(
         }
     }
     drop(sender);
-    let deadline = Instant::now() + timeout;
-    if let Err(error) = write_server(&mut child, server) {
-        kill(&mut child);
-        return Err(Stop::Io(error));
-    }
-    let mut output = Output {
-        status: std::process::ExitStatus::default(),
-        stdout: Vec::new(),
-        stderr: Vec::new(),
-    };
-    loop {
-        // Checked before taking what was read, so that everything read before the exit counts.
-        let exited = child.try_wait();
+    // What has come; once the helper has exited, what is still on its way, for a short grace.
+    let read = |output: &mut Output, exited: bool| {
         let mut read = Ok(());
         while read.is_ok() {
             match chunks.try_recv() {
-                Ok(chunk) => read = take_chunk(chunk, &mut output, &mut open),
+                Ok(chunk) => read = take_chunk(chunk, output, &mut open),
                 Err(_) => break,
             }
         }
-        match exited {
-            Ok(Some(status)) => {
-                let grace = Instant::now() + EXIT_GRACE;
-                while read.is_ok() && open > 0 && output.stdout.len() <= OUTPUT_MAX_BYTES {
-                    let left = grace.saturating_duration_since(Instant::now());
-                    match chunks.recv_timeout(left) {
-                        Ok(chunk) => read = take_chunk(chunk, &mut output, &mut open),
-                        Err(_) => break,
-                    }
+        if exited {
+            let grace = Instant::now() + EXIT_GRACE;
+            while read.is_ok() && open > 0 && output.stdout.len() <= OUTPUT_MAX_BYTES {
+                let left = grace.saturating_duration_since(Instant::now());
+                match chunks.recv_timeout(left) {
+                    Ok(chunk) => read = take_chunk(chunk, output, &mut open),
+                    Err(_) => break,
                 }
-                return output_of_exit(read, output, status);
-            }
-            Ok(None) => {
-                if let Some(stop) = stop_running(read, &output, deadline) {
-                    kill(&mut child);
-                    return Err(stop);
-                }
-            }
-            Err(error) => {
-                kill(&mut child);
-                return Err(Stop::Io(error));
             }
         }
-        thread::sleep(POLL);
-    }
+        read
+    };
+    wait_for_exit(&mut child, server, timeout, read, kill)
 }
 
 /// A reader thread: sends what `pipe` gives until its end, an error, one byte past

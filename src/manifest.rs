@@ -118,6 +118,19 @@ impl std::fmt::Display for Platform {
     }
 }
 
+/// `os/arch[/variant][:os.version]`: a platform as messages and `inspect --format platforms`
+/// name it.
+pub fn platform_label(os: &str, arch: &str, variant: &str, os_version: &str) -> String {
+    let mut label = format!("{os}/{arch}");
+    for (separator, part) in [('/', variant), (':', os_version)] {
+        if !part.is_empty() {
+            label.push(separator);
+            label.push_str(part);
+        }
+    }
+    label
+}
+
 /// A single-image manifest (Docker v2.2 or OCI), in the field order of Go's `ocispec.Manifest`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

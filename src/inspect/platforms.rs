@@ -41,14 +41,9 @@ pub(super) fn render(inspected: &Inspected) -> Result<String> {
     Ok(out)
 }
 
-/// `os/arch[/variant][:os.version]`, escaped for the terminal.
+/// [`crate::manifest::platform_label`], escaped for the terminal.
 fn platform_name(os: &str, arch: &str, variant: &str, os_version: &str) -> String {
-    let mut name = format!("{os}/{arch}");
-    for (separator, part) in [('/', variant), (':', os_version)] {
-        if !part.is_empty() {
-            name.push(separator);
-            name.push_str(part);
-        }
-    }
-    escape_controls(&name)
+    escape_controls(&crate::manifest::platform_label(
+        os, arch, variant, os_version,
+    ))
 }

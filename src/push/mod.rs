@@ -440,8 +440,9 @@ fn check_platforms(plan: &PushPlan, members: &[Member]) -> Result<()> {
         let (key, shown) = match &member.descriptor.platform {
             Some(p) => {
                 let key = format!("{p}/{}/{}", p.os_version, p.os_features.join("."));
-                let version = if p.os_version.is_empty() { "" } else { ":" };
-                (key, format!("{p}{version}{}", p.os_version))
+                let shown =
+                    manifest::platform_label(&p.os, &p.architecture, &p.variant, &p.os_version);
+                (key, shown)
             }
             None => (String::new(), "(no platform)".to_string()),
         };

@@ -47,10 +47,17 @@ pub(super) fn network_error(host: &str, error: ureq::Error) -> Error {
 /// registry, Harbor, zot, GitLab and Gitea give it: `HTTP/1.0 400` without a single header (its
 /// body says so too, but the answer to a `HEAD` has none).
 pub(super) fn is_tls_port_refusal(url: &str, response: &Response<Body>) -> bool {
-    let plain = url
-        .get(.."http://".len())
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
-    plain && response.status() == 400 && response.headers().is_empty()
+    super::location::is_plain_http(url) && response.status() == 400 && response.headers().is_empty()
+}
+
+/// The error of a request that went, on the registry's word, to another host, which answered
+/// 401 or 403: `HOST, where REGISTRY <what>, answered <error>`; that host got no credentials.
+pub(super) fn withheld(host: &str, registry: &str, what: &str, response: Response<Body>) -> Error {
+    Error::Invalid(format!(
+        "{host}, where {registry} {what}, answered {}; credentials are only sent to the \
+         registry itself",
+        status_error(response)
+    ))
 }
 
 /// Read an error answer and turn it into [`Error::Status`] with the registry's own words: its

@@ -173,6 +173,12 @@ fn origin(url: &str) -> (String, String, u16) {
     (scheme, host.to_ascii_lowercase(), port)
 }
 
+/// Whether `url` is plain `http://` (its scheme in any case).
+pub fn is_plain_http(url: &str) -> bool {
+    url.get(.."http://".len())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+}
+
 /// A URL without its query and fragment: what `--debug` prints of it (a redirect to a CDN
 /// often carries a signature in its query, an upload URL the registry's signed state).
 pub fn without_query(url: &str) -> &str {

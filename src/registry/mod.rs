@@ -150,12 +150,8 @@ impl Registry {
                 && matches!(status, 401 | 403)
             {
                 let host = by.0.clone();
-                let error = failure::status_error(response);
-                return Err(Error::Invalid(format!(
-                    "{host}, where {} redirected the request, answered {error}; \
-                     credentials are only sent to the registry itself",
-                    self.host()
-                )));
+                let what = "redirected the request";
+                return Err(failure::withheld(&host, self.host(), what, response));
             }
             match status {
                 200..=299 => {

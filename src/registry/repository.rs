@@ -2,7 +2,7 @@
 //! operation on a repository is asked of this handle, so no caller passes a client and a name
 //! that might not belong together.
 
-use super::failure::status_error;
+use super::failure::{status_error, withheld};
 use super::location;
 use super::transport::{Request, body_reader};
 use super::{Fetched, Mount, Registry, header, header_value, too_large_as};
@@ -252,13 +252,13 @@ impl Repository {
         match status {
             200..=299 => Ok(()),
             401 | 403 if authorization.is_none() && !self.client.is_own_origin(&url) => {
-                Err(Error::Invalid(format!(
-                    "{}, where {} sent the upload of {digest}, answered {}; credentials are \
-                     only sent to the registry itself",
-                    location::host_of_url(&url),
+                let what = format!("sent the upload of {digest}");
+                Err(withheld(
+                    &location::host_of_url(&url),
                     self.host(),
-                    status_error(response)
-                )))
+                    &what,
+                    response,
+                ))
             }
             _ => Err(status_error(response)),
         }

@@ -93,12 +93,6 @@ pub struct Transport {
     pub host: String,
     /// `http` or `https`.
     pub scheme: &'static str,
-    debug: bool,
-    /// The grace period of a body before its pace counts (see [`super::pace`]).
-    io_timeout: Duration,
-    /// Whether an https URL may redirect to plain http: `--plain-http` or `--insecure` said
-    /// that this transport is not trusted anyway. Default: refused.
-    allow_downgrade: bool,
 }
 
 /// Why [`Transport::send_once`] got no answer to return.
@@ -123,9 +117,6 @@ impl Transport {
             preconnector,
             host: host.to_string(),
             scheme,
-            debug: options.debug,
-            io_timeout: options.io_timeout,
-            allow_downgrade: options.plain_http || options.insecure,
         })
     }
 
@@ -160,9 +151,15 @@ impl Transport {
         self.preconnector.open(wanted);
     }
 
+    /// Whether an https URL may redirect to plain http: `--plain-http` or `--insecure` said
+    /// that this transport is not trusted anyway. Default: refused.
+    fn allows_downgrade(&self) -> bool {
+        self.options.plain_http || self.options.insecure
+    }
+
     /// Whether `--debug` lines are printed.
     pub fn debug(&self) -> bool {
-        self.debug
+        self.options.debug
     }
 
     /// Start opening one connection to the origin of `url`, another host than the registry
@@ -209,7 +206,7 @@ impl Transport {
             };
             match wait {
                 Some(wait) if attempt < retry::MAX_ATTEMPTS => {
-                    if self.debug {
+                    if self.options.debug {
                         crate::debug_line!("retrying in {} ms", wait.as_millis());
                     }
                     std::thread::sleep(wait);
@@ -236,7 +233,7 @@ impl Transport {
                 Ok(bytes) => return Ok((headers, bytes)),
                 Err(BodyError::Cut(e)) if attempt < retry::MAX_ATTEMPTS => {
                     let wait = retry::backoff(attempt);
-                    if self.debug {
+                    if self.options.debug {
                         crate::debug_line!(
                             "the answer was cut off ({e}); retrying in {} ms",
                             wait.as_millis()
@@ -282,7 +279,7 @@ impl Transport {
                 return Ok(response);
             };
             let next = location::resolve(&url, location);
-            if is_downgrade(&url, &next) && !self.allow_downgrade {
+            if is_downgrade(&url, &next) && !self.allows_downgrade() {
                 return Err(SendError::Refused(Error::Input(format!(
                     "a request to {host} was redirected to plain http ({}); not following it \
                      without --plain-http or --insecure",
@@ -292,7 +289,7 @@ impl Transport {
             if !location::same_origin(&next, &url) {
                 authorization = None;
             }
-            if self.debug {
+            if self.options.debug {
                 crate::debug_line!(
                     "following the redirect to {}",
                     location::without_query(&next)
@@ -366,10 +363,12 @@ impl Transport {
         result: Result<Response<Body>, ureq::Error>,
     ) -> Result<Response<Body>, ureq::Error> {
         let result = result.map(|mut response| {
-            response.extensions_mut().insert(BodyGrace(self.io_timeout));
+            response
+                .extensions_mut()
+                .insert(BodyGrace(self.options.io_timeout));
             response
         });
-        if self.debug {
+        if self.options.debug {
             let url = location::without_query(url);
             match &result {
                 Ok(response) => {
@@ -432,11 +431,8 @@ impl Transport {
     pub fn warn_if_plain_http(&self, url: &str) {
         /// The hosts warned about in this run.
         static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-        let plain = url
-            .get(.."http://".len())
-            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
         let to = location::host_of_url(url);
-        if !plain || is_loopback(&to) {
+        if !location::is_plain_http(url) || is_loopback(&to) {
             return;
         }
         let first = WARNED

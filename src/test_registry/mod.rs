@@ -455,7 +455,9 @@ fn upload_whole(repository: &Repository, blob: &Content) -> Result<()> {
 fn is_refusal(error: &Error) -> bool {
     match error {
         Error::Context { source, .. } => is_refusal(source),
-        Error::Status { status, .. } => (400..500).contains(status) && ![408, 429].contains(status),
+        Error::Status { status, .. } => {
+            (400..500).contains(status) && !crate::registry::retry::is_retryable_status(*status)
+        }
         Error::Unauthorized { .. } | Error::Unsupported(_) => true,
         _ => false,
     }

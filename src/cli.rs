@@ -118,15 +118,15 @@ fn validate(raw: RawArgs) -> Result<Cli> {
     let command = match words.as_slice() {
         [] if raw.version => Command::Version,
         [] => Command::Help(help::text(&help::MAIN)),
-        ["help"] => Command::Help(help::text(&help::MAIN)),
         ["help", topic @ ..] => Command::Help(help::text(help_page(topic)?)),
-        ["inspect", ..] if raw.help => Command::Help(help::text(&help::INSPECT)),
-        ["push", "from-spec", ..] if raw.help => Command::Help(help::text(&help::FROM_SPEC)),
-        ["push", "from-args", ..] if raw.help => Command::Help(help::text(&help::FROM_ARGS)),
-        ["push", ..] if raw.help => Command::Help(help::text(&help::PUSH)),
-        ["completion", ..] if raw.help => Command::Help(help::text(&help::COMPLETION)),
-        ["test-registry", ..] if raw.help => Command::Help(help::text(&help::TEST_REGISTRY)),
-        _ if raw.help => Command::Help(help::text(&help::MAIN)),
+        // `--help` after the words shows their page; after words without one, the nearest.
+        [first, ..] if raw.help => Command::Help(help::text(help_page(&words).unwrap_or(
+            if *first == "push" {
+                &help::PUSH
+            } else {
+                &help::MAIN
+            },
+        ))),
         _ if raw.version => Command::Version,
         ["inspect", rest @ ..] => inspect_command(&raw, rest)?,
         ["completion", rest @ ..] => completion_command(&raw, rest)?,
